@@ -1,0 +1,18 @@
+"""The model zoo: architectures bpnet-core registers as built-in plugins."""
+
+from .base import Architecture, ArchitectureConfig
+from .bpnet import BPNet, BPNetConfig
+from .chrombpnet import ChromBPNet
+from .wrappers import ControlWrapper, CountWrapper, ProfileWrapper, WeightedMeanNormedLogits
+
+__all__ = [
+    "Architecture",
+    "ArchitectureConfig",
+    "BPNet",
+    "BPNetConfig",
+    "ChromBPNet",
+    "ControlWrapper",
+    "CountWrapper",
+    "ProfileWrapper",
+    "WeightedMeanNormedLogits",
+]
