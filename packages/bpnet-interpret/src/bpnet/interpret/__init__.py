@@ -1,0 +1,1 @@
+"""bpnet-interpret: attributions, seqlets, TF-MoDISco, annotation and marginalization."""

@@ -1,0 +1,26 @@
+"""bpnet-keras: exact import of official Keras BPNet/ChromBPNet models and ENCODE tarballs.
+
+::
+
+    import bpnet.keras
+    model = bpnet.keras.load("ENCFF142IOR.tar.gz", fold=0)                      # full ChromBPNet
+    acc = bpnet.keras.load("ENCFF142IOR.tar.gz", fold=0, kind="accessibility")  # de-biased model
+    bpnet.keras.inspect("model.chrombpnet.fold_0.ENCSR000AAA.h5")
+
+No TensorFlow or Keras is needed: files are read with h5py, Lambda layers are never
+executed, and the architecture is recognised from the weight names.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+from .api import import_model, inspect, load
+from .sources import KerasImportError
+
+try:
+    __version__ = importlib.metadata.version("bpnet-keras")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source tree without install
+    __version__ = "0.0.0"
+
+__all__ = ["KerasImportError", "__version__", "import_model", "inspect", "load"]

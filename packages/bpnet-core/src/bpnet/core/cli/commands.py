@@ -1,0 +1,140 @@
+"""The built-in ``bpnet`` commands: run, validate, schema, plugins."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import cyclopts
+from rich.table import Table
+
+from ..console import console
+from ..dag.executor import Runner, StageResult, attach_run_log
+from ..errors import BpnetError
+from ..plugin.registry import registry
+from ..spec import load_pipeline
+from ..spec.resolve import Pipeline
+from .main_codes import EXIT_BAD_INPUT, EXIT_OK, EXIT_STAGE_FAILED
+
+
+def run(
+    spec: Path,
+    *,
+    force: bool = False,
+    from_: Annotated[str | None, cyclopts.Parameter(name="--from")] = None,
+    until: str | None = None,
+    dry_run: bool = False,
+) -> int:
+    """Run a pipeline spec: every stage whose inputs, parameters or code changed, in DAG order.
+
+    Parameters
+    ----------
+    spec
+        The pipeline YAML.
+    force
+        Re-run every selected stage even if it is up to date.
+    from_
+        Re-run this stage and every stage downstream of it.
+    until
+        Stop after this stage (run only it and what it depends on).
+    dry_run
+        Show what would run, and run nothing.
+    """
+    pipeline = load_pipeline(spec)
+    runner = Runner(pipeline, force=force, from_stage=from_, until=until, announce=_announce)
+    if dry_run:
+        _print_plan(runner)
+        return EXIT_OK
+    handler = attach_run_log(pipeline.output_dir)
+    try:
+        console.rule(f"bpnet run {spec}")
+        results = runner.run()
+    finally:
+        handler.close()
+        import logging
+
+        logging.getLogger("bpnet").removeHandler(handler)
+    return report(results, pipeline)
+
+
+def run_pipeline_quietly(pipeline: Pipeline, **options) -> list[StageResult]:
+    """Run a resolved pipeline with its run log (used by ``bpnet stage``)."""
+    import logging
+
+    runner = Runner(pipeline, announce=_announce, **options)
+    handler = attach_run_log(pipeline.output_dir)
+    try:
+        return runner.run()
+    finally:
+        handler.close()
+        logging.getLogger("bpnet").removeHandler(handler)
+
+
+def report(results: list[StageResult], pipeline: Pipeline) -> int:
+    """Print the summary table and the failure (one line); return the exit code."""
+    table = Table(title="stages", show_lines=False)
+    for column in ("stage", "runs", "status", "seconds"):
+        table.add_column(column)
+    styles = {"ran": "green", "skipped": "dim", "failed": "bold red", "not run": "yellow"}
+    for r in results:
+        table.add_row(r.stage_id, r.stage, f"[{styles[r.status]}]{r.status}[/]", f"{r.seconds:.1f}" if r.seconds else "")
+    console.print(table)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        console.print(f"[bold red]error:[/] {failed[0].message} (log: {pipeline.output_dir / 'run.log'})", highlight=False, soft_wrap=True)
+        return EXIT_STAGE_FAILED
+    console.print(f"outputs in {pipeline.output_dir}", highlight=False)
+    return EXIT_OK
+
+
+def _announce(text: str) -> None:
+    console.rule(text, align="left", style="cyan")
+
+
+def _print_plan(runner: Runner) -> None:
+    table = Table(title="plan")
+    table.add_column("stage")
+    table.add_column("depends on")
+    table.add_column("status")
+    for stage_id, status in runner.status():
+        deps = ", ".join(sorted(runner.selected.dependencies[stage_id]))
+        table.add_row(stage_id, deps, status)
+    console.print(table)
+
+
+def validate(spec: Path) -> int:
+    """Check a pipeline spec (names, parameters, references, cycles) without running it."""
+    pipeline = load_pipeline(spec)
+    runner = Runner(pipeline)
+    console.print(f"[green]ok[/]: {spec} has {len(pipeline.stages)} stage(s): {' -> '.join(runner.graph.order)}", highlight=False)
+    return EXIT_OK
+
+
+def schema(*, out: Path | None = None) -> int:
+    """Print (or write) the JSON schema of pipeline specs, with every installed stage's parameters."""
+    from ..spec.schema import pipeline_schema
+
+    text = json.dumps(pipeline_schema(), indent=2)
+    if out is None:
+        print(text)
+    else:
+        from ..atomic import write_text_atomic
+
+        write_text_atomic(out, text + "\n")
+        console.print(f"wrote {out}")
+    return EXIT_OK
+
+
+def plugins() -> int:
+    """List installed plugins: what they register, from which package and version."""
+    table = Table(title="bpnet plugins")
+    for column in ("kind", "name", "package", "version", "summary"):
+        table.add_column(column)
+    for entry in registry().entries():
+        table.add_row(entry.kind, entry.name, entry.package, entry.version, entry.summary)
+    console.print(table)
+    return EXIT_OK
+
+
+__all__ = ["BpnetError", "EXIT_BAD_INPUT", "plugins", "run", "schema", "validate"]

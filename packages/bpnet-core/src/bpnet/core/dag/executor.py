@@ -1,0 +1,242 @@
+"""Running a resolved pipeline: up-to-date checks, atomic outputs, records and the run log.
+
+For each selected stage, in topological order, the runner computes the stage's
+fingerprint (name, code version, parameters, input contents). A stage whose record
+holds the same fingerprint and whose outputs all exist is skipped. Otherwise its old
+record is removed, ``run`` writes to temporary paths, and only when it returns are the
+outputs renamed into place and a new record and ``params.yaml`` written. A failure
+leaves the earlier outputs and no record, so the next run re-runs the stage and skips
+the finished ones before it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..atomic import remove_path, replace_path, temporary_sibling, write_text_atomic
+from ..errors import BpnetError, SpecError, StageError
+from ..plugin.registry import registry
+from ..spec.resolve import Pipeline, ResolvedStage, params_from_model
+from ..stages.base import StageContext, path_fields
+from .fingerprint import HashCache, fingerprint
+from .graph import StageGraph
+
+log = logging.getLogger("bpnet.run")
+
+RECORD_NAME = ".bpnet-stage.json"
+PARAMS_NAME = "params.yaml"
+RESUME_NAME = ".resume"
+#: log records marked with this go to the run log only (the terminal gets one summary line)
+LOG_FILE_ONLY = {"file_only": True}
+
+
+@dataclass
+class StageResult:
+    """What happened to one stage in a run."""
+
+    stage_id: str
+    stage: str
+    status: str  # "ran", "skipped", "failed", "not run"
+    seconds: float = 0.0
+    message: str = ""
+
+
+class LocalExecutor:
+    """Runs the stages one after another on this machine."""
+
+    name = "local"
+
+    def execute(self, graph: StageGraph, run_stage: Callable[[str], StageResult]) -> list[StageResult]:
+        results = []
+        for stage_id in graph.order:
+            result = run_stage(stage_id)
+            results.append(result)
+            if result.status == "failed":
+                break
+        return results
+
+
+class Runner:
+    """Runs (part of) a pipeline; see the module docstring."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        force: bool = False,
+        from_stage: str | None = None,
+        until: str | None = None,
+        announce: Callable[[str], None] | None = None,
+    ):
+        self.pipeline = pipeline
+        self.graph = StageGraph.build({sid: s.depends_on for sid, s in pipeline.stages.items()})
+        for option, value in (("--from", from_stage), ("--until", until)):
+            if value is not None and value not in pipeline.stages:
+                raise SpecError(f"{option} {value}: no such stage (stages: {', '.join(self.graph.order)})")
+        selected = set(self.graph.order)
+        if until:
+            selected = self.graph.ancestors(until) | {until}
+        self.forced = set(self.graph.order) if force else set()
+        if from_stage:
+            self.forced |= self.graph.descendants(from_stage) | {from_stage}
+        self.selected = self.graph.subgraph(selected)
+        self.announce = announce or (lambda text: None)
+        self.hashes = HashCache(pipeline.output_dir / ".bpnet" / "hashes.json")
+
+    # -- up-to-date checks ------------------------------------------------------------
+    def stage_fingerprint(self, stage: ResolvedStage) -> tuple[str, list[Path]]:
+        inputs: dict[str, str | None] = {}
+        missing = []
+        for path in stage.paths("input"):
+            digest = self.hashes.path_hash(path)
+            if digest is None:
+                missing.append(path)
+            inputs[str(path)] = digest
+        params = params_from_model(stage.params)
+        return fingerprint(stage.stage_cls.name, stage.stage_cls.code_version(), params, inputs), missing
+
+    def is_up_to_date(self, stage: ResolvedStage, digest: str) -> bool:
+        record = stage.stage_dir / RECORD_NAME
+        try:
+            saved = json.loads(record.read_text())
+        except (OSError, ValueError):
+            return False
+        return saved.get("fingerprint") == digest and all(p.exists() for p in stage.paths("output"))
+
+    def status(self) -> list[tuple[str, str]]:
+        """(stage id, "up to date" / "will run" / "waits for inputs") without running anything."""
+        rows = []
+        for stage_id in self.selected.order:
+            stage = self.pipeline.stages[stage_id]
+            digest, missing = self.stage_fingerprint(stage)
+            if stage_id in self.forced:
+                rows.append((stage_id, "will run (forced)"))
+            elif missing:
+                rows.append((stage_id, "will run (inputs not there yet)"))
+            else:
+                rows.append((stage_id, "up to date" if self.is_up_to_date(stage, digest) else "will run"))
+        return rows
+
+    # -- running ----------------------------------------------------------------------
+    def run(self) -> list[StageResult]:
+        executor = registry().executor(self.pipeline.executor)()
+        try:
+            results = executor.execute(self.selected, self.run_stage)
+        finally:
+            self.hashes.save()
+        done = {r.stage_id for r in results}
+        for stage_id in self.selected.order:
+            if stage_id not in done:
+                results.append(StageResult(stage_id, self.pipeline.stages[stage_id].stage_cls.name, "not run"))
+        return results
+
+    def run_stage(self, stage_id: str) -> StageResult:
+        stage = self.pipeline.stages[stage_id]
+        name = stage.stage_cls.name
+        digest, missing = self.stage_fingerprint(stage)
+        if stage_id not in self.forced and not missing and self.is_up_to_date(stage, digest):
+            log.debug("stage %s (%s) is up to date; skipped", stage_id, name)
+            return StageResult(stage_id, name, "skipped")
+        if missing:
+            first = missing[0]
+            return StageResult(stage_id, name, "failed", 0.0, f"stage '{stage_id}' ({name}): input {first} does not exist")
+        self.announce(f"stage [bold]{stage_id}[/] ({name})")
+        log.info("running stage %s (%s) with %s", stage_id, name, json.dumps(params_from_model(stage.params)))
+        started = time.perf_counter()
+        try:
+            self._execute(stage, digest)
+        except KeyboardInterrupt:
+            log.error("stage %s interrupted", stage_id)
+            raise
+        except BpnetError as exc:
+            log.error("stage %s failed: %s\n%s", stage_id, exc, traceback.format_exc(), extra=LOG_FILE_ONLY)
+            return StageResult(stage_id, name, "failed", time.perf_counter() - started, f"stage '{stage_id}' ({name}): {exc}")
+        except Exception as exc:  # a bug or an unexpected library error: keep the traceback in the log
+            log.error("stage %s failed:\n%s", stage_id, traceback.format_exc(), extra=LOG_FILE_ONLY)
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            message = f"stage '{stage_id}' ({name}) failed: {type(exc).__name__}" + (f": {text}" if text else "")
+            return StageResult(stage_id, name, "failed", time.perf_counter() - started, message)
+        seconds = time.perf_counter() - started
+        log.info("stage %s finished in %.1f s", stage_id, seconds)
+        return StageResult(stage_id, name, "ran", seconds)
+
+    def _execute(self, stage: ResolvedStage, digest: str) -> None:
+        stage.stage_dir.mkdir(parents=True, exist_ok=True)
+        remove_path(stage.stage_dir / RECORD_NAME)
+        temporaries: dict[Path, Path] = {}
+        updates: dict[str, Any] = {}
+        for field, value in stage.output_fields().items():
+            finals = value if isinstance(value, list) else [value]
+            tmps = []
+            for final in finals:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                tmps.append(temporary_sibling(final))
+                temporaries[final] = tmps[-1]
+            updates[field] = tmps if isinstance(value, list) else tmps[0]
+        resume_dir = stage.stage_dir / RESUME_NAME
+        resume_dir.mkdir(exist_ok=True)
+        context = StageContext(
+            stage_id=stage.id,
+            stage_dir=stage.stage_dir,
+            resume_dir=resume_dir,
+            log=logging.getLogger(f"bpnet.stage.{stage.id}"),
+            force=stage.id in self.forced,
+        )
+        try:
+            stage.stage_cls().run(stage.params.model_copy(update=updates), context)
+            for final, tmp in temporaries.items():
+                if not tmp.exists():
+                    field = next(f for f, v in stage.output_fields().items() if final == v or (isinstance(v, list) and final in v))
+                    raise StageError(f"the stage did not write its output '{field}' ({final})")
+            for final, tmp in temporaries.items():
+                replace_path(tmp, final)
+        finally:
+            for tmp in temporaries.values():
+                remove_path(tmp)
+        remove_path(resume_dir)
+        self._write_records(stage, digest)
+
+    def _write_records(self, stage: ResolvedStage, digest: str) -> None:
+        from .. import __version__
+
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        resolved = {
+            "output_dir": str(self.pipeline.output_dir),
+            "stages": {stage.id: {"stage": stage.stage_cls.name, "params": params_from_model(stage.params)}},
+        }
+        header = (
+            f"# Resolved parameters of stage '{stage.id}' ({stage.stage_cls.name} {stage.stage_cls.code_version()}),\n"
+            f"# written by bpnet-core {__version__} at {now}.\n"
+            f"# This file is a spec: `bpnet run {stage.stage_dir / PARAMS_NAME}` re-runs this stage alone.\n"
+        )
+        write_text_atomic(stage.stage_dir / PARAMS_NAME, header + yaml.safe_dump(resolved, sort_keys=False))
+        record = {
+            "stage": stage.stage_cls.name,
+            "version": stage.stage_cls.code_version(),
+            "fingerprint": digest,
+            "finished": now,
+            "outputs": {str(p): self.hashes.path_hash(p) for p in stage.paths("output")},
+        }
+        write_text_atomic(stage.stage_dir / RECORD_NAME, json.dumps(record, indent=2))
+
+
+def attach_run_log(output_dir: Path) -> logging.Handler:
+    """Append bpnet's log records to ``output_dir/run.log``; returns the handler to remove."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(output_dir / "run.log")
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logger = logging.getLogger("bpnet")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    return handler

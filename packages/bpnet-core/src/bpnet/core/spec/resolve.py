@@ -1,0 +1,196 @@
+"""Turn a validated spec into resolved stages: parameters checked, paths made absolute."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import RegistryError, SpecError
+from ..plugin.registry import Registry, registry
+from ..stages.base import Stage, StageParams, path_fields
+from .model import STAGE_ID_PATTERN, PipelineSpec
+from .yamlpaths import load_yaml, spec_error
+
+REFERENCE = re.compile(r"^@(?P<stage>[A-Za-z0-9][A-Za-z0-9_-]*)\.(?P<field>[A-Za-z_][A-Za-z0-9_]*)(?P<sub>/.*)?$")
+
+
+@dataclass
+class ResolvedStage:
+    """A stage ready to run: its class, parameters with absolute paths, and its folder."""
+
+    id: str
+    stage_cls: type[Stage]
+    params: StageParams
+    stage_dir: Path
+    depends_on: set[str] = field(default_factory=set)
+
+    def paths(self, role: str) -> list[Path]:
+        """Every input or output path of the stage."""
+        found: list[Path] = []
+        for name, is_list in path_fields(type(self.params), role).items():
+            value = getattr(self.params, name)
+            if value is None:
+                continue
+            found.extend(value if is_list else [value])
+        return found
+
+    def output_fields(self) -> dict[str, Path | list[Path]]:
+        return {n: getattr(self.params, n) for n in path_fields(type(self.params), "output") if getattr(self.params, n) is not None}
+
+
+@dataclass
+class Pipeline:
+    """A resolved pipeline: stages by id, with the spec file and output folder."""
+
+    spec_path: Path | None
+    output_dir: Path
+    executor: str
+    stages: dict[str, ResolvedStage]
+
+
+def load_pipeline(spec_path: str | Path, reg: Registry | None = None) -> Pipeline:
+    """Read, validate and resolve a pipeline spec file; errors name the YAML path."""
+    spec_path = Path(spec_path).resolve()
+    data, node = load_yaml(spec_path)
+    if not isinstance(data, dict):
+        raise spec_error(spec_path, node, (), "a spec is a mapping with 'stages' (and optional 'output_dir', 'executor')")
+    try:
+        spec = PipelineSpec.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(spec_path, node, exc, ()) from None
+    return resolve(spec, base_dir=spec_path.parent, spec_path=spec_path, node=node, reg=reg)
+
+
+def resolve(
+    spec: PipelineSpec,
+    *,
+    base_dir: Path,
+    spec_path: Path | None = None,
+    node: yaml.Node | None = None,
+    reg: Registry | None = None,
+) -> Pipeline:
+    """Validate each stage's parameters and resolve every path (see :mod:`.model`)."""
+    reg = reg or registry()
+    where = spec_path or Path("<spec>")
+    output_dir = (base_dir / spec.output_dir).resolve()
+    try:
+        reg.executor(spec.executor)
+    except RegistryError as exc:
+        raise spec_error(where, node, ("executor",), str(exc)) from None
+    stages: dict[str, ResolvedStage] = {}
+    for stage_id, stage_spec in spec.stages.items():
+        if not re.match(STAGE_ID_PATTERN, stage_id):
+            raise spec_error(where, node, ("stages", stage_id), "stage ids use letters, digits, '-' and '_' only")
+        name = stage_spec.stage or stage_id
+        try:
+            stage_cls = reg.stage(name)
+        except RegistryError as exc:
+            raise spec_error(where, node, ("stages", stage_id, "stage"), str(exc)) from None
+        try:
+            params = stage_cls.Params.model_validate(stage_spec.params)
+        except ValidationError as exc:
+            raise _first_error(where, node, exc, ("stages", stage_id, "params")) from None
+        stage_dir = output_dir / stage_id
+        params = _map_paths(params, "output", lambda p, loc: (stage_dir / p).resolve())
+        stages[stage_id] = ResolvedStage(stage_id, stage_cls, params, stage_dir)
+    for stage_id, stage in stages.items():
+        def resolve_input(value: Path, loc: tuple[Any, ...], stage_id: str = stage_id) -> Path:
+            return _resolve_input(value, base_dir, stages, stage_id, lambda msg: spec_error(where, node, ("stages", stage_id, "params", *loc), msg))
+
+        stage.params = _map_paths(stage.params, "input", resolve_input)
+        for other in spec.stages[stage_id].after:
+            if other not in stages:
+                raise spec_error(where, node, ("stages", stage_id, "after"), f"unknown stage id '{other}'")
+            stage.depends_on.add(other)
+    produced = _link_by_paths(stages, where, node)
+    _check_user_inputs(stages, produced, where, node)
+    return Pipeline(spec_path, output_dir, spec.executor, stages)
+
+
+def _map_paths(params: StageParams, role: str, fn) -> StageParams:
+    updates: dict[str, Any] = {}
+    for name, is_list in path_fields(type(params), role).items():
+        value = getattr(params, name)
+        if value is None:
+            continue
+        if is_list:
+            updates[name] = [fn(Path(v), (name, i)) for i, v in enumerate(value)]
+        else:
+            updates[name] = fn(Path(value), (name,))
+    return params.model_copy(update=updates)
+
+
+def _resolve_input(value: Path, base_dir: Path, stages: dict[str, ResolvedStage], stage_id: str, error) -> Path:
+    text = str(value)
+    if not text.startswith("@"):
+        return (base_dir / value).resolve()
+    match = REFERENCE.match(text)
+    if not match:
+        raise error(f"'{text}' is not a stage reference; write '@stage-id.output_field' (optionally '/sub/path')")
+    target, field_name, sub = match["stage"], match["field"], match["sub"]
+    if target not in stages:
+        raise error(f"'{text}' refers to an unknown stage '{target}' (stages: {', '.join(stages)})")
+    if target == stage_id:
+        raise error(f"'{text}' refers to the stage's own output")
+    outputs = stages[target].output_fields()
+    if field_name not in outputs:
+        raise error(f"stage '{target}' has no output '{field_name}' (outputs: {', '.join(outputs) or 'none'})")
+    produced = outputs[field_name]
+    if isinstance(produced, list):
+        raise error(f"output '{field_name}' of stage '{target}' is a list; refer to one of its paths directly")
+    stages[stage_id].depends_on.add(target)
+    return (produced / sub.lstrip("/")).resolve() if sub else produced
+
+
+def _link_by_paths(stages: dict[str, ResolvedStage], where: Path, node: yaml.Node | None) -> dict[Path, str]:
+    """Add dependencies where an input lies at or under another stage's output."""
+    producers: dict[Path, str] = {}
+    for stage in stages.values():
+        for path in stage.paths("output"):
+            if path in producers:
+                raise spec_error(where, node, ("stages", stage.id), f"writes {path}, which stage '{producers[path]}' writes too")
+            producers[path] = stage.id
+    for stage in stages.values():
+        for path in stage.paths("input"):
+            for produced, producer in producers.items():
+                if producer != stage.id and (path == produced or produced in path.parents):
+                    stage.depends_on.add(producer)
+    return producers
+
+
+def _check_user_inputs(stages: dict[str, ResolvedStage], produced: dict[Path, str], where: Path, node: yaml.Node | None) -> None:
+    """Inputs no stage produces are the user's files: they must exist before anything runs."""
+    for stage in stages.values():
+        for name, is_list in path_fields(type(stage.params), "input").items():
+            value = getattr(stage.params, name)
+            if value is None:
+                continue
+            for i, path in enumerate(value if is_list else [value]):
+                made = any(path == p or p in path.parents for p in produced)
+                if not made and not path.exists():
+                    loc = ("stages", stage.id, "params", name) + ((i,) if is_list else ())
+                    raise spec_error(where, node, loc, f"input file {path} does not exist")
+
+
+def _first_error(where: Path, node: yaml.Node | None, exc: ValidationError, prefix: tuple[Any, ...]) -> SpecError:
+    err = exc.errors()[0]
+    loc = prefix + tuple(err["loc"])
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown parameter (check its spelling; `bpnet schema` lists every parameter)"
+    elif "input" in err and not isinstance(err["input"], (dict, list)) and err["type"] != "missing":
+        message += f" (got {err['input']!r})"
+    more = len(exc.errors()) - 1
+    if more:
+        message += f" [and {more} more problem{'s' if more > 1 else ''}]"
+    return spec_error(where, node, loc, message)
+
+
+def params_from_model(model: BaseModel) -> dict[str, Any]:
+    """JSON-friendly parameters (paths as strings) for params.yaml and fingerprints."""
+    return model.model_dump(mode="json")

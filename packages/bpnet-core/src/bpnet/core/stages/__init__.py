@@ -1,0 +1,5 @@
+"""Pipeline stages: the Stage API and bpnet-core's built-in stages."""
+
+from .base import INPUT, OUTPUT, Input, Output, Stage, StageContext, StageParams, path_fields
+
+__all__ = ["INPUT", "OUTPUT", "Input", "Output", "Stage", "StageContext", "StageParams", "path_fields"]

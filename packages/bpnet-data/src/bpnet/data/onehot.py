@@ -1,0 +1,26 @@
+"""One-hot encoding of DNA in the order every official model uses: A, C, G, T.
+
+Lower case is upper-cased first; any other character (N, IUPAC codes) is an all-zero
+column, as in the official ``dna_to_one_hot``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_LOOKUP = np.full(256, 4, dtype=np.int64)
+for _i, _base in enumerate("ACGT"):
+    _LOOKUP[ord(_base)] = _i
+    _LOOKUP[ord(_base.lower())] = _i
+_EYE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
+
+
+def one_hot_encode(sequence: str) -> np.ndarray:
+    """``(4, len(sequence))`` float32 one-hot of ``sequence`` (A, C, G, T rows)."""
+    codes = _LOOKUP[np.frombuffer(sequence.encode("latin-1"), dtype=np.uint8)]
+    return np.ascontiguousarray(_EYE[codes].T)
+
+
+def reverse_complement(one_hot: np.ndarray) -> np.ndarray:
+    """Reverse complement of a ``(..., 4, L)`` one-hot array (A<->T, C<->G, reversed)."""
+    return one_hot[..., ::-1, ::-1].copy()

@@ -1,0 +1,123 @@
+"""The ``bpnet-keras`` command: ``convert`` Keras/ENCODE models to bpnet model folders, ``inspect`` them.
+
+Exit codes: 0 success, 2 bad input (one ``error: ...`` line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from cyclopts import App
+from cyclopts.exceptions import CycloptsError
+
+from bpnet.core.errors import BpnetError
+
+Kind = Literal["chrombpnet", "accessibility", "bias", "bpnet"]
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+app = App(
+    name="bpnet-keras",
+    help="Import official Keras/TensorFlow BPNet and ChromBPNet models (and ENCODE tarballs) into bpnet.",
+    version=_version,
+)
+
+
+@app.command
+def convert(source: Path, /, *, out: Path, fold: int | None = None, kind: Kind | None = None) -> None:
+    """Convert SOURCE (.h5, .keras or ENCODE .tar.gz) to the bpnet model folder OUT.
+
+    Parameters
+    ----------
+    source
+        Keras .h5 / weights-only .h5 / .keras file or ENCODE model tarball.
+    out
+        Model folder to write (config.json + model.safetensors); read it with bpnet.core.load_model.
+    fold
+        Tarball fold (default: the lowest fold in the archive).
+    kind
+        Model to write (default: what the file holds; full ChromBPNet for a tarball).
+    """
+    from bpnet.core.modelfile import CONFIG_NAME, save_model
+
+    from .api import import_model
+
+    if out.exists() and not (out.is_dir() and (out / CONFIG_NAME).is_file()):
+        raise BpnetError(f"{out} exists and is not a bpnet model folder; choose another --out")
+    imported = import_model(source, fold=fold, kind=kind, checksum=True)
+    save_model(imported.model, out, provenance=imported.provenance)
+    p = imported.provenance
+    fold_text = f", fold {p['fold']}" if p["fold"] is not None else ""
+    print(f"wrote {out} ({p['kind']} model from {p['source']}{fold_text})")
+
+
+@app.command
+def inspect(source: Path, /, *, fold: int | None = None) -> None:
+    """Show what SOURCE holds: architecture, filters, layers, tracks, controls (and folds for tarballs).
+
+    Parameters
+    ----------
+    source
+        Keras .h5 / .keras file or ENCODE model tarball.
+    fold
+        Tarball fold to describe (default: the lowest).
+    """
+    from .api import inspect as inspect_source
+
+    _print_inspection(inspect_source(source, fold=fold))
+
+
+def _print_inspection(info: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{info['source']}[/bold] ({info['container']})")
+    if "folds" in info:
+        console.print(f"folds: {', '.join(map(str, info['folds'])) or 'none'}; described: fold {info['fold']}")
+        members = Table("fold", "model members")
+        for fold, names in info["members"].items():
+            members.add_row(fold, "\n".join(names))
+        console.print(members)
+    table = Table("file", "kind", "part", "architecture", "filters", "layers", "tracks", "count outputs",
+                  "controls", "input", "output", "keras")
+    for model in info["models"]:
+        for role, part in model["parts"].items():
+            table.add_row(
+                Path(model["member"] or info["source"]).name, model["kind"], role,
+                f"{part['architecture']} ({model['family']})", str(part["n_filters"]), str(part["n_layers"]),
+                str(part["n_outputs"]), str(part["n_count_outputs"]),
+                f"{part['n_control_tracks']} ({model['controls']})" if part["n_control_tracks"] else "none",
+                str(model["input_length"]), str(part["output_length"]), f"{model['keras_version']} {model['layout']}",
+            )
+    console.print(table)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit code (0 ok, 2 bad input)."""
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(tokens, exit_on_error=False, print_error=False, result_action="return_value")
+    except CycloptsError as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except BpnetError as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

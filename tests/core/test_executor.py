@@ -1,0 +1,160 @@
+"""The DAG executor: order, skipping, re-running what changed, atomic outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bpnet.core.dag import Runner
+from bpnet.core.errors import SpecError
+from bpnet.core.spec import load_pipeline
+
+from .conftest import TEXT_PIPELINE
+
+
+def ran(runs) -> list[str]:
+    names = [name for name, _ in runs]
+    runs.clear()
+    return names
+
+
+def run(spec: Path, **options):
+    return {r.stage_id: r.status for r in Runner(load_pipeline(spec), **options).run()}
+
+
+@pytest.fixture
+def spec(write_spec, tmp_path):
+    (tmp_path / "notes.txt").write_text("!")
+    return write_spec(TEXT_PIPELINE)
+
+
+def test_runs_stages_in_dependency_order_and_writes_outputs(text_registry, runs, spec, tmp_path):
+    status = run(spec)
+    assert status == {"hello": "ran", "world": "ran", "joined": "ran", "counted": "ran"}
+    assert ran(runs) == ["write-text", "write-text", "concat", "count-chars"]
+    assert (tmp_path / "out/joined/joined.txt").read_text() == "hello world!"
+    assert (tmp_path / "out/counted/counts/n.txt").read_text() == "12"
+
+
+def test_second_run_skips_every_stage(text_registry, runs, spec):
+    run(spec)
+    ran(runs)
+    assert set(run(spec).values()) == {"skipped"}
+    assert ran(runs) == []
+
+
+def test_changed_user_input_reruns_only_its_dependents(text_registry, runs, spec, tmp_path):
+    run(spec)
+    ran(runs)
+    (tmp_path / "notes.txt").write_text("?!")
+    status = run(spec)
+    assert status == {"hello": "skipped", "world": "skipped", "joined": "ran", "counted": "ran"}
+
+
+def test_touched_but_identical_input_is_not_a_change(text_registry, runs, spec, tmp_path):
+    run(spec)
+    notes = tmp_path / "notes.txt"
+    notes.write_text(notes.read_text())
+    assert set(run(spec).values()) == {"skipped"}
+
+
+def test_changed_parameter_reruns_the_stage_and_downstream(text_registry, runs, spec, tmp_path):
+    run(spec)
+    spec.write_text(spec.read_text().replace('"world"', '"there"'))
+    status = run(spec)
+    assert status == {"hello": "skipped", "world": "ran", "joined": "ran", "counted": "ran"}
+    assert (tmp_path / "out/joined/joined.txt").read_text() == "hello there!"
+
+
+def test_rerun_upstream_with_identical_output_does_not_rerun_downstream(text_registry, runs, spec):
+    run(spec)
+    status = run(spec, from_stage="world", until="world")
+    assert status == {"world": "ran"}
+    assert run(spec) == {"hello": "skipped", "world": "skipped", "joined": "skipped", "counted": "skipped"}
+
+
+def test_changed_code_version_reruns_the_stage(text_registry, runs, spec, monkeypatch):
+    from .plugins.textstages import CountChars
+
+    run(spec)
+    monkeypatch.setattr(CountChars, "version", "2")
+    assert run(spec)["counted"] == "ran"
+
+
+def test_deleted_output_reruns_only_its_stage(text_registry, runs, spec, tmp_path):
+    run(spec)
+    (tmp_path / "out/world/text.txt").unlink()
+    status = run(spec)
+    assert status == {"hello": "skipped", "world": "ran", "joined": "skipped", "counted": "skipped"}
+
+
+def test_force_from_and_until(text_registry, runs, spec):
+    run(spec)
+    assert set(run(spec, force=True).values()) == {"ran"}
+    assert run(spec, from_stage="joined") == {"hello": "skipped", "world": "skipped", "joined": "ran", "counted": "ran"}
+    assert run(spec, until="joined", force=True) == {"hello": "ran", "world": "ran", "joined": "ran"}
+
+
+def test_failing_stage_leaves_no_partial_output_and_the_next_run_continues(text_registry, runs, spec, tmp_path):
+    spec.write_text(spec.read_text().replace("every: 1}", "every: 1, fail: true}"))
+    status = run(spec)
+    assert status["counted"] == "failed"
+    stage_dir = tmp_path / "out/counted"
+    assert not (stage_dir / "counts").exists()
+    assert not [p for p in stage_dir.iterdir() if ".tmp-" in p.name]
+    assert not (stage_dir / ".bpnet-stage.json").exists()
+    ran(runs)
+    spec.write_text(spec.read_text().replace("fail: true", "fail: false"))
+    status = run(spec)
+    assert status == {"hello": "skipped", "world": "skipped", "joined": "skipped", "counted": "ran"}
+    assert (stage_dir / "counts/done.txt").exists()
+
+
+def test_failed_rerun_keeps_the_previous_outputs_but_not_their_record(text_registry, runs, spec, tmp_path):
+    run(spec)
+    spec.write_text(spec.read_text().replace("every: 1}", "every: 2, fail: true}"))
+    assert run(spec)["counted"] == "failed"
+    assert (tmp_path / "out/counted/counts/n.txt").read_text() == "12"
+    assert not (tmp_path / "out/counted/.bpnet-stage.json").exists()
+
+
+def test_resolved_parameters_are_written_next_to_the_outputs_and_rerun_alone(text_registry, runs, spec, tmp_path):
+    run(spec)
+    params_file = tmp_path / "out/joined/params.yaml"
+    text = params_file.read_text()
+    assert "stage: concat" in text and str(tmp_path / "notes.txt") in text
+    record = json.loads((tmp_path / "out/joined/.bpnet-stage.json").read_text())
+    assert record["stage"] == "concat" and len(record["fingerprint"]) == 64
+    ran(runs)
+    alone = load_pipeline(params_file)
+    assert list(alone.stages) == ["joined"]
+    assert {r.status for r in Runner(alone).run()} == {"skipped"}
+    assert {r.status for r in Runner(alone, force=True).run()} == {"ran"}
+    assert ran(runs) == ["concat"]
+
+
+def test_cycles_are_refused(text_registry, write_spec):
+    spec = write_spec(
+        """
+        stages:
+          a: {stage: concat, params: {parts: ["@b.out"]}}
+          b: {stage: concat, params: {parts: ["@a.out"]}}
+        """
+    )
+    with pytest.raises(SpecError, match=r"cycle: a -> b -> a|cycle: b -> a -> b"):
+        Runner(load_pipeline(spec))
+
+
+def test_dependencies_also_come_from_matching_paths(text_registry, runs, write_spec, tmp_path):
+    spec = write_spec(
+        """
+        output_dir: out
+        stages:
+          counted: {stage: count-chars, params: {source: out/hello/text.txt}}
+          hello: {stage: write-text, params: {text: "hi"}}
+        """
+    )
+    status = run(spec)
+    assert list(status) == ["hello", "counted"]
