@@ -87,18 +87,33 @@ def _print_inspection(info: dict[str, Any]) -> None:
         for fold, names in info["members"].items():
             members.add_row(fold, "\n".join(names))
         console.print(members)
-    table = Table("file", "kind", "part", "architecture", "filters", "layers", "tracks", "count outputs",
-                  "controls", "input", "output", "keras")
+    columns, rows = [], {key: [] for key in _ROWS}
     for model in info["models"]:
         for role, part in model["parts"].items():
-            table.add_row(
-                Path(model["member"] or info["source"]).name, model["kind"], role,
-                f"{part['architecture']} ({model['family']})", str(part["n_filters"]), str(part["n_layers"]),
-                str(part["n_outputs"]), str(part["n_count_outputs"]),
-                f"{part['n_control_tracks']} ({model['controls']})" if part["n_control_tracks"] else "none",
-                str(model["input_length"]), str(part["output_length"]), f"{model['keras_version']} {model['layout']}",
-            )
+            columns.append(f"{Path(model['member'] or info['source']).name}\n[{role}]")
+            values = {**model, **part, "architecture": f"{part['architecture']} ({model['family']})",
+                      "controls": f"{part['n_control_tracks']} ({model['controls']})" if part["n_control_tracks"] else "none",
+                      "keras": f"{model['keras_version']} ({model['layout']})"}
+            for key in _ROWS:
+                rows[key].append(str(values[key]))
+    table = Table("", *columns)
+    for key, label in _ROWS.items():
+        table.add_row(label, *rows[key])
     console.print(table)
+
+
+_ROWS = {
+    "kind": "file holds",
+    "architecture": "architecture",
+    "n_filters": "filters",
+    "n_layers": "dilated layers",
+    "n_outputs": "profile tracks",
+    "n_count_outputs": "count outputs",
+    "controls": "control tracks",
+    "input_length": "input length",
+    "output_length": "output length",
+    "keras": "keras version",
+}
 
 
 def _one_line(text: str) -> str:
