@@ -151,7 +151,7 @@ class Runner:
             first = missing[0]
             return StageResult(stage_id, name, "failed", 0.0, f"stage '{stage_id}' ({name}): input {first} does not exist")
         self.announce(f"stage [bold]{stage_id}[/] ({name})")
-        log.info("running stage %s (%s) with %s", stage_id, name, json.dumps(params_from_model(stage.params)))
+        log.info("running stage %s (%s) with %s", stage_id, name, json.dumps(params_from_model(stage.params)), extra=LOG_FILE_ONLY)
         started = time.perf_counter()
         try:
             self._execute(stage, digest)
