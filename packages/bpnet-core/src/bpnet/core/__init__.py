@@ -3,45 +3,61 @@
 Public API::
 
     from bpnet.core import BPNet, ChromBPNet, save_model, load_model, build_model, registry
+
+Names are imported on first use, so ``bpnet --help`` and ``bpnet plugins`` do not pay
+for importing torch.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
-
-from .architectures import (
-    Architecture,
-    ArchitectureConfig,
-    BPNet,
-    ChromBPNet,
-    ControlWrapper,
-    CountWrapper,
-    ProfileWrapper,
-)
-from .errors import BpnetError
-from .modelfile import build_model, export_torch, load_model, read_config, save_model
-from .plugin.registry import Registry, registry
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = importlib.metadata.version("bpnet-core")
 except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source tree without install
     __version__ = "0.0.0"
 
-__all__ = [
-    "Architecture",
-    "ArchitectureConfig",
-    "BPNet",
-    "BpnetError",
-    "ChromBPNet",
-    "ControlWrapper",
-    "CountWrapper",
-    "ProfileWrapper",
-    "Registry",
-    "__version__",
-    "build_model",
-    "export_torch",
-    "load_model",
-    "read_config",
-    "registry",
-    "save_model",
-]
+_EXPORTS = {
+    "Architecture": ".architectures",
+    "ArchitectureConfig": ".architectures",
+    "BPNet": ".architectures",
+    "ChromBPNet": ".architectures",
+    "ControlWrapper": ".architectures",
+    "CountWrapper": ".architectures",
+    "ProfileWrapper": ".architectures",
+    "BpnetError": ".errors",
+    "build_model": ".modelfile",
+    "export_torch": ".modelfile",
+    "load_model": ".modelfile",
+    "read_config": ".modelfile",
+    "save_model": ".modelfile",
+    "Registry": ".plugin.registry",
+    "registry": ".plugin.registry",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'bpnet.core' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .architectures import (
+        Architecture,
+        ArchitectureConfig,
+        BPNet,
+        ChromBPNet,
+        ControlWrapper,
+        CountWrapper,
+        ProfileWrapper,
+    )
+    from .errors import BpnetError
+    from .modelfile import build_model, export_torch, load_model, read_config, save_model
+    from .plugin.registry import Registry, registry
