@@ -8,19 +8,34 @@
     bpnet.keras.inspect("model.chrombpnet.fold_0.ENCSR000AAA.h5")
 
 No TensorFlow or Keras is needed: files are read with h5py, Lambda layers are never
-executed, and the architecture is recognised from the weight names.
+executed, and the architecture is recognised from the weight names. The public names
+are imported on first use, so listing plugins does not import torch.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
-
-from .api import import_model, inspect, load
-from .sources import KerasImportError
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = importlib.metadata.version("bpnet-keras")
 except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source tree without install
     __version__ = "0.0.0"
 
+_EXPORTS = {"import_model": ".api", "inspect": ".api", "load": ".api", "KerasImportError": ".sources"}
+
 __all__ = ["KerasImportError", "__version__", "import_model", "inspect", "load"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'bpnet.keras' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import import_model, inspect, load
+    from .sources import KerasImportError

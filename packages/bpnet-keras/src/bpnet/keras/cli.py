@@ -5,6 +5,7 @@ Exit codes: 0 success, 2 bad input (one ``error: ...`` line on stderr, no traceb
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,7 +91,7 @@ def _print_inspection(info: dict[str, Any]) -> None:
     columns, rows = [], {key: [] for key in _ROWS}
     for model in info["models"]:
         for role, part in model["parts"].items():
-            columns.append(f"{Path(model['member'] or info['source']).name}\n[{role}]")
+            columns.append(f"{_short(model['member'] or info['source'])}: {role}")
             values = {**model, **part, "architecture": f"{part['architecture']} ({model['family']})",
                       "controls": f"{part['n_control_tracks']} ({model['controls']})" if part["n_control_tracks"] else "none",
                       "keras": f"{model['keras_version']} ({model['layout']})"}
@@ -114,6 +115,12 @@ _ROWS = {
     "output_length": "output length",
     "keras": "keras version",
 }
+
+
+def _short(name: str) -> str:
+    """``model.bias_scaled.fold_0.ENCSR….h5`` -> ``bias_scaled``; other names: the file name."""
+    match = re.match(r"model\.(.+?)\.fold_\d+", Path(name).name)
+    return match.group(1) if match else Path(name).name
 
 
 def _one_line(text: str) -> str:
