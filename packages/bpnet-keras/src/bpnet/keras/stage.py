@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
+
 from bpnet.core.modelfile import save_model
 from bpnet.core.stages import Input, Output, Stage, StageContext, StageParams
 
@@ -15,10 +17,12 @@ class ImportModel(Stage):
     name = "import-model"
 
     class Params(StageParams):
-        source: Input
-        fold: int | None = None
-        kind: Literal["chrombpnet", "accessibility", "bias", "bpnet"] | None = None
-        out: Output = Path("model")
+        source: Input = Field(..., description="Keras .h5/.keras file or ENCODE models tarball (.tar.gz)")
+        fold: int | None = Field(None, description="fold of a tarball (default: its lowest fold)")
+        kind: Literal["chrombpnet", "accessibility", "bias", "bpnet"] | None = Field(
+            None, description="model to extract (default: what the file holds; a tarball's full ChromBPNet)"
+        )
+        out: Output = Field(Path("model"), description="bpnet model folder to write")
 
     def run(self, params: "ImportModel.Params", context: StageContext) -> None:
         from .api import import_model
@@ -26,4 +30,4 @@ class ImportModel(Stage):
         imported = import_model(params.source, fold=params.fold, kind=params.kind, checksum=True)
         save_model(imported.model, params.out, provenance=imported.provenance)
         p = imported.provenance
-        context.log.info("imported %s (%s, kind %s, fold %s) to %s", p["source"], p["family"], p["kind"], p["fold"], params.out)
+        context.log.info("imported %s (%s, kind %s, fold %s)", p["source"], p["family"], p["kind"], p["fold"])

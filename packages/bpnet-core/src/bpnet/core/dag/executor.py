@@ -200,6 +200,7 @@ class Runner:
                     raise StageError(f"the stage did not write its output '{field}' ({final})")
             for final, tmp in temporaries.items():
                 replace_path(tmp, final)
+                context.log.info("wrote %s", final)
         finally:
             for tmp in temporaries.values():
                 remove_path(tmp)
