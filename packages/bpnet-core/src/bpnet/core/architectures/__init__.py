@@ -3,6 +3,7 @@
 from .base import Architecture, ArchitectureConfig
 from .bpnet import BPNet, BPNetConfig
 from .chrombpnet import ChromBPNet
+from .dilated import DilatedResidualArchitecture
 from .wrappers import ControlWrapper, CountWrapper, ProfileWrapper, WeightedMeanNormedLogits
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "BPNet",
     "BPNetConfig",
     "ChromBPNet",
+    "DilatedResidualArchitecture",
     "ControlWrapper",
     "CountWrapper",
     "ProfileWrapper",

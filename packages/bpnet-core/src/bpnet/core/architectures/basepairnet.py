@@ -34,8 +34,9 @@ from __future__ import annotations
 import torch
 from pydantic import Field, model_validator
 
-from .base import Architecture, ArchitectureConfig
-from .layers import Log1pTotal, LogSumExp, centre_crop, check_controls
+from .base import ArchitectureConfig
+from .dilated import DilatedResidualArchitecture
+from .layers import Log1pTotal, LogSumExp, centre_crop
 
 
 class BasePairNetConfig(ArchitectureConfig):
@@ -58,7 +59,7 @@ class BasePairNetConfig(ArchitectureConfig):
         return self
 
 
-class _BasePairNetBase(Architecture):
+class _BasePairNetBase(DilatedResidualArchitecture):
     """Shared heads, length arithmetic and forward of the two variants."""
 
     Config = BasePairNetConfig
@@ -81,27 +82,6 @@ class _BasePairNetBase(Architecture):
     def _build_count_head(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    @property
-    def n_control_tracks(self) -> int:
-        return self.config.n_control_tracks
-
-    @property
-    def n_outputs(self) -> int:
-        return self.config.n_outputs
-
-    def receptive_shrink(self) -> int:
-        """Positions the first convolution and the dilated stack remove from the input."""
-        c = self.config
-        return c.conv1_kernel_size - 1 + sum((c.dilated_kernel_size - 1) * 2**i for i in range(1, c.n_layers + 1))
-
-    def minimum_input_length(self) -> int:
-        """Shortest input whose profile head still covers ``output_length`` positions."""
-        c = self.config
-        return c.output_length + c.profile_kernel_size - 1 + self.receptive_shrink()
-
-    def output_length(self, input_length: int) -> int:
-        return self.config.output_length
-
     def trunk(self, X: torch.Tensor) -> torch.Tensor:  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -110,12 +90,7 @@ class _BasePairNetBase(Architecture):
 
     def forward(self, X: torch.Tensor, X_ctl: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config
-        if X.shape[-1] < self.minimum_input_length():
-            raise ValueError(
-                f"{type(self).__name__} with {c.n_layers} layers needs inputs of at least "
-                f"{self.minimum_input_length()} bp for a {c.output_length} bp output, got {X.shape[-1]}"
-            )
-        check_controls(type(self).__name__, c.n_control_tracks, X_ctl, c.output_length)
+        self.check_inputs(X, X_ctl)
         h = self.trunk(X)
         profile = centre_crop(self.fconv(h), c.output_length)
         ctl = centre_crop(X_ctl, c.output_length) if c.n_control_tracks else None

@@ -25,8 +25,9 @@ from __future__ import annotations
 import torch
 from pydantic import Field, model_validator
 
-from .base import Architecture, ArchitectureConfig
-from .layers import Log1pTotal, centre_crop, check_controls
+from .base import ArchitectureConfig
+from .dilated import DilatedResidualArchitecture
+from .layers import Log1pTotal, centre_crop
 
 
 class BPNetConfig(ArchitectureConfig):
@@ -51,7 +52,7 @@ class BPNetConfig(ArchitectureConfig):
         return self
 
 
-class BPNet(Architecture):
+class BPNet(DilatedResidualArchitecture):
     """BPNet with a post-activation dilated residual trunk (the ChromBPNet style).
 
     ``forward(X, X_ctl=None) -> (profile_logits, log_counts)`` with ``X`` of shape
@@ -81,31 +82,6 @@ class BPNet(Architecture):
             n_count_inputs += 1
         self.linear = torch.nn.Linear(n_count_inputs, c.n_count_outputs, bias=c.count_output_bias)
 
-    @property
-    def n_control_tracks(self) -> int:
-        return self.config.n_control_tracks
-
-    @property
-    def n_outputs(self) -> int:
-        return self.config.n_outputs
-
-    def receptive_shrink(self) -> int:
-        """Positions the first convolution and the dilated stack remove from the input."""
-        c = self.config
-        return c.conv1_kernel_size - 1 + sum((c.dilated_kernel_size - 1) * 2**i for i in range(1, c.n_layers + 1))
-
-    def trunk_length(self, input_length: int) -> int:
-        """Positions left after the first convolution and the dilated stack."""
-        return input_length - self.receptive_shrink()
-
-    def minimum_input_length(self) -> int:
-        """Shortest input whose profile head still covers ``output_length`` positions."""
-        c = self.config
-        return c.output_length + c.profile_kernel_size - 1 + self.receptive_shrink()
-
-    def output_length(self, input_length: int) -> int:
-        return self.config.output_length
-
     def trunk(self, X: torch.Tensor) -> torch.Tensor:
         """The dilated residual trunk: (N, 4, L) -> (N, F, trunk_length(L))."""
         h = self.irelu(self.iconv(X))
@@ -116,12 +92,7 @@ class BPNet(Architecture):
 
     def forward(self, X: torch.Tensor, X_ctl: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config
-        if X.shape[-1] < self.minimum_input_length():
-            raise ValueError(
-                f"BPNet with {c.n_layers} layers needs inputs of at least {self.minimum_input_length()} bp "
-                f"for a {c.output_length} bp output, got {X.shape[-1]}"
-            )
-        check_controls("BPNet", c.n_control_tracks, X_ctl, c.output_length)
+        self.check_inputs(X, X_ctl)
         h = self.trunk(X)
         profile = centre_crop(self.fconv(h), c.output_length)
         pooled = h.mean(dim=-1)
