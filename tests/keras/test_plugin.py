@@ -1,4 +1,4 @@
-"""bpnet-keras registers the `keras` importer, the `import-model` stage and two core architectures."""
+"""bpnet-keras registers the `keras` importer, which core's `import-model` stage uses."""
 
 from __future__ import annotations
 
@@ -32,10 +32,23 @@ def test_basepairnet_architectures_round_trip(name, tmp_path):
     assert len(relus) == len({id(m) for m in relus}) == 4
 
 
-def test_import_model_stage(keras_dir, tmp_path, check):
-    stages = pytest.importorskip("bpnet.core.stages")
+@pytest.mark.parametrize("importer", ["auto", "keras"])
+def test_import_model_stage_uses_the_keras_importer(keras_dir, tmp_path, check, importer):
+    from bpnet.core.stages import StageContext
+
     stage_cls = registry().stage("import-model")
-    params = stage_cls.Params(source=keras_dir / "bpnet_encode_style.h5", out=tmp_path / "model")
-    context = stages.StageContext("import", tmp_path, tmp_path / "resume", logging.getLogger("test"))
+    params = stage_cls.Params(source=keras_dir / "bpnet_encode_style.h5", importer=importer, out=tmp_path / "model")
+    context = StageContext("import", tmp_path, tmp_path / "resume", logging.getLogger("test"))
     stage_cls().run(params, context)
-    check(load_model(tmp_path / "model"), "bpnet_encode_style")
+    model = load_model(tmp_path / "model")
+    check(model, "bpnet_encode_style")
+    provenance = model.bpnet_metadata["provenance"]
+    assert provenance["importer"] == "keras" and len(provenance["source_sha256"]) == 64
+
+
+def test_import_model_stage_refuses_files_no_importer_reads(keras_dir, tmp_path):
+    from bpnet.core.errors import BpnetError
+    from bpnet.core.stages.models import pick_importer
+
+    with pytest.raises(BpnetError, match=r"no installed importer reads .*README.md \(importers: keras\)"):
+        pick_importer("auto", keras_dir / "README.md")

@@ -1,7 +1,8 @@
-"""Built-in model stages: build an untrained model, export a model for torch.load."""
+"""Built-in model stages: build an untrained model, import a foreign model, export for torch.load."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,63 @@ class ModelExport(Stage):
         model = load_model(params.model)
         export_torch(model, params.torch_file)
         context.log.info("exported %s", params.model)
+
+
+class ImportModelParams(StageParams):
+    source: Input = Field(..., description="model file to import (e.g. Keras .h5/.keras, an ENCODE models .tar.gz)")
+    importer: str = Field("auto", description="registered importer, or auto: the first that can read the source")
+    fold: int | None = Field(None, description="fold of a multi-fold archive (default: the importer's choice)")
+    kind: str | None = Field(None, description="which model of the file (e.g. chrombpnet, accessibility, bias, bpnet)")
+    options: dict[str, Any] = Field(default_factory=dict, description="further options for the importer")
+    out: Output = Field(Path("model"), description="bpnet model folder to write")
+
+    @field_validator("importer")
+    @classmethod
+    def _known_importer(cls, name: str) -> str:
+        if name != "auto":
+            try:
+                registry().importer(name)
+            except BpnetError as exc:
+                raise ValueError(str(exc)) from None
+        return name
+
+
+class ImportModel(Stage):
+    """Convert a model file of another framework to a bpnet model with a registered importer."""
+
+    name = "import-model"
+    Params = ImportModelParams
+
+    def run(self, params: ImportModelParams, context: StageContext) -> None:
+        importer = pick_importer(params.importer, params.source)
+        options = {**params.options, **{k: v for k, v in (("fold", params.fold), ("kind", params.kind)) if v is not None}}
+        model = importer.load(params.source, **options)
+        provenance = {
+            **getattr(model, "bpnet_provenance", {}),
+            "importer": importer.name,
+            "source_path": str(params.source),
+            "source_sha256": sha256_of(params.source),
+        }
+        save_model(model, params.out, provenance=provenance)
+        context.log.info("imported %s with the %s importer (%s)", params.source.name, importer.name, options or "defaults")
+
+
+def pick_importer(name: str, source: Path) -> type:
+    """The importer called ``name``, or for ``auto`` the first registered one that reads ``source``."""
+    reg = registry()
+    if name != "auto":
+        return reg.importer(name)
+    for entry in reg.entries("importer"):
+        importer = entry.load()
+        if importer.can_read(source):
+            return importer
+    installed = ", ".join(reg.names("importer")) or "none (install bpnet-keras for Keras/ENCODE models)"
+    raise BpnetError(f"no installed importer reads {source} (importers: {installed})")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
