@@ -158,3 +158,20 @@ def test_dependencies_also_come_from_matching_paths(text_registry, runs, write_s
     )
     status = run(spec)
     assert list(status) == ["hello", "counted"]
+
+
+def test_stale_temporaries_of_a_killed_run_are_removed(text_registry, runs, spec, tmp_path):
+    stale = tmp_path / "out/hello/.text.txt.tmp-999-deadbeef"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("half")
+    run(spec)
+    assert not stale.exists()
+
+
+def test_forced_run_empties_the_resume_folder(text_registry, runs, spec, tmp_path):
+    run(spec)
+    resume = tmp_path / "out/hello/.resume"
+    resume.mkdir()
+    (resume / "last.ckpt").write_text("old")
+    run(spec, from_stage="hello", until="hello")
+    assert not resume.exists()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 
@@ -58,8 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (a cluster's wall-time limit, ``kill``): unwind so temporary outputs are removed."""
+    raise SystemExit(128 + signum)
+
+
 def run_cli(argv: Sequence[str] | None = None) -> int:
     setup_logging()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         app = build_app(argv)
         result = app(list(sys.argv[1:]) if argv is None else list(argv), exit_on_error=False, print_error=True, result_action="return_value")
@@ -72,7 +81,10 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         console.print("[bold red]interrupted[/]")
         return EXIT_INTERRUPTED
     except SystemExit as exc:
-        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_BAD_INPUT
+        code = int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_BAD_INPUT
+        if code > 128:
+            console.print(f"[bold red]terminated[/] by signal {code - 128}; unfinished outputs were removed")
+        return code
     except Exception as exc:  # a bug: one line, the traceback only when asked for
         if os.environ.get("BPNET_DEBUG"):
             traceback.print_exc()

@@ -180,10 +180,14 @@ class Runner:
             tmps = []
             for final in finals:
                 final.parent.mkdir(parents=True, exist_ok=True)
+                for stale in final.parent.glob(f".{final.name}.tmp-*"):  # left by a killed run
+                    remove_path(stale)
                 tmps.append(temporary_sibling(final))
                 temporaries[final] = tmps[-1]
             updates[field] = tmps if isinstance(value, list) else tmps[0]
         resume_dir = stage.stage_dir / RESUME_NAME
+        if stage.id in self.forced:  # a forced run starts from scratch
+            remove_path(resume_dir)
         resume_dir.mkdir(exist_ok=True)
         context = StageContext(
             stage_id=stage.id,
