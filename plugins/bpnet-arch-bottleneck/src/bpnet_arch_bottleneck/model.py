@@ -7,7 +7,9 @@ with another 1x1 convolution. The block's output is added to its centre-cropped
 input. All convolutions are 'valid', so the model computes only positions whose
 receptive field lies inside the input. The heads are BPNet's: a wide profile
 convolution cropped to ``output_length`` and a count head on the global average of
-the trunk.
+the trunk. The length arithmetic (``minimum_input_length``) and input checks come from
+bpnet-core's :class:`DilatedResidualArchitecture`, since the block's dilated
+convolutions shrink the input exactly as BPNet's do.
 
 With ``bottleneck_filters`` much smaller than ``n_filters`` a block costs far less
 than BPNet's full-width dilated convolution, so wider trunks stay affordable.
@@ -21,12 +23,8 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from bpnet.core.architectures import Architecture, ArchitectureConfig
-
-
-def _crop(x: torch.Tensor, length: int) -> torch.Tensor:
-    left = (x.shape[-1] - length) // 2
-    return x[..., left : left + length]
+from bpnet.core.architectures import ArchitectureConfig, DilatedResidualArchitecture
+from bpnet.core.architectures.layers import centre_crop
 
 
 class BottleneckConfig(ArchitectureConfig):
@@ -56,10 +54,46 @@ class BottleneckBlock(torch.nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         y = self.expand(self.conv_relu(self.conv(self.reduce_relu(self.reduce(h)))))
-        return _crop(h, y.shape[-1]) + y
+        return centre_crop(h, y.shape[-1]) + y
 
 
-class BottleneckBPNet(Architecture):
+class BottleneckBPNet(DilatedResidualArchitecture):
+    """BPNet with a trunk of bottleneck residual blocks.
+
+    ``forward(X, X_ctl=None) -> (profile_logits, log_counts)`` with ``X`` of shape
+    ``(N, 4, L)``, ``L >= minimum_input_length()``; ``profile_logits`` has shape
+    ``(N, n_outputs, output_length)`` and ``log_counts`` ``(N, 1)``. With control
+    tracks, ``X_ctl`` ``(N, n_control_tracks, L')`` (``L' >= output_length``) is centre
+    cropped to the output window and enters the profile through a 1x1 convolution and
+    the counts through ``log(1 + total control count)``.
+    """
+
+    name = "bpnet-bottleneck"
+    Config = BottleneckConfig
+    config: BottleneckConfig
+
+    def __init__(self, config: BottleneckConfig | dict | None = None, **hyperparameters):
+        super().__init__(config, **hyperparameters)
+        c = self.config
+        F = c.n_filters
+        self.iconv = torch.nn.Conv1d(4, F, c.conv1_kernel_size)
+        self.irelu = torch.nn.ReLU()
+        self.blocks = torch.nn.ModuleList(
+            BottleneckBlock(F, c.bottleneck_filters, c.dilated_kernel_size, 2**i) for i in range(1, c.n_layers + 1)
+        )
+        self.fconv = torch.nn.Conv1d(F, c.n_outputs, c.profile_kernel_size)
+        n_count_inputs = F
+        if c.n_control_tracks:
+            self.ctl_profile = torch.nn.Conv1d(c.n_control_tracks, c.n_outputs, 1, bias=False)
+            n_count_inputs += 1
+        self.linear = torch.nn.Linear(n_count_inputs, 1)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        y = self.expand(self.conv_relu(self.conv(self.reduce_relu(self.reduce(h)))))
+        return centre_crop(h, y.shape[-1]) + y
+
+
+class BottleneckBPNet(DilatedResidualArchitecture):
     """BPNet with a trunk of bottleneck residual blocks.
 
     ``forward(X, X_ctl=None) -> (profile_logits, log_counts)`` with ``X`` of shape
@@ -109,23 +143,14 @@ class BottleneckBPNet(Architecture):
 
     def forward(self, X: torch.Tensor, X_ctl: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config
-        if X.shape[-1] < self.minimum_input_length():
-            raise ValueError(
-                f"{self.name} needs inputs of at least {self.minimum_input_length()} bp for a "
-                f"{c.output_length} bp output, got {X.shape[-1]}"
-            )
-        if (X_ctl is None) != (c.n_control_tracks == 0):
-            raise ValueError(
-                f"{self.name} has {c.n_control_tracks} control tracks but X_ctl was "
-                f"{'not given' if X_ctl is None else 'given'}"
-            )
+        self.check_inputs(X, X_ctl)  # input length and control tracks, with clear messages
         h = self.irelu(self.iconv(X))
         for block in self.blocks:
             h = block(h)
-        profile = _crop(self.fconv(h), c.output_length)
+        profile = centre_crop(self.fconv(h), c.output_length)
         pooled = h.mean(dim=-1)
         if X_ctl is not None:
-            ctl = _crop(X_ctl, c.output_length)
+            ctl = centre_crop(X_ctl, c.output_length)
             profile = profile + self.ctl_profile(ctl)
             pooled = torch.cat([pooled, torch.log1p(ctl.sum(dim=(1, 2))).unsqueeze(-1)], dim=-1)
         return profile, self.linear(pooled)
