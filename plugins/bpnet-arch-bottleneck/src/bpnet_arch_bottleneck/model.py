@@ -8,7 +8,7 @@ input. All convolutions are 'valid', so the model computes only positions whose
 receptive field lies inside the input. The heads are BPNet's: a wide profile
 convolution cropped to ``output_length`` and a count head on the global average of
 the trunk. The length arithmetic (``minimum_input_length``) and input checks come from
-bpnet-core's :class:`DilatedResidualArchitecture`, since the block's dilated
+bpnet-core's :class:`DilatedResidualArchitecture`, since the blocks' dilated
 convolutions shrink the input exactly as BPNet's do.
 
 With ``bottleneck_filters`` much smaller than ``n_filters`` a block costs far less
@@ -87,59 +87,6 @@ class BottleneckBPNet(DilatedResidualArchitecture):
             self.ctl_profile = torch.nn.Conv1d(c.n_control_tracks, c.n_outputs, 1, bias=False)
             n_count_inputs += 1
         self.linear = torch.nn.Linear(n_count_inputs, 1)
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        y = self.expand(self.conv_relu(self.conv(self.reduce_relu(self.reduce(h)))))
-        return centre_crop(h, y.shape[-1]) + y
-
-
-class BottleneckBPNet(DilatedResidualArchitecture):
-    """BPNet with a trunk of bottleneck residual blocks.
-
-    ``forward(X, X_ctl=None) -> (profile_logits, log_counts)`` with ``X`` of shape
-    ``(N, 4, L)``, ``L >= minimum_input_length()``; ``profile_logits`` has shape
-    ``(N, n_outputs, output_length)`` and ``log_counts`` ``(N, 1)``. With control
-    tracks, ``X_ctl`` ``(N, n_control_tracks, L')`` (``L' >= output_length``) is centre
-    cropped to the output window and enters the profile through a 1x1 convolution and
-    the counts through ``log(1 + total control count)``.
-    """
-
-    name = "bpnet-bottleneck"
-    Config = BottleneckConfig
-    config: BottleneckConfig
-
-    def __init__(self, config: BottleneckConfig | dict | None = None, **hyperparameters):
-        super().__init__(config, **hyperparameters)
-        c = self.config
-        F = c.n_filters
-        self.iconv = torch.nn.Conv1d(4, F, c.conv1_kernel_size)
-        self.irelu = torch.nn.ReLU()
-        self.blocks = torch.nn.ModuleList(
-            BottleneckBlock(F, c.bottleneck_filters, c.dilated_kernel_size, 2**i) for i in range(1, c.n_layers + 1)
-        )
-        self.fconv = torch.nn.Conv1d(F, c.n_outputs, c.profile_kernel_size)
-        n_count_inputs = F
-        if c.n_control_tracks:
-            self.ctl_profile = torch.nn.Conv1d(c.n_control_tracks, c.n_outputs, 1, bias=False)
-            n_count_inputs += 1
-        self.linear = torch.nn.Linear(n_count_inputs, 1)
-
-    @property
-    def n_control_tracks(self) -> int:
-        return self.config.n_control_tracks
-
-    @property
-    def n_outputs(self) -> int:
-        return self.config.n_outputs
-
-    def minimum_input_length(self) -> int:
-        """Shortest input whose profile head still covers ``output_length`` positions."""
-        c = self.config
-        shrink = c.conv1_kernel_size - 1 + sum((c.dilated_kernel_size - 1) * 2**i for i in range(1, c.n_layers + 1))
-        return c.output_length + c.profile_kernel_size - 1 + shrink
-
-    def output_length(self, input_length: int) -> int:
-        return self.config.output_length
 
     def forward(self, X: torch.Tensor, X_ctl: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config
