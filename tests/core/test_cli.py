@@ -143,6 +143,8 @@ def test_plugins_table(text_registry, capsys):
     assert code == 0
     for word in ("architecture", "bpnet", "chrombpnet", "model-init", "local", "bpnet-core"):
         assert word in out
+    for package in ("bpnet-data", "bpnet-interpret", "bpnet-keras", "bpnet-arch-bottleneck"):
+        assert package in out  # every installed plugin package, even one registering nothing yet
 
 
 def test_stage_command_runs_one_stage_with_generated_options(text_registry, capsys, tmp_path, monkeypatch):

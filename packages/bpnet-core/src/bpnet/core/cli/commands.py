@@ -134,6 +134,12 @@ def plugins() -> int:
     for entry in registry().entries():
         table.add_row(entry.kind, entry.name, entry.package, entry.version, entry.summary)
     console.print(table)
+    sources = Table(title="plugin packages (entry points in the 'bpnet' group)")
+    for column in ("plugin", "package", "version", "hooks"):
+        sources.add_column(column)
+    for name, package, version, hooks in registry().plugins():
+        sources.add_row(name, package, version, ", ".join(h.removeprefix("bpnet_") for h in hooks))
+    console.print(sources)
     return EXIT_OK
 
 

@@ -129,6 +129,15 @@ class Registry:
         for k in kinds:
             yield from sorted(self._entries[k].values(), key=lambda e: e.name)
 
+    def plugins(self) -> list[tuple[str, str, str, list[str]]]:
+        """(plugin name, package, version, hooks it implements) of every registered plugin."""
+        rows = []
+        for name, plugin in self.pm.list_name_plugin():
+            hooks = sorted(impl.name for impl in self.pm.get_hookcallers(plugin) or [])
+            package, version = self._origin(name, plugin)
+            rows.append((name, package, version, hooks))
+        return sorted(rows, key=lambda row: (row[1], row[0]))
+
     def names(self, kind: str) -> list[str]:
         return sorted(self._entries[kind])
 
