@@ -128,18 +128,23 @@ def schema(*, out: Path | None = None) -> int:
 
 def plugins() -> int:
     """List installed plugins: what they register, from which package and version."""
+    with_summary = console.width >= 110  # names stay whole; the summary needs room
     table = Table(title="bpnet plugins")
-    for column in ("kind", "name", "package", "version", "summary"):
-        table.add_column(column)
+    for column in ("kind", "name", "package", "version"):
+        table.add_column(column, no_wrap=True)
+    if with_summary:
+        table.add_column("summary")
     for entry in registry().entries():
-        table.add_row(entry.kind, entry.name, entry.package, entry.version, entry.summary)
+        row = [entry.kind, entry.name, entry.package, entry.version]
+        table.add_row(*row, *([entry.summary] if with_summary else []))
     console.print(table)
-    sources = Table(title="plugin packages (entry points in the 'bpnet' group)")
-    for column in ("plugin", "package", "version", "hooks"):
-        sources.add_column(column)
+    packages = Table(title="plugin packages (entry points of the 'bpnet' group)")
+    for column in ("plugin", "package", "version"):
+        packages.add_column(column, no_wrap=True)
+    packages.add_column("hooks")
     for name, package, version, hooks in registry().plugins():
-        sources.add_row(name, package, version, ", ".join(h.removeprefix("bpnet_") for h in hooks))
-    console.print(sources)
+        packages.add_row(name, package, version, ", ".join(h.removeprefix("bpnet_") for h in hooks))
+    console.print(packages)
     return EXIT_OK
 
 
