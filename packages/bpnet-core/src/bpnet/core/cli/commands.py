@@ -10,12 +10,11 @@ import cyclopts
 from rich.table import Table
 
 from ..console import console
-from ..dag.executor import Runner, StageResult, attach_run_log
-from ..errors import BpnetError
+from ..dag.executor import Runner, StageResult, run_log
 from ..plugin.registry import registry
 from ..spec import load_pipeline
 from ..spec.resolve import Pipeline
-from .main_codes import EXIT_BAD_INPUT, EXIT_OK, EXIT_STAGE_FAILED
+from .main_codes import EXIT_OK, EXIT_STAGE_FAILED
 
 
 def run(
@@ -42,33 +41,19 @@ def run(
         Show what would run, and run nothing.
     """
     pipeline = load_pipeline(spec)
-    runner = Runner(pipeline, force=force, from_stage=from_, until=until, announce=_announce)
+    runner = Runner(pipeline, force=force, from_stage=from_, until=until, announce=announce_stage)
     if dry_run:
         _print_plan(runner)
         return EXIT_OK
-    handler = attach_run_log(pipeline.output_dir)
-    try:
-        console.rule(f"bpnet run {spec}")
+    console.rule(f"bpnet run {spec}")
+    return run_and_report(runner)
+
+
+def run_and_report(runner: Runner) -> int:
+    """Run with the run log attached, print the summary; return the exit code."""
+    with run_log(runner.pipeline.output_dir):
         results = runner.run()
-    finally:
-        handler.close()
-        import logging
-
-        logging.getLogger("bpnet").removeHandler(handler)
-    return report(results, pipeline)
-
-
-def run_pipeline_quietly(pipeline: Pipeline, **options) -> list[StageResult]:
-    """Run a resolved pipeline with its run log (used by ``bpnet stage``)."""
-    import logging
-
-    runner = Runner(pipeline, announce=_announce, **options)
-    handler = attach_run_log(pipeline.output_dir)
-    try:
-        return runner.run()
-    finally:
-        handler.close()
-        logging.getLogger("bpnet").removeHandler(handler)
+    return report(results, runner.pipeline)
 
 
 def report(results: list[StageResult], pipeline: Pipeline) -> int:
@@ -88,7 +73,7 @@ def report(results: list[StageResult], pipeline: Pipeline) -> int:
     return EXIT_OK
 
 
-def _announce(text: str) -> None:
+def announce_stage(text: str) -> None:
     console.rule(text, align="left", style="cyan")
 
 
@@ -148,4 +133,4 @@ def plugins() -> int:
     return EXIT_OK
 
 
-__all__ = ["BpnetError", "EXIT_BAD_INPUT", "plugins", "run", "schema", "validate"]
+__all__ = ["plugins", "run", "schema", "validate"]

@@ -6,7 +6,6 @@ parameters, files, names), 130 interrupted.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -19,10 +18,7 @@ import cyclopts
 from .. import __version__
 from ..console import console, setup_logging
 from ..errors import BpnetError
-
 from .main_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STAGE_FAILED
-
-log = logging.getLogger("bpnet.cli")
 
 
 def build_app(argv: Sequence[str] | None = None) -> cyclopts.App:

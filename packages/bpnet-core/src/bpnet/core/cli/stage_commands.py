@@ -11,6 +11,7 @@ line override it. Relative inputs resolve against the current folder, outputs go
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -47,7 +48,7 @@ def _cli_type(annotation: Any) -> tuple[Any, bool]:
         inner = typing.get_args(annotation)
         item, is_yaml = _cli_type(inner[0]) if inner else (str, True)
         return (list[item], False) if not is_yaml else (str, True)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+    if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(options) == 1:
             return _cli_type(options[0])
@@ -105,7 +106,8 @@ def _default_text(info: Any) -> str:
 
 
 def run_stage_alone(stage_cls: type[Stage], options: dict[str, Any], yaml_fields: set[str]) -> int:
-    from .commands import report, run_pipeline_quietly
+    from ..dag.executor import Runner
+    from .commands import announce_stage, run_and_report
 
     output_dir = Path(options.pop("output_dir", None) or "bpnet-out")
     params_file = options.pop("params_file", None)
@@ -129,8 +131,7 @@ def run_stage_alone(stage_cls: type[Stage], options: dict[str, Any], yaml_fields
         raise SpecError(f"bpnet stage {stage_cls.name} {option}: {message}") from None
     spec = PipelineSpec(output_dir=output_dir, stages={stage_cls.name: StageSpec(stage=stage_cls.name, params=params)})
     pipeline = resolve(spec, base_dir=Path.cwd())
-    results = run_pipeline_quietly(pipeline, force=force)
-    return report(results, pipeline)
+    return run_and_report(Runner(pipeline, force=force, announce=announce_stage))
 
 
 def _params_from_file(path: Path, stage_name: str) -> dict[str, Any]:

@@ -11,12 +11,13 @@ the finished ones before it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -235,8 +236,9 @@ class Runner:
         write_text_atomic(stage.stage_dir / RECORD_NAME, json.dumps(record, indent=2))
 
 
-def attach_run_log(output_dir: Path) -> logging.Handler:
-    """Append bpnet's log records to ``output_dir/run.log``; returns the handler to remove."""
+@contextlib.contextmanager
+def run_log(output_dir: Path) -> Iterator[None]:
+    """Append bpnet's log records to ``output_dir/run.log`` while the block runs."""
     output_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(output_dir / "run.log")
     handler.setLevel(logging.DEBUG)
@@ -244,4 +246,8 @@ def attach_run_log(output_dir: Path) -> logging.Handler:
     logger = logging.getLogger("bpnet")
     logger.setLevel(logging.DEBUG)
     logger.addHandler(handler)
-    return handler
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()

@@ -158,9 +158,14 @@ def _link_by_paths(stages: dict[str, ResolvedStage], where: Path, node: yaml.Nod
     for stage in stages.values():
         for path in stage.paths("input"):
             for produced, producer in producers.items():
-                if producer != stage.id and (path == produced or produced in path.parents):
+                if producer != stage.id and _within(path, produced):
                     stage.depends_on.add(producer)
     return producers
+
+
+def _within(path: Path, produced: Path) -> bool:
+    """``path`` is ``produced`` itself or lies inside that output folder."""
+    return path == produced or produced in path.parents
 
 
 def _check_user_inputs(stages: dict[str, ResolvedStage], produced: dict[Path, str], where: Path, node: yaml.Node | None) -> None:
@@ -171,7 +176,7 @@ def _check_user_inputs(stages: dict[str, ResolvedStage], produced: dict[Path, st
             if value is None:
                 continue
             for i, path in enumerate(value if is_list else [value]):
-                made = any(path == p or p in path.parents for p in produced)
+                made = any(_within(path, p) for p in produced)
                 if not made and not path.exists():
                     loc = ("stages", stage.id, "params", name) + ((i,) if is_list else ())
                     raise spec_error(where, node, loc, f"input file {path} does not exist")
