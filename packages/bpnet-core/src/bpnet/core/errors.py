@@ -33,6 +33,12 @@ class ModelFileError(BpnetError):
     exit_code = 2
 
 
+class InputError(BpnetError):
+    """An input file is missing, unreachable or malformed (names the file and what to do)."""
+
+    exit_code = 2
+
+
 class StageError(BpnetError):
     """A stage failed while running; the message names the stage."""
 

@@ -1,10 +1,11 @@
 """bpnet-data: from reads and peaks to training tensors.
 
-Today it provides sequence encoding (:mod:`bpnet.data.onehot`); data sources, the
-reads-to-bigWig, peak, negative and split stages, samplers and the simulator register
-through :mod:`bpnet.data.plugin` as they land.
+Data sources (:mod:`bpnet.data.sources`: FASTA, bigWig, BAM/SAM, tsv, BED; local
+paths or http(s) URLs), reads to bigWig, MACS3 peaks, GC-matched negatives,
+chromosome splits, in-memory loci with samplers, and a simulator. Everything is
+registered as plugins in :mod:`bpnet.data.plugin`.
 """
 
-from .onehot import one_hot_encode, reverse_complement
+from .onehot import codes_to_one_hot, encode_codes, one_hot_encode, reverse_complement
 
-__all__ = ["one_hot_encode", "reverse_complement"]
+__all__ = ["codes_to_one_hot", "encode_codes", "one_hot_encode", "reverse_complement"]

@@ -15,6 +15,20 @@ for _i, _base in enumerate("ACGT"):
 _EYE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
 
 
+_CODES = _LOOKUP.astype(np.uint8)
+
+
+def encode_codes(sequence: str | bytes) -> np.ndarray:
+    """uint8 codes of ``sequence``: A=0, C=1, G=2, T=3 (either case), anything else 4."""
+    raw = sequence.encode("latin-1") if isinstance(sequence, str) else sequence
+    return _CODES[np.frombuffer(raw, dtype=np.uint8)]
+
+
+def codes_to_one_hot(codes: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """``(..., 4, L)`` one-hot of ``(..., L)`` codes (code 4 is an all-zero column)."""
+    return np.ascontiguousarray(np.moveaxis(_EYE.astype(dtype)[codes], -1, -2))
+
+
 def one_hot_encode(sequence: str) -> np.ndarray:
     """``(4, len(sequence))`` float32 one-hot of ``sequence`` (A, C, G, T rows)."""
     codes = _LOOKUP[np.frombuffer(sequence.encode("latin-1"), dtype=np.uint8)]

@@ -27,6 +27,7 @@ import yaml
 from ..atomic import remove_path, replace_path, temporary_sibling, write_text_atomic
 from ..errors import BpnetError, SpecError, StageError
 from ..plugin.registry import registry
+from ..remote import localize
 from ..spec.resolve import Pipeline, ResolvedStage, params_from_model
 from ..stages.base import StageContext, path_fields
 from .fingerprint import HashCache, fingerprint
@@ -144,6 +145,10 @@ class Runner:
     def run_stage(self, stage_id: str) -> StageResult:
         stage = self.pipeline.stages[stage_id]
         name = stage.stage_cls.name
+        try:
+            self._download_remote_inputs(stage)
+        except BpnetError as exc:
+            return StageResult(stage_id, name, "failed", 0.0, f"stage '{stage_id}' ({name}): {exc}")
         digest, missing = self.stage_fingerprint(stage)
         if stage_id not in self.forced and not missing and self.is_up_to_date(stage, digest):
             log.debug("stage %s (%s) is up to date; skipped", stage_id, name)
@@ -170,6 +175,14 @@ class Runner:
         seconds = time.perf_counter() - started
         log.info("stage %s finished in %.1f s", stage_id, seconds)
         return StageResult(stage_id, name, "ran", seconds)
+
+    @staticmethod
+    def _download_remote_inputs(stage: ResolvedStage) -> None:
+        """Fetch inputs given as URLs into the download cache (once; later runs reuse it)."""
+        for local, url in stage.remote.items():
+            if not local.exists():
+                log.info("downloading %s", url)
+                localize(url, what=f"input of stage '{stage.id}'")
 
     def _execute(self, stage: ResolvedStage, digest: str) -> None:
         stage.stage_dir.mkdir(parents=True, exist_ok=True)
@@ -218,7 +231,7 @@ class Runner:
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         resolved = {
             "output_dir": str(self.pipeline.output_dir),
-            "stages": {stage.id: {"stage": stage.stage_cls.name, "params": params_from_model(stage.params)}},
+            "stages": {stage.id: {"stage": stage.stage_cls.name, "params": params_from_model(stage.params, stage.remote)}},
         }
         header = (
             f"# Resolved parameters of stage '{stage.id}' ({stage.stage_cls.name} {stage.stage_cls.code_version()}),\n"

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import RegistryError, SpecError
 from ..plugin.registry import Registry, registry
+from ..remote import cached_location, is_url
 from ..stages.base import Stage, StageParams, path_fields
 from .model import STAGE_ID_PATTERN, PipelineSpec
 from .yamlpaths import load_yaml, spec_error
@@ -28,6 +29,8 @@ class ResolvedStage:
     params: StageParams
     stage_dir: Path
     depends_on: set[str] = field(default_factory=set)
+    #: inputs given as http(s) URLs: local cache path -> URL (downloaded before the stage runs)
+    remote: dict[Path, str] = field(default_factory=dict)
 
     def paths(self, role: str) -> list[Path]:
         """Every input or output path of the stage."""
@@ -91,13 +94,14 @@ def resolve(
             stage_cls = reg.stage(name)
         except RegistryError as exc:
             raise spec_error(where, node, ("stages", stage_id, "stage"), str(exc)) from None
+        raw_params, remote = _cache_remote_inputs(stage_cls.Params, stage_spec.params)
         try:
-            params = stage_cls.Params.model_validate(stage_spec.params)
+            params = stage_cls.Params.model_validate(raw_params)
         except ValidationError as exc:
             raise _first_error(where, node, exc, ("stages", stage_id, "params")) from None
         stage_dir = output_dir / stage_id
         params = _map_paths(params, "output", lambda p, loc: (stage_dir / p).resolve())
-        stages[stage_id] = ResolvedStage(stage_id, stage_cls, params, stage_dir)
+        stages[stage_id] = ResolvedStage(stage_id, stage_cls, params, stage_dir, remote=remote)
     for stage_id, stage in stages.items():
         def resolve_input(value: Path, loc: tuple[Any, ...], stage_id: str = stage_id) -> Path:
             return _resolve_input(value, base_dir, stages, stage_id, lambda msg: spec_error(where, node, ("stages", stage_id, "params", *loc), msg))
@@ -110,6 +114,25 @@ def resolve(
     produced = _link_by_paths(stages, where, node)
     _check_user_inputs(stages, produced, where, node)
     return Pipeline(spec_path, output_dir, spec.executor, stages)
+
+
+def _cache_remote_inputs(params_model: type[StageParams], raw: dict[str, Any]) -> tuple[dict[str, Any], dict[Path, str]]:
+    """Replace http(s) URLs in input fields by their download-cache paths."""
+    remote: dict[Path, str] = {}
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, str) and is_url(value):
+            local = cached_location(value)
+            remote[local] = value
+            return str(local)
+        return value
+
+    updated = dict(raw)
+    for name, is_list in path_fields(params_model, "input").items():
+        if name in updated and updated[name] is not None:
+            value = updated[name]
+            updated[name] = [swap(v) for v in value] if is_list and isinstance(value, list) else swap(value)
+    return updated, remote
 
 
 def _map_paths(params: StageParams, role: str, fn) -> StageParams:
@@ -177,7 +200,7 @@ def _check_user_inputs(stages: dict[str, ResolvedStage], produced: dict[Path, st
                 continue
             for i, path in enumerate(value if is_list else [value]):
                 made = any(_within(path, p) for p in produced)
-                if not made and not path.exists():
+                if not made and path not in stage.remote and not path.exists():
                     loc = ("stages", stage.id, "params", name) + ((i,) if is_list else ())
                     raise spec_error(where, node, loc, f"input file {path} does not exist")
 
@@ -196,6 +219,17 @@ def _first_error(where: Path, node: yaml.Node | None, exc: ValidationError, pref
     return spec_error(where, node, loc, message)
 
 
-def params_from_model(model: BaseModel) -> dict[str, Any]:
-    """JSON-friendly parameters (paths as strings) for params.yaml and fingerprints."""
-    return model.model_dump(mode="json")
+def params_from_model(model: BaseModel, remote: dict[Path, str] | None = None) -> dict[str, Any]:
+    """JSON-friendly parameters (paths as strings) for params.yaml and fingerprints.
+
+    With ``remote``, downloaded inputs are written as the URLs they came from.
+    """
+    data = model.model_dump(mode="json")
+    if remote:
+        urls = {str(local): url for local, url in remote.items()}
+        for name, value in data.items():
+            if isinstance(value, list):
+                data[name] = [urls.get(v, v) if isinstance(v, str) else v for v in value]
+            elif isinstance(value, str):
+                data[name] = urls.get(value, value)
+    return data

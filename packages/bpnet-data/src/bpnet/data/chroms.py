@@ -1,0 +1,34 @@
+"""Chromosome names across files: they must agree, and a mismatch says how."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from .errors import DataError
+
+
+def naming_hint(missing: Iterable[str], known: Iterable[str]) -> str:
+    """A hint when names differ only by a ``chr`` prefix (UCSC ``chr1`` vs Ensembl ``1``)."""
+    known = set(known)
+    missing = list(missing)
+    if any(("chr" + m) in known for m in missing):
+        return " (the reference names chromosomes with a 'chr' prefix, e.g. 'chr1'; this file does not: rename its chromosomes or use a matching reference)"
+    if any(m.startswith("chr") and m[3:] in known for m in missing):
+        return " (this file names chromosomes with a 'chr' prefix but the reference does not, e.g. '1': rename its chromosomes or use a matching reference)"
+    return ""
+
+
+def check_chromosomes(
+    used: Iterable[str], reference: Mapping[str, int] | Iterable[str], *, file: str, reference_file: str
+) -> None:
+    """Raise :class:`DataError` if any chromosome in ``used`` is not in ``reference``."""
+    known = set(reference)
+    missing = sorted(set(used) - known)
+    if not missing:
+        return
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    some_known = ", ".join(sorted(known)[:5])
+    raise DataError(
+        f"{file}: chromosome(s) {shown} are not in {reference_file} (which has {some_known}, ...)"
+        f"{naming_hint(missing, known)}"
+    )

@@ -1,0 +1,44 @@
+"""The data source base class: a named reader of one kind of file, local or by URL."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar
+
+from ..remote import is_url, localize
+
+
+class Source:
+    """Base class of bpnet data sources.
+
+    Subclasses set ``name`` (the name specs use) and ``suffixes`` (file endings they
+    read, matched case-insensitively) and add their own reading methods. A source is
+    built from a local path or an http(s) URL; :attr:`path` is the local file, fetched
+    into the download cache on first use (see :mod:`bpnet.data.remote`).
+    """
+
+    name: ClassVar[str] = ""
+    suffixes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, location: str | Path):
+        self.location = location
+
+    @property
+    def label(self) -> str:
+        """How error messages name this input."""
+        return str(self.location)
+
+    @cached_property
+    def path(self) -> Path:
+        return localize(self.location, what=f"{self.name} file")
+
+    @classmethod
+    def reads(cls, location: str | Path) -> bool:
+        """Whether this source reads files named like ``location``."""
+        name = str(location).split("?", 1)[0].lower()
+        return name.endswith(tuple(s.lower() for s in cls.suffixes))
+
+    def __repr__(self) -> str:
+        where = self.location if is_url(self.location) else Path(self.location).name
+        return f"{type(self).__name__}({where!s})"
