@@ -175,3 +175,15 @@ def test_forced_run_empties_the_resume_folder(text_registry, runs, spec, tmp_pat
     (resume / "last.ckpt").write_text("old")
     run(spec, from_stage="hello", until="hello")
     assert not resume.exists()
+
+
+def test_constrained_list_of_inputs_is_still_an_input():
+    from pydantic import Field
+
+    from bpnet.core.stages import Input, StageParams
+    from bpnet.core.stages.base import path_fields
+
+    class Params(StageParams):
+        reads: list[Input] = Field(..., min_length=1)
+
+    assert path_fields(Params, "input") == {"reads": True}

@@ -35,7 +35,7 @@ def test_a_url_input_is_downloaded_counted_and_skipped_on_rerun(text_registry, w
 def test_an_unreachable_url_fails_the_stage_with_a_clear_message(text_registry, write_spec, capsys):
     url = closed_port_url("notes.txt")
     spec = write_spec(f"output_dir: out\nstages:\n  n:\n    stage: count-chars\n    params: {{source: '{url}'}}\n")
-    assert run_cli(["run", str(spec)]) == 1
+    assert run_cli(["run", str(spec)]) == 2  # bad input
     out = capsys.readouterr()
     text = out.out + out.err
     assert "could not download" in text and url in text and "Traceback" not in text

@@ -7,6 +7,7 @@ import gzip
 import numpy as np
 import pytest
 
+from bpnet.core.errors import InputError
 from bpnet.data.bigwig_io import write_bigwig
 from bpnet.data.errors import DataError
 from bpnet.data.intervals import Intervals
@@ -125,9 +126,9 @@ def test_sources_open_urls_through_the_download_cache(small_genome, tmp_path):
         assert fasta.sequence("chr1", 0, 20) == small_genome[1]["chr1"][:20]
 
 
-def test_unreachable_url_is_a_data_error(tmp_path):
+def test_unreachable_url_is_a_clear_input_error(tmp_path):
     source = BedSource(closed_port_url("peaks.bed"))
-    with pytest.raises(DataError, match="could not download"):
+    with pytest.raises(InputError, match="could not download"):
         source.path
 
 

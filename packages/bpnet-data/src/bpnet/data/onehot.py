@@ -15,13 +15,13 @@ for _i, _base in enumerate("ACGT"):
 _EYE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
 
 
-_CODES = _LOOKUP.astype(np.uint8)
+_CODE_TABLE = bytes(_LOOKUP.astype(np.uint8).tolist())
 
 
 def encode_codes(sequence: str | bytes) -> np.ndarray:
     """uint8 codes of ``sequence``: A=0, C=1, G=2, T=3 (either case), anything else 4."""
-    raw = sequence.encode("latin-1") if isinstance(sequence, str) else sequence
-    return _CODES[np.frombuffer(raw, dtype=np.uint8)]
+    raw = sequence.encode("latin-1") if isinstance(sequence, str) else bytes(sequence)
+    return np.frombuffer(bytearray(raw.translate(_CODE_TABLE)), dtype=np.uint8)
 
 
 def codes_to_one_hot(codes: np.ndarray, dtype=np.float32) -> np.ndarray:

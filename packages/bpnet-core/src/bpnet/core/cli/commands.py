@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import cyclopts
+from rich.markup import escape
 from rich.table import Table
 
 from ..console import console
@@ -67,8 +68,8 @@ def report(results: list[StageResult], pipeline: Pipeline) -> int:
     console.print(table)
     failed = [r for r in results if r.status == "failed"]
     if failed:
-        console.print(f"[bold red]error:[/] {failed[0].message} (log: {pipeline.output_dir / 'run.log'})", highlight=False, soft_wrap=True)
-        return EXIT_STAGE_FAILED
+        console.print(f"[bold red]error:[/] {escape(failed[0].message)} (log: {pipeline.output_dir / 'run.log'})", highlight=False, soft_wrap=True)
+        return failed[0].exit_code or EXIT_STAGE_FAILED
     console.print(f"outputs in {pipeline.output_dir}", highlight=False)
     return EXIT_OK
 

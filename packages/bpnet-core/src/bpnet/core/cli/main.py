@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Sequence
 
 import cyclopts
+from rich.markup import escape
 
 from .. import __version__
 from ..console import console, setup_logging
@@ -71,7 +72,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     except cyclopts.CycloptsError:
         return EXIT_BAD_INPUT
     except BpnetError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         console.print("[bold red]interrupted[/]")
@@ -86,7 +87,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         console.print(
-            f"[bold red]error:[/] unexpected {type(exc).__name__}: {text} "
+            f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(text)} "
             "(please report it; set BPNET_DEBUG=1 for the traceback)",
             highlight=False,
             soft_wrap=True,

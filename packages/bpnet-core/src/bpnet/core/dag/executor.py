@@ -51,6 +51,8 @@ class StageResult:
     status: str  # "ran", "skipped", "failed", "not run"
     seconds: float = 0.0
     message: str = ""
+    #: exit code a failure maps to: 2 when the stage refused bad input, 1 otherwise
+    exit_code: int = 1
 
 
 class LocalExecutor:
@@ -148,14 +150,14 @@ class Runner:
         try:
             self._download_remote_inputs(stage)
         except BpnetError as exc:
-            return StageResult(stage_id, name, "failed", 0.0, f"stage '{stage_id}' ({name}): {exc}")
+            return StageResult(stage_id, name, "failed", 0.0, f"stage '{stage_id}' ({name}): {exc}", exc.exit_code)
         digest, missing = self.stage_fingerprint(stage)
         if stage_id not in self.forced and not missing and self.is_up_to_date(stage, digest):
             log.debug("stage %s (%s) is up to date; skipped", stage_id, name)
             return StageResult(stage_id, name, "skipped")
         if missing:
             first = missing[0]
-            return StageResult(stage_id, name, "failed", 0.0, f"stage '{stage_id}' ({name}): input {first} does not exist")
+            return StageResult(stage_id, name, "failed", 0.0, f"stage '{stage_id}' ({name}): input {first} does not exist", 2)
         self.announce(f"stage [bold]{stage_id}[/] ({name})")
         log.info("running stage %s (%s) with %s", stage_id, name, json.dumps(params_from_model(stage.params)), extra=LOG_FILE_ONLY)
         started = time.perf_counter()
@@ -166,7 +168,7 @@ class Runner:
             raise
         except BpnetError as exc:
             log.error("stage %s failed: %s\n%s", stage_id, exc, traceback.format_exc(), extra=LOG_FILE_ONLY)
-            return StageResult(stage_id, name, "failed", time.perf_counter() - started, f"stage '{stage_id}' ({name}): {exc}")
+            return StageResult(stage_id, name, "failed", time.perf_counter() - started, f"stage '{stage_id}' ({name}): {exc}", exc.exit_code)
         except Exception as exc:  # a bug or an unexpected library error: keep the traceback in the log
             log.error("stage %s failed:\n%s", stage_id, traceback.format_exc(), extra=LOG_FILE_ONLY)
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

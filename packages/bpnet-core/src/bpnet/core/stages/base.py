@@ -134,10 +134,11 @@ def path_role(annotation: Any) -> tuple[str | None, bool]:
     """(``"input"``/``"output"``/None, is_list) for a field annotation."""
     origin = typing.get_origin(annotation)
     if origin is Annotated:
-        for meta in typing.get_args(annotation)[1:]:
+        inner, *metadata = typing.get_args(annotation)
+        for meta in metadata:
             if isinstance(meta, PathRole):
                 return meta.role, False
-        return None, False
+        return path_role(inner)  # constraints such as Field(min_length=1) wrap the real type
     if origin in (list, tuple, set):
         role, _ = path_role(typing.get_args(annotation)[0]) if typing.get_args(annotation) else (None, False)
         return role, role is not None

@@ -21,7 +21,7 @@ __all__ = [
 
 
 def open_source(location: str | Path, kind: str | None = None) -> Source:
-    """A registered source for ``location``: by ``kind`` name, else by file suffix."""
+    """A registered source for ``location``: by ``kind`` name, else by its longest matching suffix."""
     from bpnet.core.plugin.registry import registry
 
     from ..errors import DataError
@@ -29,10 +29,15 @@ def open_source(location: str | Path, kind: str | None = None) -> Source:
     reg = registry()
     if kind:
         return reg.source(kind)(location)
-    for name in reg.names("source"):
-        cls = reg.source(name)
-        if cls.reads(location):
-            return cls(location)
+    name = str(location).split("?", 1)[0].lower()
+    best: tuple[int, type[Source]] | None = None
+    for source_name in reg.names("source"):
+        cls = reg.source(source_name)
+        for suffix in getattr(cls, "suffixes", ()):
+            if name.endswith(suffix.lower()) and (best is None or len(suffix) > best[0]):
+                best = (len(suffix), cls)
+    if best:
+        return best[1](location)
     known = ", ".join(reg.names("source"))
     raise DataError(
         f"{location}: no data source reads files named like this (known: {known}); "

@@ -1,0 +1,237 @@
+"""Benchmark: GC-matched negatives for 50k peaks on a 100 Mb genome, bpnet vs tangermeme.
+
+Times :func:`bpnet.data.negatives.gc_matched_negatives` end to end (reading and
+indexing the FASTA included: the ``.fai`` is deleted before each run) and, side by
+side, tangermeme's ``extract_matching_loci`` (what bpnet-lite's ``bpnet negatives``
+calls, §6.3 of the bpnet-lite research notes) on the same files, in a subprocess
+stopped after ``--tangermeme-timeout`` seconds. Both are asked for one negative per
+peak with a 2114 bp window. Two scenarios: the issue's (50k peaks on 100 Mb: one peak
+per 2 kb, so dense that no tool finds a full set of peak-free windows) and one with a
+tenth of the peaks, nearer real genomes, where matching quality shows. The KS statistic of every row compares the GC content
+of the negatives' windows with that of the peaks' summit-centred windows (the peaks
+have their summit at their midpoint, so tangermeme's midpoint windows are the same).
+
+The genome comes from ``bpnet.data.simulate.simulate(..., reads=False)`` when that
+module is installed, else from the generator below (GC isochores, N gaps, peaks
+drawn preferentially in GC-rich isochores). Results go to
+``benchmarks/results/negatives.json`` and a table is printed.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/negatives.py                 # full run
+    .venv/bin/python benchmarks/negatives.py --skip-tangermeme
+    .venv/bin/python benchmarks/negatives.py --genome-size 10_000_000 --peaks 5000   # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+WIDTH = 2114
+
+
+def make_inputs(folder: Path, genome_size: int, n_peaks: int, seed: int) -> tuple[Path, Path, str]:
+    """(FASTA, peaks, which generator) in ``folder``, reused if already there."""
+    fasta, peaks = folder / "genome.fa", folder / "peaks.narrowPeak"
+    stamp = folder / "inputs.json"
+    wanted = {"genome_size": genome_size, "n_peaks": n_peaks, "seed": seed}
+    if stamp.exists() and json.loads(stamp.read_text()).get("wanted") == wanted and fasta.exists() and peaks.exists():
+        return fasta, peaks, json.loads(stamp.read_text())["generator"]
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        from bpnet.data.simulate import simulate
+
+        simulate(folder, kind="chip", seed=seed, genome_size=genome_size, n_peaks=n_peaks, reads=False)
+        generator = "bpnet.data.simulate"
+    except ImportError:
+        synthetic_genome(fasta, peaks, genome_size, n_peaks, seed)
+        generator = "benchmarks/negatives.py synthetic_genome"
+    stamp.write_text(json.dumps({"wanted": wanted, "generator": generator}))
+    return fasta, peaks, generator
+
+
+def synthetic_genome(fasta: Path, peaks: Path, genome_size: int, n_peaks: int, seed: int, n_chroms: int = 5) -> None:
+    """GC isochores (mean 50 kb, GC ~ N(0.41, 0.06)), an N gap per chromosome (1 Mb at
+    most), and peaks (200-1000 bp, summit at the middle) placed with weight GC**3 per bp."""
+    rng = np.random.default_rng(seed)
+    letters = np.frombuffer(b"ACGTN", np.uint8)
+    length = genome_size // n_chroms
+    rows = []
+    with open(fasta, "wb") as out:
+        for c in range(n_chroms):
+            name = f"chr{c + 1}"
+            bounds = np.unique(np.concatenate([[0], np.cumsum(rng.exponential(50_000, 2 * length // 50_000 + 10)).astype(np.int64), [length]]))
+            bounds = bounds[bounds <= length]
+            gc = np.clip(rng.normal(0.41, 0.06, len(bounds) - 1), 0.25, 0.7)
+            p = np.repeat(gc, np.diff(bounds))
+            u = rng.random(length)
+            codes = np.where(u < p / 2, 1, np.where(u < p, 2, np.where(u < (1 + p) / 2, 0, 3))).astype(np.uint8)
+            gap = length // 3
+            codes[gap : gap + min(1_000_000, length // 20)] = 4
+            codes[:10_000] = 4
+            weight = gc**3 * np.diff(bounds)
+            wanted = n_peaks // n_chroms + (n_peaks % n_chroms if c == n_chroms - 1 else 0)
+            blocks = rng.choice(len(gc), 2 * wanted, p=weight / weight.sum())
+            widths = rng.integers(200, 1000, len(blocks))
+            starts = bounds[blocks] + (rng.random(len(blocks)) * np.maximum(np.diff(bounds)[blocks] - widths, 1)).astype(np.int64)
+            keep = (starts >= 0) & (starts + widths < length)
+            keep[keep] = codes[starts[keep]] != 4  # not in an N gap
+            chosen = np.flatnonzero(keep)[:wanted]
+            for s, w in sorted(zip(starts[chosen].tolist(), widths[chosen].tolist())):
+                rows.append(f"{name}\t{s}\t{s + w}\tpeak\t0\t.\t10\t-1\t-1\t{w // 2}\n")
+            out.write(f">{name}\n".encode())
+            out.write(_fasta_lines(letters[codes]))
+    peaks.write_text("".join(rows))
+
+
+def _fasta_lines(seq: np.ndarray, width: int = 60) -> bytes:
+    pad = (-len(seq)) % width
+    grid = np.concatenate([seq, np.zeros(pad, np.uint8)]).reshape(-1, width)
+    grid = np.concatenate([grid, np.full((len(grid), 1), ord("\n"), np.uint8)], axis=1).tobytes()
+    if pad:
+        grid = grid[: -(pad + 1)] + b"\n"
+    return grid
+
+
+def run_bpnet(fasta: Path, peaks: Path, **kwargs) -> dict:
+    from bpnet.data.negatives import gc_matched_negatives
+
+    Path(str(fasta) + ".fai").unlink(missing_ok=True)
+    started = time.perf_counter()
+    negatives, report = gc_matched_negatives(fasta, peaks, width=WIDTH, ratio=1.0, seed=0, **kwargs)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "negatives": negatives, "report": report}
+
+
+def run_tangermeme(fasta: Path, peaks: Path, out: Path, timeout: float) -> dict:
+    """extract_matching_loci in a subprocess (1 job), stopped after ``timeout`` s."""
+    Path(str(fasta) + ".fai").unlink(missing_ok=True)
+    code = (
+        "import sys, time\n"
+        "from tangermeme.match import extract_matching_loci\n"
+        "t = time.perf_counter()\n"
+        f"df = extract_matching_loci({str(peaks)!r}, {str(fasta)!r}, in_window={WIDTH}, random_state=0)\n"
+        "print(time.perf_counter() - t)\n"
+        f"df.to_csv({str(out)!r}, sep='\\t', header=False, index=False)\n"
+    )
+    started = time.perf_counter()
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"seconds": None, "stopped_after": timeout}
+    if done.returncode != 0:
+        return {"seconds": None, "error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
+    return {"seconds": float(done.stdout.strip().splitlines()[-1]), "wall_seconds": time.perf_counter() - started, "bed": out}
+
+
+def evaluate(fasta: Path, peaks: Path, negatives) -> dict:
+    """KS statistic and overlap counts of a negative set against the peaks' summit windows."""
+    from scipy.stats import ks_2samp
+
+    from bpnet.data.gc import window_fractions
+    from bpnet.data.sources.bed import read_bed
+    from bpnet.data.sources.fasta import FastaSource
+
+    source = FastaSource(fasta)
+    peak_iv = read_bed(peaks)
+    windows = peak_iv.windows(WIDTH)
+    peak_gc, neg_gc = [], []
+    for chrom in source.sizes:
+        codes = source.codes(chrom)
+        for iv, out in ((windows, peak_gc), (negatives, neg_gc)):
+            mine = iv.chrom == chrom
+            starts = iv.start[mine]
+            starts = starts[(starts >= 0) & (starts + WIDTH <= len(codes))]
+            gc, n = window_fractions(codes, starts, WIDTH)
+            out.append(gc[n <= 0.1] if iv is windows else gc)
+    peak_gc, neg_gc = np.concatenate(peak_gc), np.concatenate(neg_gc)
+    s = negatives.sorted()
+    return {
+        "n_negatives": len(negatives),
+        "ks_statistic": float(ks_2samp(peak_gc, neg_gc, method="asymp").statistic) if len(neg_gc) else None,
+        "peak_gc_mean": float(peak_gc.mean()),
+        "negative_gc_mean": float(neg_gc.mean()) if len(neg_gc) else None,
+        "overlapping_a_peak": int(negatives.overlaps(peak_iv).sum()),
+        "overlapping_each_other": int(((s.chrom[1:] == s.chrom[:-1]) & (s.start[1:] < s.end[:-1])).sum()),
+    }
+
+
+def run_scenario(folder: Path, genome_size: int, n_peaks: int, seed: int, tangermeme_timeout: float | None) -> dict:
+    from bpnet.data.intervals import Intervals
+
+    t = time.perf_counter()
+    fasta, peaks, generator = make_inputs(folder, genome_size, n_peaks, seed)
+    n_lines = sum(1 for _ in open(peaks))
+    print(f"\ninputs: {generator}, {genome_size / 1e6:.0f} Mb, {n_lines} peaks ({time.perf_counter() - t:.1f} s)")
+    rows = []
+    configs = {
+        "bpnet (stride 1000, padding 1057: defaults)": {},
+        "bpnet (stride 2114, padding 0)": {"stride": WIDTH, "padding": 0},
+    }
+    for label, kwargs in configs.items():
+        result = run_bpnet(fasta, peaks, **kwargs)
+        report = result["report"]
+        rows.append({"tool": label, "seconds": round(result["seconds"], 2), **kwargs, **evaluate(fasta, peaks, result["negatives"]),
+                     "n_candidates": report.n_candidates, "n_requested": report.n_requested, "n_borrowed": report.n_borrowed})
+    if tangermeme_timeout is not None:
+        import tangermeme
+
+        result = run_tangermeme(fasta, peaks, folder / "tangermeme_negatives.bed", tangermeme_timeout)
+        row = {"tool": f"tangermeme {tangermeme.__version__} extract_matching_loci", **{k: v for k, v in result.items() if k != "bed"}}
+        if result.get("bed"):
+            cols = np.loadtxt(result["bed"], dtype=object, ndmin=2)
+            negs = Intervals(cols[:, 0], cols[:, 1].astype(np.int64), cols[:, 2].astype(np.int64)) if len(cols) else Intervals.empty()
+            row.update(evaluate(fasta, peaks, negs))
+            row["seconds"] = round(row["seconds"], 2)
+        rows.append(row)
+
+    print(f"{'tool':46} {'seconds':>8} {'KS':>7} {'asked':>7} {'negatives':>10} {'on a peak':>10} {'overlapping':>12}")
+    for r in rows:
+        secs = f"{r['seconds']:.1f}" if r.get("seconds") is not None else (f"stopped {r['stopped_after']:.0f}" if "stopped_after" in r else "error")
+        ks = f"{r['ks_statistic']:.4f}" if r.get("ks_statistic") is not None else "-"
+        print(f"{r['tool']:46} {secs:>8} {ks:>7} {r.get('n_requested', '-'):>7} {r.get('n_negatives', '-'):>10} "
+              f"{r.get('overlapping_a_peak', '-'):>10} {r.get('overlapping_each_other', '-'):>12}")
+    return {"inputs": {"generator": generator, "genome_size": genome_size, "n_peaks": n_lines, "seed": seed}, "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/bpnet-bench-negatives"))
+    parser.add_argument("--genome-size", type=lambda s: int(s.replace("_", "")), default=100_000_000)
+    parser.add_argument("--peaks", type=int, default=50_000, help="peaks of the main scenario; a second one has a tenth of them")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-tangermeme", action="store_true")
+    parser.add_argument("--tangermeme-timeout", type=float, default=600)
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "negatives.json")
+    args = parser.parse_args()
+    os.environ.setdefault("BPNET_NO_PROGRESS", "1")
+    import scipy.stats  # noqa: F401  (imported before timing, as tangermeme's subprocess does)
+
+    timeout = None if args.skip_tangermeme else args.tangermeme_timeout
+    scenarios = [
+        run_scenario(args.workdir / f"peaks{n}", args.genome_size, n, args.seed, timeout)
+        for n in (args.peaks, args.peaks // 10)
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "benchmark": "GC-matched negatives, one per peak, 2114 bp windows; FASTA indexing and reading included",
+        "command": ".venv/bin/python benchmarks/negatives.py " + " ".join(sys.argv[1:]),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__, "platform": platform.platform()},
+        "scenarios": scenarios,
+    }
+    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"\nwritten {args.out}")
+
+
+if __name__ == "__main__":
+    main()

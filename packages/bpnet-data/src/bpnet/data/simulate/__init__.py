@@ -1,0 +1,106 @@
+"""Simulated ChIP-seq and ATAC-seq experiments with known ground truth.
+
+``simulate(out, kind="chip" | "atac", seed=0, ...)`` (or ``bpnet simulate``) writes a
+small genome, planted motif instances, true peaks and reads drawn from the generative
+model below. Everything is drawn from ``numpy.random.default_rng`` streams spawned from
+``seed``, so one seed gives byte-identical files; the genome, sites and peaks depend
+only on the seed and the genome/peak parameters, not on ``kind`` or ``reads``. Lengths
+are in bp, coordinates 0-based half-open. MACS3 finds the peaks (recall and precision
+near 1 in our checks); its ChIP shift model needs 100 paired peaks, i.e. a genome of
+about 8 Mb or more at the default density; smaller runs need ``--nomodel --extsize 200``.
+
+Generative model
+----------------
+**Genome.** ``genome_size`` bp in ``n_chroms`` chromosomes chr1..chrN whose lengths fall
+linearly from chr1 to chrN (chrN = 0.6 x chr1). Each chromosome is a series of
+isochores of exponential length (mean ``isochore_size`` = 50 kb, minimum a fifth of
+it); an isochore has a GC fraction uniform in ``gc_range`` (0.35-0.60) and its bases
+are independent: P(G) = P(C) = gc/2, P(A) = P(T) = (1 - gc)/2. A fraction
+``amplified_fraction`` (5%) of isochores has relative copy number ``amplification``
+(1.5), which only scales ChIP background and control reads.
+
+**Peaks.** ``n_peaks`` (default one per 20 kb, denser than strong peaks in a real
+genome but sparse enough for GC matching) centres at least ``min_distance`` (1 kb)
+apart and 2.5 kb from chromosome ends. An isochore receives centres in proportion to
+its length times ``exp(gc_preference * z)``, z its GC scaled to [-1, 1] over
+``gc_range``: peaks are GC-richer than the genome, as in real data, so GC-matched
+negatives differ from random ones.
+
+**Motif instances.** Each peak holds 1..``max_sites`` (3) instances, uniformly. The
+motifs (default: five JASPAR 2024 CORE vertebrate matrices, CTCF MA0139.2, GATA1
+MA0035.5, Spi1 MA0080.7, FOS::JUN MA0099.4, CEBPB MA0466.4; any MEME file may be
+given) are dealt evenly over all instances; strands are random. Instances occupy
+distinct slots around the centre spaced by the widest motif + 4 bp (central slots
+preferred). Bases are drawn from the motif's probabilities and redrawn while the
+site's log-odds score is below 85% of the motif's score range, then written over the
+genome. A site's *strength* is ``activity * exp(4 * (r - 1))``, r its relative score
+in [0.85, 1] and ``activity`` a per-peak log-normal factor (sd ``activity_sd`` = 0.25).
+A peak's region spans its sites +-100 bp (at least 200 bp wide); its summit is the
+centre of its strongest site; its narrowPeak signalValue is its total strength.
+
+**ChIP (single-end, stranded).** ``depth`` reads (default ``genome_size / 10``). A
+fraction ``frip`` (default 0.65) is expected from bound sites: site i yields
+Poisson(frip * depth * strength_i / sum strength) fragments whose centre is the site
+centre + Normal(0, ``centre_sd`` = 30) and whose length is Normal(``fragment_length`` =
+200, ``fragment_sd`` = 60), clipped to [read length, 3 x mean]. Each fragment is read
+from one end at random: a + read starts at the fragment start (5' end ~100 bp upstream
+of the site), a - read ends at the fragment end (5' end ~100 bp downstream): a stranded
+footprint whose lobes MACS3's model finds. The remaining reads are background:
+fragments uniform within isochores weighted by length x copy number x
+(1 + ``gc_bias`` * z), ``gc_bias`` = 0.2. The control (``control_depth`` reads, default
+``depth``) is background only, drawn the same way. Reads are ``read_length`` (50) bp,
+MAPQ 60, carry the reference bases, no qualities. (Peaks hold many reads over a
+sparse background, so MACS3 calls them: with the defaults each peak averages ~300
+reads, about 25 times the background of its width.)
+
+**ATAC (paired-end, Tn5).** ``depth`` fragments (default ``genome_size / 8``) before
+removing duplicates; ``frip`` defaults to 0.5. The cut weight at base x is
+``W(x) = bias(x) * (background(x) + s * accessibility(x)) * protection(x)`` where
+``bias(x) = 2 ** (tn5_strength * score(x))``, score the log-odds (bits) of the designed
+11 bp Tn5 motif (``bias.meme``, roughly palindromic and GC-rich) centred on x;
+``background = 1 + gc_bias * z`` of x's isochore; ``accessibility`` a sum over sites of
+strength x Gaussian(sd ``accessibility_sd`` = 60) at the site centre; ``protection`` is
+1 - ``footprint`` (0.5) on a site's own bases (a TF footprint), 1 elsewhere; ``s`` makes
+a fraction ``frip`` of the total weight come from accessibility. One cut x of a fragment
+is drawn from W over the genome; the other is x +- d (side at random), picked among 8
+candidate distances d with probability proportional to W: d is 30 + Gamma(2, 25) (55%,
+nucleosome-free), Normal(185, 20) (35%) or Normal(360, 30) (10%), clipped to [30, 800].
+Identical fragments are kept once. A fragment with cuts ``left < right`` is written as
+a + read starting at ``left - 4`` and a - read ending at ``right + 5`` (its 5' base is
+``right + 4``); reads are min(``read_length``, fragment length) long.
+
+**Shift convention (ATAC).** Cuts = BAM + strand 5' end + 4 and - strand 5' end - 4
+(0-based; the ChromBPNet / bpnet-lite ``-ps 4 -ns -4`` convention);
+``fragments.tsv.gz`` holds unshifted fragments ``[left - 4, right + 5)``, so cuts are
+``start + 4`` and ``end - 5``. ``signal/unstranded.bw`` counts exactly these cuts.
+ChIP tracks count unshifted 5' ends (``plus.bw``: reference start of + reads;
+``minus.bw``: reference end - 1 of - reads).
+
+Output folder
+-------------
+``genome.fa`` (+ ``.fai``), ``genome.sizes``, ``motifs.meme``, ``sites.bed`` (chrom,
+start, end, motif name, log-odds score in bits, strand), ``peaks.narrowPeak`` (summit
+offset in column 10), ``simulation.json`` (parameters, seed, counts, version, files);
+with reads, ChIP adds ``reads.bam``/``control.bam`` (+ ``.bai``), ``signal/`` and
+``control/`` (``plus.bw``, ``minus.bw``, ``tracks.json``); ATAC adds ``reads.bam``
+(+ ``.bai``), ``fragments.tsv.gz`` (+ ``.tbi``; chrom, start, end, barcode, count),
+``signal/`` (``unstranded.bw``, ``tracks.json``) and ``bias.meme``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .simulator import Simulation, SimulationConfig, bundled_motifs, simulate
+
+__all__ = ["Simulation", "SimulationConfig", "bundled_motifs", "simulate"]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the simulator on first use, so ``bpnet --help`` stays fast."""
+    if name in __all__:
+        from . import simulator
+
+        return getattr(simulator, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
