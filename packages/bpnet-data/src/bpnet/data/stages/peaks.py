@@ -60,7 +60,6 @@ class CallPeaksParams(StageParams):
     @field_validator("reads")
     @classmethod
     def _some_reads(cls, reads: list[Path]) -> list[Path]:
-        # (a Field(min_length=1) would hide the Input marker from the executor)
         if not reads:
             raise ValueError("give at least one reads file")
         return reads

@@ -1,0 +1,576 @@
+"""Loci in memory: the sequence and signal windows of peaks and negatives.
+
+:func:`extract_loci` reads, for every peak and negative, a sequence window of
+``input_length + 2 * max_jitter`` bp and signal (and control) windows of
+``output_length + 2 * max_jitter`` bp centred on the locus, into a :class:`LociSet`.
+The extra ``max_jitter`` bp on each side let the samplers (:mod:`bpnet.data.samplers`)
+shift every window by up to ``max_jitter`` bp without touching the files again.
+
+Sequences are kept as one byte per base (codes A=0, C=1, G=2, T=3, other=4; one-hot
+is made per batch), signals and controls as float32 counts.
+
+Memory per 10,000 loci at the defaults (input 2114 bp, output 1000 bp, jitter 128):
+
+====================================  ==============================  =========
+array                                 shape per locus                 10k loci
+====================================  ==============================  =========
+sequence codes (uint8)                2370                            23.7 MB
+signals, one stranded pair (float32)  2 x 1256                        100.5 MB
+controls, one stranded pair (float32) 2 x 1256                        100.5 MB
+total (stranded ChIP with controls)                                   224.7 MB
+====================================  ==============================  =========
+
+Each further track adds 50.2 MB per 10k loci; jitter 500 (ChromBPNet) makes that
+80 MB per track and 31.1 MB for the codes. :func:`memory_per_locus` computes it for
+any setting.
+
+A :class:`LociSet` is written to and read from HDF5 (``loci.h5``) with
+:meth:`LociSet.save` / :meth:`LociSet.load`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from bpnet.core.atomic import atomic_path
+
+from .chroms import check_chromosomes
+from .errors import DataError
+from .intervals import Intervals
+from .sources.bed import BedSource
+from .sources.bigwig import BigWigSource
+from .sources.fasta import FastaSource
+from .splits import Fold
+from .tracks import read_track_set
+
+log = logging.getLogger("bpnet.data.loci")
+
+FORMAT = "bpnet-loci"
+VERSION = 1
+#: split label of loci when no fold is given
+UNASSIGNED = "unassigned"
+#: the largest stretch of a chromosome read at once (bp); longer runs of loci are read in pieces
+MAX_BLOCK = 8_000_000
+#: loci whose windows lie closer than this (bp) are read with one call per file
+BLOCK_GAP = 32_768
+
+OffChrom = Literal["drop", "error"]
+
+
+def memory_per_locus(
+    input_length: int = 2114,
+    output_length: int = 1000,
+    max_jitter: int = 128,
+    n_signals: int = 2,
+    n_controls: int = 0,
+    control_length: int | None = None,
+) -> int:
+    """Bytes one locus takes in a :class:`LociSet` (codes + float32 signals and controls).
+
+    At the defaults with 2 signal and 2 control tracks: 2370 + 2*1256*4 + 2*1256*4 =
+    22,466 bytes, i.e. 224.7 MB per 10,000 loci.
+    """
+    control_length = output_length if control_length is None else control_length
+    pad = 2 * max_jitter
+    return (input_length + pad) + 4 * n_signals * (output_length + pad) + 4 * n_controls * (control_length + pad)
+
+
+@dataclass
+class LociSet:
+    """Sequence and signal windows of a set of loci, padded by ``max_jitter`` on each side.
+
+    Per locus ``i``: ``chrom[i]``, ``centre[i]`` (0-based position the windows are centred
+    on: the summit or the midpoint), ``is_peak[i]``, ``split[i]`` (``"train"``, ``"valid"``,
+    ``"test"`` or ``"unassigned"``), ``source_row[i]`` (0-based data row in its BED file).
+
+    Arrays (``W_x = input_length + 2 * max_jitter``, ``W_y = output_length + 2 * max_jitter``,
+    ``W_c = control_length + 2 * max_jitter``):
+
+    * ``codes`` uint8 ``(N, W_x)``: bases, A=0 C=1 G=2 T=3 other=4; the sequence window of
+      locus ``i`` starts at ``centre[i] - input_length // 2 - max_jitter``.
+    * ``signals`` float32 ``(N, T, W_y)``: counts, starting at ``centre - output_length // 2 - max_jitter``.
+    * ``controls`` float32 ``(N, C, W_c)`` (C may be 0).
+
+    ``signal_pairs`` / ``control_pairs`` are the (plus, minus) track indices swapped by
+    reverse complement; unpaired tracks (unstranded) stay where they are.
+    Memory: :func:`memory_per_locus` bytes per locus (224.7 MB per 10k loci at the defaults
+    with a stranded signal and a stranded control).
+    """
+
+    chrom: np.ndarray
+    centre: np.ndarray
+    is_peak: np.ndarray
+    split: np.ndarray
+    source_row: np.ndarray
+    codes: np.ndarray
+    signals: np.ndarray
+    controls: np.ndarray
+    input_length: int = 2114
+    output_length: int = 1000
+    control_length: int = 1000
+    max_jitter: int = 128
+    signal_names: list[str] = field(default_factory=list)
+    signal_strands: list[str] = field(default_factory=list)
+    signal_pairs: list[tuple[int, int]] = field(default_factory=list)
+    control_names: list[str] = field(default_factory=list)
+    control_strands: list[str] = field(default_factory=list)
+    control_pairs: list[tuple[int, int]] = field(default_factory=list)
+    fold: str | None = None
+    use_summits: bool = True
+    sources: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.centre)
+
+    @property
+    def n_peaks(self) -> int:
+        return int(self.is_peak.sum())
+
+    @property
+    def n_negatives(self) -> int:
+        return len(self) - self.n_peaks
+
+    @property
+    def n_signals(self) -> int:
+        return self.signals.shape[1]
+
+    @property
+    def n_controls(self) -> int:
+        return self.controls.shape[1]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the sequence, signal and control arrays."""
+        return self.codes.nbytes + self.signals.nbytes + self.controls.nbytes
+
+    def select(self, split: str | Sequence[str] | None = None, peaks: bool | None = None) -> np.ndarray:
+        """Indices of the loci in ``split`` (a name, names, or None for all) that are
+        peaks (``peaks=True``), negatives (``False``) or either (None), in stored order."""
+        mask = np.ones(len(self), dtype=bool)
+        if split is not None:
+            names = [split] if isinstance(split, str) else list(split)
+            mask &= np.isin(self.split, names)
+        if peaks is not None:
+            mask &= self.is_peak == bool(peaks)
+        return np.flatnonzero(mask)
+
+    def subset(self, index: np.ndarray | slice) -> "LociSet":
+        """The loci selected by a boolean mask, index array or slice (arrays are copied)."""
+        return replace(
+            self,
+            chrom=self.chrom[index], centre=self.centre[index], is_peak=self.is_peak[index],
+            split=self.split[index], source_row=self.source_row[index], codes=self.codes[index],
+            signals=self.signals[index], controls=self.controls[index],
+        )
+
+    def total_counts(self, index: np.ndarray | None = None, *, padded: bool = False) -> np.ndarray:
+        """Per-locus signal counts summed over all tracks, float64 ``(n,)``.
+
+        By default over the centred ``output_length`` window (what the model predicts);
+        ``padded=True`` sums the whole jitter-padded window, as bpnet-lite does for its
+        outlier filter and count-loss weight.
+        """
+        signals = self.signals if index is None else self.signals[index]
+        if not padded and self.max_jitter:
+            signals = signals[..., self.max_jitter : self.max_jitter + self.output_length]
+        return signals.sum(axis=(1, 2), dtype=np.float64)
+
+    def counts_by_split(self) -> dict[str, tuple[int, int]]:
+        """split name -> (peaks, negatives)."""
+        result = {}
+        for name in dict.fromkeys(self.split.tolist()):
+            in_split = self.split == name
+            result[str(name)] = (int((in_split & self.is_peak).sum()), int((in_split & ~self.is_peak).sum()))
+        return result
+
+    # ------------------------------------------------------------------ HDF5
+
+    def save(self, path: str | Path) -> None:
+        """Write ``loci.h5`` atomically (uncompressed: one contiguous read per array on load)."""
+        import h5py
+
+        with atomic_path(Path(path)) as tmp, h5py.File(tmp, "w") as out:
+            attrs = {
+                "format": FORMAT, "version": VERSION, "input_length": self.input_length,
+                "output_length": self.output_length, "control_length": self.control_length,
+                "max_jitter": self.max_jitter, "use_summits": self.use_summits, "fold": self.fold or "",
+                "n_peaks": self.n_peaks, "n_negatives": self.n_negatives,
+            }
+            out.attrs.update(attrs)
+            for key in ("signal_names", "signal_strands", "control_names", "control_strands", "sources"):
+                out.attrs[key] = json.dumps(getattr(self, key))
+            out.attrs["signal_pairs"] = json.dumps([list(p) for p in self.signal_pairs])
+            out.attrs["control_pairs"] = json.dumps([list(p) for p in self.control_pairs])
+            out["chrom"] = np.asarray(self.chrom, dtype="S") if len(self) else np.zeros(0, "S1")
+            out["split"] = np.asarray(self.split, dtype="S") if len(self) else np.zeros(0, "S1")
+            out["centre"] = self.centre.astype(np.int64)
+            out["is_peak"] = self.is_peak.astype(np.uint8)
+            out["source_row"] = self.source_row.astype(np.int64)
+            out["codes"] = self.codes
+            out["signals"] = self.signals
+            out["controls"] = self.controls
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LociSet":
+        """Read a ``loci.h5`` written by :meth:`save` (one read per array)."""
+        import h5py
+
+        path = Path(path)
+        if not path.exists():
+            raise DataError(f"loci file {path} does not exist: run the loci stage or fix the path")
+        try:
+            with h5py.File(path, "r") as f:
+                return cls._from_h5(f, path)
+        except OSError as exc:
+            raise DataError(f"{path}: not a readable HDF5 file ({exc}): re-run the loci stage") from None
+
+    @classmethod
+    def _from_h5(cls, f, path: Path) -> "LociSet":
+        bad = f"{path}: not a bpnet loci file"
+        if f.attrs.get("format") != FORMAT:
+            raise DataError(f"{bad} (format attribute is {f.attrs.get('format')!r}, expected {FORMAT!r}): write it with the loci stage")
+        if int(f.attrs.get("version", -1)) > VERSION:
+            raise DataError(f"{path}: loci format version {f.attrs['version']} is newer than this bpnet-data reads ({VERSION}): upgrade bpnet-data")
+        names = ("chrom", "split", "centre", "is_peak", "source_row", "codes", "signals", "controls")
+        missing = [n for n in names if n not in f]
+        if missing:
+            raise DataError(f"{bad}: dataset(s) {', '.join(missing)} missing: re-run the loci stage")
+        try:
+            a = f.attrs
+            pairs = lambda key: [tuple(p) for p in json.loads(a[key])]  # noqa: E731
+            loci = cls(
+                chrom=f["chrom"][()].astype(str), split=f["split"][()].astype(str), centre=f["centre"][()],
+                is_peak=f["is_peak"][()].astype(bool), source_row=f["source_row"][()], codes=_read_dataset(f["codes"]),
+                signals=_read_dataset(f["signals"]), controls=_read_dataset(f["controls"]),
+                input_length=int(a["input_length"]), output_length=int(a["output_length"]),
+                control_length=int(a["control_length"]), max_jitter=int(a["max_jitter"]),
+                signal_names=json.loads(a["signal_names"]), signal_strands=json.loads(a["signal_strands"]),
+                signal_pairs=pairs("signal_pairs"), control_names=json.loads(a["control_names"]),
+                control_strands=json.loads(a["control_strands"]), control_pairs=pairs("control_pairs"),
+                fold=str(a["fold"]) or None, use_summits=bool(a["use_summits"]), sources=json.loads(a["sources"]),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DataError(f"{bad}: attribute or dataset unreadable ({exc}): re-run the loci stage") from None
+        loci.validate(str(path))
+        return loci
+
+    def validate(self, label: str = "loci") -> None:
+        """Raise :class:`DataError` if the arrays disagree with each other or the lengths."""
+        n, j = len(self), self.max_jitter
+        expected = {
+            "chrom": (n,), "split": (n,), "is_peak": (n,), "source_row": (n,),
+            "codes": (n, self.input_length + 2 * j),
+            "signals": (n, len(self.signal_names), self.output_length + 2 * j),
+            "controls": (n, len(self.control_names), self.control_length + 2 * j),
+        }
+        for name, shape in expected.items():
+            if getattr(self, name).shape != shape:
+                raise DataError(f"{label}: {name} has shape {getattr(self, name).shape}, expected {shape}: the file is damaged, re-run the loci stage")
+
+
+def _read_dataset(dataset) -> np.ndarray:
+    """A whole HDF5 dataset in one read."""
+    out = np.empty(dataset.shape, dataset.dtype)
+    if out.size:
+        dataset.read_direct(out)
+    return out
+
+
+
+# ---------------------------------------------------------------------- extraction
+
+
+@dataclass
+class _Tracks:
+    """Concatenated bigWig tracks of several track sets or files."""
+
+    sources: list[BigWigSource]
+    names: list[str]
+    strands: list[str]
+    pairs: list[tuple[int, int]]
+    files: list[str]
+
+
+def open_tracks(locations: Sequence[str | Path]) -> _Tracks:
+    """Open track-set folders and/or bigWig files, keeping each set's strand pairs."""
+    sources, names, strands, pairs, files = [], [], [], [], []
+    for location in locations:
+        paths, track_set = read_track_set(Path(location))
+        offset = len(sources)
+        folder = Path(location).is_dir()
+        for path, track in zip(paths, track_set.tracks):
+            if not path.exists():
+                raise DataError(f"bigWig {path} (listed in {location}) does not exist: re-run the stage that wrote it or fix the path")
+            sources.append(BigWigSource(path))
+            names.append(f"{Path(location).name}/{track.file}" if folder else Path(location).name)
+            strands.append(track.strand)
+            files.append(str(path))
+        pairs += [(offset + p, offset + m) for p, m in track_set.strand_pairs()]
+    return _Tracks(sources, names, strands, pairs, files)
+
+
+def _read_intervals(source: Intervals | str | Path | None, what: str) -> tuple[Intervals, str, Path | None]:
+    if source is None:
+        return Intervals.empty(), what, None
+    if isinstance(source, Intervals):
+        return source, what, None
+    bed = BedSource(source)
+    return bed.read(), bed.label, bed.path
+
+
+def _line_of_row(path: Path | None, row: int) -> str:
+    """``"line N"`` of the ``row``-th (0-based) data row of a BED file, else ``"row N"``."""
+    if path is not None:
+        from .sources.bed import _open_text
+
+        seen = -1
+        with _open_text(path) as lines:
+            for number, line in enumerate(lines, start=1):
+                if line.strip() and not line.startswith(("#", "track", "browser")):
+                    seen += 1
+                    if seen == row:
+                        return f"line {number}"
+    return f"row {row + 1}"
+
+
+def extract_loci(
+    genome: str | Path | FastaSource,
+    peaks: Intervals | str | Path,
+    negatives: Intervals | str | Path | None = None,
+    signals: Sequence[str | Path] = (),
+    controls: Sequence[str | Path] = (),
+    *,
+    input_length: int = 2114,
+    output_length: int = 1000,
+    control_length: int | None = None,
+    max_jitter: int = 128,
+    use_summits: bool = True,
+    fold: Fold | None = None,
+    fold_name: str | None = None,
+    off_chrom: OffChrom = "drop",
+    block_gap: int = BLOCK_GAP,
+) -> LociSet:
+    """Read the sequence, signal and control windows of peaks and negatives into memory.
+
+    Windows are centred on each peak's summit (narrowPeak column 10; the midpoint where
+    there is none or with ``use_summits=False``) and on each negative's midpoint. A window
+    of length ``L`` covers ``[centre - L // 2 - max_jitter, centre - L // 2 + L + max_jitter)``.
+
+    ``signals`` and ``controls`` are track-set folders (``tracks.json``, as written by the
+    reads-to-bigwig stage) or bigWig files; tracks are concatenated in the order given and
+    each set's (+, -) strand pairs are kept for reverse complement. ``control_length``
+    defaults to ``output_length`` (bpnet's BPNet centre-crops controls to that).
+
+    With a ``fold``, each locus is labelled by the split of its chromosome and loci on
+    chromosomes in none of the fold's lists are dropped; without one, every locus is
+    ``"unassigned"``. Loci whose padded windows run off a chromosome end are dropped
+    (counted in the log) or, with ``off_chrom="error"``, raise :class:`DataError` naming
+    the BED file and line. Chromosomes missing from the FASTA or a bigWig raise
+    :class:`DataError` naming both files.
+
+    Reads each chromosome in blocks (loci closer than ``block_gap`` bp share one read per
+    file, up to 8 Mb per read). Memory: :func:`memory_per_locus` bytes per locus, 224.7 MB
+    per 10,000 loci at the defaults with one stranded signal pair and one stranded
+    control pair, plus one block per file while reading.
+    """
+    if min(input_length, output_length) < 1 or max_jitter < 0:
+        raise DataError(f"input_length ({input_length}) and output_length ({output_length}) must be >= 1 and max_jitter ({max_jitter}) >= 0")
+    if off_chrom not in ("drop", "error"):
+        raise DataError(f"off_chrom must be 'drop' or 'error', not {off_chrom!r}")
+    control_length = output_length if control_length is None else control_length
+    fasta = genome if isinstance(genome, FastaSource) else FastaSource(genome)
+    peak_iv, peak_label, peak_path = _read_intervals(peaks, "peaks")
+    neg_iv, neg_label, neg_path = _read_intervals(negatives, "negatives")
+    sig, ctl = open_tracks(signals), open_tracks(controls)
+
+    lengths = [input_length, output_length] + ([control_length] if ctl.sources else [])
+    parts = []
+    for iv, label, path, is_peak in ((peak_iv, peak_label, peak_path, True), (neg_iv, neg_label, neg_path, False)):
+        if not len(iv):
+            continue
+        _check_files(iv, label, fasta, sig.sources + ctl.sources)
+        centre = iv.centres(use_summits and is_peak)
+        keep = _on_chromosome(iv, centre, lengths, max_jitter, fasta, label, path, off_chrom)
+        parts.append((iv.chrom[keep].astype(str), centre[keep], np.full(keep.sum(), is_peak), np.flatnonzero(keep)))
+    if not parts:
+        raise DataError(f"{peak_label}: no loci to extract (the peak and negative files are empty)")
+    chrom, centre, is_peak, source_row = (np.concatenate(col) for col in zip(*parts))
+
+    split = _label_splits(chrom, fold, fold_name)
+    used = split != ""
+    if not used.all():
+        log.info("dropped %d loci on chromosomes in none of the splits of fold %s", int((~used).sum()), fold_name or "")
+        chrom, centre, is_peak, source_row, split = chrom[used], centre[used], is_peak[used], source_row[used], split[used]
+    if not len(chrom):
+        raise DataError(f"{peak_label}: no loci left to extract after dropping those off chromosome ends or outside fold {fold_name}")
+
+    loci = LociSet(
+        chrom=chrom, centre=centre.astype(np.int64), is_peak=is_peak, split=split, source_row=source_row.astype(np.int64),
+        codes=np.empty((len(chrom), input_length + 2 * max_jitter), np.uint8),
+        signals=np.empty((len(chrom), len(sig.sources), output_length + 2 * max_jitter), np.float32),
+        controls=np.empty((len(chrom), len(ctl.sources), control_length + 2 * max_jitter), np.float32),
+        input_length=input_length, output_length=output_length, control_length=control_length, max_jitter=max_jitter,
+        signal_names=sig.names, signal_strands=sig.strands, signal_pairs=sig.pairs,
+        control_names=ctl.names, control_strands=ctl.strands, control_pairs=ctl.pairs,
+        fold=fold_name, use_summits=use_summits,
+        sources={"genome": str(fasta.location), "peaks": peak_label, "negatives": neg_label if negatives is not None else None,
+                 "signals": sig.files, "controls": ctl.files},
+    )
+    try:
+        _fill(loci, fasta, sig.sources, ctl.sources, block_gap)
+    finally:
+        for source in sig.sources + ctl.sources:
+            source.close()
+    return loci
+
+
+def _check_files(iv: Intervals, label: str, fasta: FastaSource, tracks: list[BigWigSource]) -> None:
+    used = iv.chromosomes()
+    check_chromosomes(used, fasta.sizes, file=label, reference_file=fasta.label)
+    for track in tracks:
+        check_chromosomes(used, track.sizes, file=label, reference_file=f"the bigWig {track.label}")
+        for chrom in used:
+            if track.sizes[chrom] != fasta.sizes[chrom]:
+                raise DataError(
+                    f"{track.label}: {chrom} has {track.sizes[chrom]} bp but {fasta.sizes[chrom]} bp in {fasta.label}: "
+                    "the bigWig was made on another genome assembly; rebuild it on this genome"
+                )
+
+
+def _on_chromosome(
+    iv: Intervals, centre: np.ndarray, lengths: list[int], jitter: int, fasta: FastaSource,
+    label: str, path: Path | None, off_chrom: OffChrom,
+) -> np.ndarray:
+    """Mask of loci whose every padded window lies on the chromosome."""
+    lo = centre - max(length // 2 for length in lengths) - jitter
+    hi = centre + max(length - length // 2 for length in lengths) + jitter
+    size = np.array([fasta.sizes[c] for c in iv.chrom], dtype=np.int64)
+    ok = (lo >= 0) & (hi <= size)
+    bad = np.flatnonzero(~ok)
+    if len(bad) and off_chrom == "error":
+        i = bad[0]
+        raise DataError(
+            f"{label}:{_line_of_row(path, int(i))}: {len(bad)} locus/loci have windows off a chromosome end, the first "
+            f"{iv.chrom[i]}:{iv.start[i]}-{iv.end[i]} needs {iv.chrom[i]}:{lo[i]}-{hi[i]} ({iv.chrom[i]} has {size[i]} bp "
+            f"in {fasta.label}): drop such loci (off_chrom: drop) or use shorter windows"
+        )
+    if len(bad):
+        log.info("%s: dropped %d of %d loci whose windows run off a chromosome end", label, len(bad), len(iv))
+    return ok
+
+
+def _label_splits(chrom: np.ndarray, fold: Fold | None, fold_name: str | None) -> np.ndarray:
+    if fold is None:
+        return np.full(len(chrom), UNASSIGNED, dtype=object).astype(str)
+    table = {c: fold.split_of(c) or "" for c in set(chrom.tolist())}
+    return np.array([table[c] for c in chrom], dtype=object).astype(str) if len(chrom) else np.zeros(0, str)
+
+
+def _blocks(starts: np.ndarray, width: int, gap: int, cap: int = MAX_BLOCK) -> list[tuple[int, int]]:
+    """Split sorted window ``starts`` (all ``width`` bp) into read blocks: (first, last+1) pairs.
+
+    A new block starts where the next window begins more than ``gap`` bp after the
+    previous one ends, or where the block would grow past ``cap`` bp.
+    """
+    if not len(starts):
+        return []
+    breaks = np.flatnonzero(starts[1:] > starts[:-1] + width + gap) + 1
+    bounds = np.concatenate([[0], breaks, [len(starts)]])
+    blocks = []
+    for first, last in zip(bounds[:-1], bounds[1:]):
+        while starts[last - 1] + width - starts[first] > cap:
+            split = int(np.searchsorted(starts, starts[first] + cap - width, side="right", sorter=None))
+            split = max(split, first + 1)
+            blocks.append((int(first), split))
+            first = split
+        blocks.append((int(first), int(last)))
+    return blocks
+
+
+def _window_starts(centre: np.ndarray, length: int, jitter: int) -> np.ndarray:
+    return centre - length // 2 - jitter
+
+
+def _bigwig_reader(bw: BigWigSource, chrom: str):
+    handle = bw.handle
+
+    def read(start: int, end: int) -> np.ndarray:
+        return np.asarray(handle.values(chrom, start, end, numpy=True), dtype=np.float32)
+
+    return read
+
+
+def _read_windows(read, rows: np.ndarray, starts: np.ndarray, width: int, gap: int, out: np.ndarray) -> None:
+    """``out[rows[i]] = read(starts[i], starts[i] + width)``, one ``read`` call per block."""
+    order = np.argsort(starts, kind="stable")
+    rows, starts = rows[order], starts[order]
+    for first, last in _blocks(starts, width, gap):
+        lo, hi = int(starts[first]), int(starts[last - 1]) + width
+        if last - first == 1:  # a lone locus (sparse loci): the block is its window
+            windows = read(lo, hi)[None]
+        else:
+            windows = np.lib.stride_tricks.sliding_window_view(read(lo, hi), width)[starts[first:last] - lo]
+        if windows.dtype.kind == "f":  # bigWig positions without data are NaN: zero them here,
+            np.copyto(windows, 0.0, where=np.isnan(windows))  # on the windows, not the whole block
+        out[rows[first:last]] = windows
+
+
+def _fill(loci: LociSet, fasta: FastaSource, signals: list[BigWigSource], controls: list[BigWigSource], gap: int) -> None:
+    """Read every window, chromosome by chromosome, block by block, file by file."""
+    from bpnet.core.console import track
+
+    j = loci.max_jitter
+    s_x = _window_starts(loci.centre, loci.input_length, j)
+    s_y = _window_starts(loci.centre, loci.output_length, j)
+    s_c = _window_starts(loci.centre, loci.control_length, j)
+    w_x, w_y, w_c = loci.codes.shape[1], loci.signals.shape[2], loci.controls.shape[2]
+    for chrom in track(sorted(set(loci.chrom.tolist())), "extracting loci"):
+        rows = np.flatnonzero(loci.chrom == chrom)
+        _read_windows(lambda a, b: fasta.codes(chrom, a, b), rows, s_x[rows], w_x, gap, loci.codes)
+        for t, bw in enumerate(signals):
+            _read_windows(_bigwig_reader(bw, chrom), rows, s_y[rows], w_y, gap, loci.signals[:, t])
+        for t, bw in enumerate(controls):
+            _read_windows(_bigwig_reader(bw, chrom), rows, s_c[rows], w_c, gap, loci.controls[:, t])
+
+
+# ---------------------------------------------------------------------- filters
+
+
+def count_outliers(
+    loci: LociSet, *, quantile: float = 0.99, factor: float = 1.2, splits: Sequence[str] = ("train", UNASSIGNED)
+) -> np.ndarray:
+    """Mask of peaks in ``splits`` whose total counts exceed ``factor * quantile(counts)``.
+
+    Counts are summed over every signal track and the whole jitter-padded window, and
+    the quantile is taken over the peaks in ``splits``: bpnet-lite's PeakGenerator rule
+    (``1.2 x quantile 0.99``), applied to training peaks only so evaluation sees every peak.
+    """
+    candidates = loci.is_peak & np.isin(loci.split, list(splits))
+    if not candidates.any() or not loci.n_signals:
+        return np.zeros(len(loci), dtype=bool)
+    counts = loci.total_counts(padded=True)
+    threshold = factor * np.quantile(counts[candidates], quantile)
+    return candidates & (counts > threshold)
+
+
+def describe(loci: LociSet) -> list[str]:
+    """Human-readable lines: loci per split and memory."""
+    lines = [f"{name}: {p} peaks, {n} negatives" for name, (p, n) in loci.counts_by_split().items()]
+    per10k = memory_per_locus(loci.input_length, loci.output_length, loci.max_jitter, loci.n_signals, loci.n_controls, loci.control_length) * 1e4 / 1e6
+    lines.append(
+        f"{len(loci)} loci, {loci.n_signals} signal and {loci.n_controls} control track(s): "
+        f"{loci.nbytes / 1e6:.1f} MB in memory ({per10k:.1f} MB per 10k loci)"
+    )
+    return lines
+
+
+__all__ = [
+    "LociSet", "count_outliers", "describe", "extract_loci", "memory_per_locus", "open_tracks", "UNASSIGNED",
+]
