@@ -10,12 +10,12 @@ import numpy as np
 from bpnet.core.atomic import atomic_path
 
 
-def write_bigwig(path: str | Path, sizes: Mapping[str, int], tracks: Mapping[str, np.ndarray]) -> None:
-    """Write per-base values (one dense array per chromosome) to a bigWig, atomically.
+def write_bigwig_entries(path: str | Path, sizes: Mapping[str, int], entries: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """Write single-base entries (sorted positions, values per chromosome) to a bigWig, atomically.
 
-    Only non-zero positions are stored, as single-base entries (two numbers per
-    position), which keeps read-count tracks small. Chromosomes missing from
-    ``tracks`` are declared in the header but hold no data.
+    Storing only the positions that hold a value (two numbers each, no spans) keeps
+    read-count tracks small and writing fast. Chromosomes missing from ``entries`` are
+    declared in the header but hold no data.
     """
     import pyBigWig
 
@@ -24,11 +24,20 @@ def write_bigwig(path: str | Path, sizes: Mapping[str, int], tracks: Mapping[str
         try:
             bw.addHeader([(c, int(n)) for c, n in sizes.items()], maxZooms=0)
             for chrom in sizes:
-                values = tracks.get(chrom)
-                if values is None:
-                    continue
-                nonzero = np.flatnonzero(values)
-                if len(nonzero):
-                    bw.addEntries(chrom, nonzero.astype(np.int64), values=values[nonzero].astype(np.float64), span=1)
+                positions, values = entries.get(chrom, ((), ()))
+                if len(positions):
+                    bw.addEntries(chrom, np.asarray(positions, np.int64), values=np.asarray(values, np.float64), span=1)
         finally:
             bw.close()
+
+
+def write_bigwig(path: str | Path, sizes: Mapping[str, int], tracks: Mapping[str, np.ndarray]) -> None:
+    """Write per-base values (one dense array per chromosome) to a bigWig, atomically.
+
+    Only non-zero positions are stored (see :func:`write_bigwig_entries`).
+    """
+    entries = {}
+    for chrom, values in tracks.items():
+        nonzero = np.flatnonzero(values)
+        entries[chrom] = (nonzero, values[nonzero])
+    write_bigwig_entries(path, sizes, entries)

@@ -375,10 +375,11 @@ def extract_loci(
     the BED file and line. Chromosomes missing from the FASTA or a bigWig raise
     :class:`DataError` naming both files.
 
-    Reads each chromosome in blocks (loci closer than ``block_gap`` bp share one read per
-    file, up to 8 Mb per read). Memory: :func:`memory_per_locus` bytes per locus, 224.7 MB
-    per 10,000 loci at the defaults with one stranded signal pair and one stranded
-    control pair, plus one block per file while reading.
+    Sequences are read chromosome by chromosome in blocks (loci closer than
+    ``block_gap`` bp share one FASTA read, up to 8 Mb per read); each bigWig is read in
+    one call over all windows with figwig. Memory: :func:`memory_per_locus` bytes per
+    locus, 224.7 MB per 10,000 loci at the defaults with one stranded signal pair and
+    one stranded control pair, plus one track's windows while reading.
     """
     if min(input_length, output_length) < 1 or max_jitter < 0:
         raise DataError(f"input_length ({input_length}) and output_length ({output_length}) must be >= 1 and max_jitter ({max_jitter}) >= 0")
@@ -498,13 +499,20 @@ def _window_starts(centre: np.ndarray, length: int, jitter: int) -> np.ndarray:
     return centre - length // 2 - jitter
 
 
-def _bigwig_reader(bw: BigWigSource, chrom: str):
-    handle = bw.handle
+def _read_track_windows(bw: BigWigSource, chroms: np.ndarray, starts: np.ndarray, width: int, out: np.ndarray) -> None:
+    """``out[i] = bw[chroms[i]][starts[i]:starts[i] + width]``, no data as 0.
 
-    def read(start: int, end: int) -> np.ndarray:
-        return np.asarray(handle.values(chrom, start, end, numpy=True), dtype=np.float32)
+    figwig reads all windows of a file in one call: it decodes only the data blocks
+    the windows touch, on every core, so sparse loci (peaks tens of kb apart) cost
+    about a tenth of a pyBigWig call each.
+    """
+    import figwig
 
-    return read
+    if not len(starts):
+        return
+    values = figwig.BigWigReader(str(bw.path)).read(chroms, starts, width, n_jobs=-1, missing=0.0)
+    np.nan_to_num(values, copy=False, nan=0.0)
+    out[...] = values
 
 
 def _read_windows(read, rows: np.ndarray, starts: np.ndarray, width: int, gap: int, out: np.ndarray) -> None:
@@ -517,13 +525,11 @@ def _read_windows(read, rows: np.ndarray, starts: np.ndarray, width: int, gap: i
             windows = read(lo, hi)[None]
         else:
             windows = np.lib.stride_tricks.sliding_window_view(read(lo, hi), width)[starts[first:last] - lo]
-        if windows.dtype.kind == "f":  # bigWig positions without data are NaN: zero them here,
-            np.copyto(windows, 0.0, where=np.isnan(windows))  # on the windows, not the whole block
         out[rows[first:last]] = windows
 
 
 def _fill(loci: LociSet, fasta: FastaSource, signals: list[BigWigSource], controls: list[BigWigSource], gap: int) -> None:
-    """Read every window, chromosome by chromosome, block by block, file by file."""
+    """Read every window: sequences chromosome by chromosome in blocks, tracks file by file."""
     from bpnet.core.console import track
 
     j = loci.max_jitter
@@ -531,13 +537,14 @@ def _fill(loci: LociSet, fasta: FastaSource, signals: list[BigWigSource], contro
     s_y = _window_starts(loci.centre, loci.output_length, j)
     s_c = _window_starts(loci.centre, loci.control_length, j)
     w_x, w_y, w_c = loci.codes.shape[1], loci.signals.shape[2], loci.controls.shape[2]
-    for chrom in track(sorted(set(loci.chrom.tolist())), "extracting loci"):
+    for chrom in track(sorted(set(loci.chrom.tolist())), "extracting sequences"):
         rows = np.flatnonzero(loci.chrom == chrom)
         _read_windows(lambda a, b: fasta.codes(chrom, a, b), rows, s_x[rows], w_x, gap, loci.codes)
-        for t, bw in enumerate(signals):
-            _read_windows(_bigwig_reader(bw, chrom), rows, s_y[rows], w_y, gap, loci.signals[:, t])
-        for t, bw in enumerate(controls):
-            _read_windows(_bigwig_reader(bw, chrom), rows, s_c[rows], w_c, gap, loci.controls[:, t])
+    chroms = loci.chrom.astype(str)
+    for t, bw in enumerate(track(signals, "extracting signals") if signals else ()):
+        _read_track_windows(bw, chroms, s_y, w_y, loci.signals[:, t])
+    for t, bw in enumerate(controls):
+        _read_track_windows(bw, chroms, s_c, w_c, loci.controls[:, t])
 
 
 # ---------------------------------------------------------------------- filters

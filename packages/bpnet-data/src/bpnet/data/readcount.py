@@ -43,6 +43,7 @@ import numpy as np
 
 from bpnet.core.atomic import atomic_path
 
+from .bigwig_io import write_bigwig_entries
 from .chroms import naming_hint
 from .errors import DataError
 from .tracks import Track, TrackSet
@@ -432,23 +433,8 @@ def cpu_count() -> int:
 
 
 def write_count_bigwig(path: Path, sizes: Mapping[str, int], counts: Mapping[str, Sparse]) -> None:
-    """Write sparse counts to a bigWig atomically: one single-base entry per counted position.
-
-    The same file :func:`bpnet.data.bigwig_io.write_bigwig` writes from dense arrays,
-    without building (and scanning) a dense array per chromosome.
-    """
-    import pyBigWig
-
-    with atomic_path(path) as tmp:
-        bw = pyBigWig.open(str(tmp), "w")
-        try:
-            bw.addHeader([(c, int(n)) for c, n in sizes.items()], maxZooms=0)
-            for chrom in sizes:
-                sparse = counts.get(chrom)
-                if sparse is not None and len(sparse.positions):
-                    bw.addEntries(chrom, sparse.positions, values=sparse.counts.astype(np.float64), span=1)
-        finally:
-            bw.close()
+    """Write sparse counts to a bigWig atomically: one single-base entry per counted position."""
+    write_bigwig_entries(path, sizes, {chrom: (s.positions, s.counts) for chrom, s in counts.items()})
 
 
 def _write_strands(jobs: list[tuple[Path, dict[str, Sparse]]], sizes: Mapping[str, int]) -> None:
