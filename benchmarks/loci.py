@@ -107,6 +107,7 @@ def worker_bpnet(work: Path, args) -> dict:
     import torch  # noqa: F401  (imported by the trainer anyway; keeps baselines comparable)
 
     import pyBigWig  # noqa: F401  (imports are not timed, as for tangermeme)
+    import figwig  # noqa: F401  (the bigWig reader, imported by tangermeme.io too)
     import pyfaidx  # noqa: F401
 
     import bpnet.core.console  # noqa: F401
