@@ -175,7 +175,7 @@ def run_scenario(folder: Path, genome_size: int, n_peaks: int, seed: int, tanger
     print(f"\ninputs: {generator}, {genome_size / 1e6:.0f} Mb, {n_lines} peaks ({time.perf_counter() - t:.1f} s)")
     rows = []
     configs = {
-        "bpnet (stride 1000, padding 1057: defaults)": {},
+        "bpnet (stride 500, padding 1057: defaults)": {},
         "bpnet (stride 2114, padding 0)": {"stride": WIDTH, "padding": 0},
     }
     for label, kwargs in configs.items():

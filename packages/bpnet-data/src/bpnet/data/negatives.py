@@ -98,7 +98,7 @@ def gc_matched_negatives(
     *,
     width: int = 2114,
     ratio: float = 2.0,
-    stride: int = 1000,
+    stride: int = 500,
     padding: int | None = None,
     blacklist: IntervalsLike | None = None,
     exclude: Sequence[IntervalsLike] = (),
@@ -118,8 +118,9 @@ def gc_matched_negatives(
             ChromBPNet/BPNet input window).
         ratio: negatives per peak. Default 2, ChromBPNet's ``prep nonpeaks`` default
             (bpnet-lite matches 1:1).
-        stride: bp between candidate tiles (1000, as ChromBPNet). A stride below
-            ``width`` gives more candidates; negatives still never overlap.
+        stride: bp between candidate tiles (500; ChromBPNet uses 1000). A stride below
+            ``width`` gives more candidates, which matters in GC-rich regions that
+            peaks deplete; negatives still never overlap.
         padding: bp kept clear around peaks, blacklist and ``exclude`` regions
             (default ``width // 2``).
         blacklist: regions no negative may overlap (e.g. the ENCODE blacklist);
