@@ -91,6 +91,17 @@ def test_negatives_match_the_peaks_gc_distribution(genome):
     assert report.peak_gc_mean > genome_gc + 0.03
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_default_simulation_and_default_negatives_match_gc_with_ks_below_005(tmp_path, seed):
+    from bpnet.data.simulate import simulate
+
+    sim = simulate(tmp_path / "sim", "chip", seed=seed, reads=False)
+    peaks = read_bed(sim.peaks)
+    negatives, report = gc_matched_negatives(sim.genome, peaks, seed=0)
+    assert report.ks_statistic < 0.05 and report.n_negatives == 2 * len(peaks)
+    assert not negatives.overlaps(peaks).any()
+
+
 def test_no_negative_overlaps_a_peak_another_negative_or_many_ns(genome):
     fasta, peaks, chroms = genome
     negatives, report = gc_matched_negatives(fasta, peaks, ratio=2, stride=250)
