@@ -113,6 +113,9 @@ def worker_bpnet(work: Path, args) -> dict:
     import bpnet.core.console  # noqa: F401
     from bpnet.data.loci import LociSet, extract_loci
 
+    # numba starts up (about 0.8 s) on figwig's first read; tangermeme pays this while
+    # `import tangermeme.io` runs, which is not timed, so warm it here the same way
+    figwig.BigWigReader(str(work / "signal" / "plus.bw")).read("chr1", [0], 1)
     base = rss_mb()
     t0 = time.perf_counter()
     loci = extract_loci(work / "genome.fa", work / args.peaks, None, [work / "signal"], [work / "control"],
