@@ -29,7 +29,7 @@ from ..errors import BpnetError, SpecError, StageError
 from ..plugin.registry import registry
 from ..remote import localize
 from ..spec.resolve import Pipeline, ResolvedStage, params_from_model
-from ..stages.base import StageContext, path_fields
+from ..stages.base import StageContext
 from .fingerprint import HashCache, fingerprint
 from .graph import StageGraph
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import logging
-import sys
 import types
 import typing
 from dataclasses import dataclass, field
