@@ -11,9 +11,8 @@ tenth of the peaks, nearer real genomes, where matching quality shows. The KS st
 of the negatives' windows with that of the peaks' summit-centred windows (the peaks
 have their summit at their midpoint, so tangermeme's midpoint windows are the same).
 
-The genome comes from ``bpnet.data.simulate.simulate(..., reads=False)`` when that
-module is installed, else from the generator below (GC isochores, N gaps, peaks
-drawn preferentially in GC-rich isochores). Results go to
+The genome comes from ``bpnet.data.simulate.simulate(..., reads=False)`` (GC
+isochores, peaks drawn preferentially in GC-rich isochores). Results go to
 ``benchmarks/results/negatives.json`` and a table is printed.
 
 Run from the repository root::
@@ -48,59 +47,12 @@ def make_inputs(folder: Path, genome_size: int, n_peaks: int, seed: int) -> tupl
     if stamp.exists() and json.loads(stamp.read_text()).get("wanted") == wanted and fasta.exists() and peaks.exists():
         return fasta, peaks, json.loads(stamp.read_text())["generator"]
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        from bpnet.data.simulate import simulate
+    from bpnet.data.simulate import simulate
 
-        simulate(folder, kind="chip", seed=seed, genome_size=genome_size, n_peaks=n_peaks, reads=False)
-        generator = "bpnet.data.simulate"
-    except ImportError:
-        synthetic_genome(fasta, peaks, genome_size, n_peaks, seed)
-        generator = "benchmarks/negatives.py synthetic_genome"
+    simulate(folder, kind="chip", seed=seed, genome_size=genome_size, n_peaks=n_peaks, reads=False, overwrite=True)
+    generator = "bpnet.data.simulate"
     stamp.write_text(json.dumps({"wanted": wanted, "generator": generator}))
     return fasta, peaks, generator
-
-
-def synthetic_genome(fasta: Path, peaks: Path, genome_size: int, n_peaks: int, seed: int, n_chroms: int = 5) -> None:
-    """GC isochores (mean 50 kb, GC ~ N(0.41, 0.06)), an N gap per chromosome (1 Mb at
-    most), and peaks (200-1000 bp, summit at the middle) placed with weight GC**3 per bp."""
-    rng = np.random.default_rng(seed)
-    letters = np.frombuffer(b"ACGTN", np.uint8)
-    length = genome_size // n_chroms
-    rows = []
-    with open(fasta, "wb") as out:
-        for c in range(n_chroms):
-            name = f"chr{c + 1}"
-            bounds = np.unique(np.concatenate([[0], np.cumsum(rng.exponential(50_000, 2 * length // 50_000 + 10)).astype(np.int64), [length]]))
-            bounds = bounds[bounds <= length]
-            gc = np.clip(rng.normal(0.41, 0.06, len(bounds) - 1), 0.25, 0.7)
-            p = np.repeat(gc, np.diff(bounds))
-            u = rng.random(length)
-            codes = np.where(u < p / 2, 1, np.where(u < p, 2, np.where(u < (1 + p) / 2, 0, 3))).astype(np.uint8)
-            gap = length // 3
-            codes[gap : gap + min(1_000_000, length // 20)] = 4
-            codes[:10_000] = 4
-            weight = gc**3 * np.diff(bounds)
-            wanted = n_peaks // n_chroms + (n_peaks % n_chroms if c == n_chroms - 1 else 0)
-            blocks = rng.choice(len(gc), 2 * wanted, p=weight / weight.sum())
-            widths = rng.integers(200, 1000, len(blocks))
-            starts = bounds[blocks] + (rng.random(len(blocks)) * np.maximum(np.diff(bounds)[blocks] - widths, 1)).astype(np.int64)
-            keep = (starts >= 0) & (starts + widths < length)
-            keep[keep] = codes[starts[keep]] != 4  # not in an N gap
-            chosen = np.flatnonzero(keep)[:wanted]
-            for s, w in sorted(zip(starts[chosen].tolist(), widths[chosen].tolist())):
-                rows.append(f"{name}\t{s}\t{s + w}\tpeak\t0\t.\t10\t-1\t-1\t{w // 2}\n")
-            out.write(f">{name}\n".encode())
-            out.write(_fasta_lines(letters[codes]))
-    peaks.write_text("".join(rows))
-
-
-def _fasta_lines(seq: np.ndarray, width: int = 60) -> bytes:
-    pad = (-len(seq)) % width
-    grid = np.concatenate([seq, np.zeros(pad, np.uint8)]).reshape(-1, width)
-    grid = np.concatenate([grid, np.full((len(grid), 1), ord("\n"), np.uint8)], axis=1).tobytes()
-    if pad:
-        grid = grid[: -(pad + 1)] + b"\n"
-    return grid
 
 
 def run_bpnet(fasta: Path, peaks: Path, **kwargs) -> dict:
