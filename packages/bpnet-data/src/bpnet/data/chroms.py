@@ -32,3 +32,25 @@ def check_chromosomes(
         f"{file}: chromosome(s) {shown} are not in {reference_file} (which has {some_known}, ...)"
         f"{naming_hint(missing, known)}"
     )
+
+
+def check_read_chromosomes(label: str, used: Mapping[str, int], sizes: Mapping[str, int], genome_label: str) -> dict[str, int]:
+    """Reads per chromosome missing from the genome; raises when the naming disagrees.
+
+    Reads on a few chromosomes the genome lacks (chrM, unplaced contigs) are dropped
+    and reported; if *no* chromosome with reads is in the genome, or the missing ones
+    differ from the genome's by a ``chr`` prefix, the inputs do not belong together
+    and :class:`DataError` says so.
+    """
+    used = {c: n for c, n in used.items() if n > 0}
+    missing = {c: n for c, n in used.items() if c not in sizes}
+    hint = naming_hint(missing, sizes)
+    if used and (len(missing) == len(used) or hint):
+        shown = ", ".join(sorted(missing)[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        genome_names = ", ".join(list(sizes)[:5])
+        what = "none of its chromosomes" if len(missing) == len(used) else "its chromosome names"
+        raise DataError(
+            f"{label}: {what} ({shown}) match the genome {genome_label} (which has {genome_names}, ...)"
+            + (hint or ": the reads were aligned to another assembly; use the genome they were aligned to")
+        )
+    return missing

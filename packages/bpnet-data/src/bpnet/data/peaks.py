@@ -49,8 +49,9 @@ from typing import Literal
 
 from bpnet.core.atomic import atomic_path
 
-from .chroms import check_chromosomes, naming_hint
+from .chroms import check_read_chromosomes
 from .errors import DataError
+from .textfiles import GZIP_MAGIC, open_text
 
 log = logging.getLogger("bpnet.data.peaks")
 
@@ -221,19 +222,10 @@ def resolve_genome_size(genome_size: str | int | float, genome: str | Path, *, l
 
 
 # -- input formats -------------------------------------------------------------------------
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as probe:
-        return probe.read(2) == b"\x1f\x8b"
-
-
-def _open_text(path: Path):
-    return gzip.open(path, "rt", errors="replace") if _is_gzip(path) else open(path, errors="replace")
-
-
 def _data_lines(path: Path, limit: int) -> list[list[str]]:
     """Up to ``limit`` data lines (split on whitespace), skipping blank, #, track and browser lines."""
     rows: list[list[str]] = []
-    with _open_text(path) as lines:
+    with open_text(path, errors="replace") as lines:
         for line in lines:
             if not line.strip() or line.startswith(("#", "track", "browser")):
                 continue
@@ -271,7 +263,7 @@ def detect_format(path: str | Path) -> str:
         magic = probe.read(4)
     if magic == b"CRAM":
         raise DataError(f"{path}: CRAM is not supported for peak calling: convert it to BAM (samtools view -b -T genome.fa)")
-    if magic[:2] == b"\x1f\x8b":
+    if magic[:2] == GZIP_MAGIC:
         with gzip.open(path, "rb") as inner:
             try:
                 if inner.read(4) == b"BAM\x01":
@@ -279,7 +271,7 @@ def detect_format(path: str | Path) -> str:
             except (OSError, EOFError) as exc:
                 raise DataError(f"{path}: cannot decompress it ({exc}): is the file complete?") from None
     try:
-        with _open_text(path) as lines:
+        with open_text(path, errors="replace") as lines:
             first = next((line for line in lines if line.strip()), "")
         rows = _data_lines(path, 20)
     except (OSError, EOFError, UnicodeDecodeError) as exc:
@@ -368,7 +360,7 @@ def write_bedpe(path: Path, out: Path) -> set[str]:
 def _fragments(path: Path) -> Iterable[tuple[str, int, int]]:
     """(chrom, start, end) of each fragment line, validated; errors name the line."""
     try:
-        with _open_text(path) as lines:
+        with open_text(path, errors="replace") as lines:
             for number, line in enumerate(lines, start=1):
                 if not line.strip() or line.startswith(("#", "track", "browser")):
                     continue
@@ -387,7 +379,7 @@ def _fragments(path: Path) -> Iterable[tuple[str, int, int]]:
 def bed_chromosomes(path: Path) -> set[str]:
     """Chromosomes named in a BED file of reads (reading the whole file)."""
     seen: set[str] = set()
-    with _open_text(path) as lines:
+    with open_text(path, errors="replace") as lines:
         for line in lines:
             if line.strip() and not line.startswith(("#", "track", "browser")):
                 seen.add(line.split(None, 1)[0])
@@ -458,19 +450,16 @@ def prepare_inputs(
     return _Prepared(files, formats.pop(), chroms)
 
 
-def check_read_chromosomes(used: set[str], genome_sizes: dict[str, int], *, file: str, genome: str, logger: logging.Logger) -> None:
-    """Reads must be named like the genome: an error when no name matches or chr1/1 differ.
+def warn_extra_chromosomes(used: set[str], genome_sizes: dict[str, int], *, file: str, genome: str, logger: logging.Logger) -> None:
+    """Reads must be named like the genome (see :func:`bpnet.data.chroms.check_read_chromosomes`).
 
     Reads on a few extra contigs (decoys, chrEBV) that the genome lacks only warn:
     peaks there are dropped later.
     """
-    missing = used - set(genome_sizes)
-    if not missing:
-        return
-    if missing == used or naming_hint(missing, genome_sizes):
-        check_chromosomes(used, genome_sizes, file=file, reference_file=genome)
-    shown = ", ".join(sorted(missing)[:5]) + (" ..." if len(missing) > 5 else "")
-    logger.warning("%s has reads on %s, which %s lacks: peaks there are dropped", file, shown, genome)
+    missing = check_read_chromosomes(file, dict.fromkeys(used, 1), genome_sizes, genome)
+    if missing:
+        shown = ", ".join(sorted(missing)[:5]) + (" ..." if len(missing) > 5 else "")
+        logger.warning("%s has reads on %s, which %s lacks: peaks there are dropped", file, shown, genome)
 
 
 # -- MACS3 output --------------------------------------------------------------------------
@@ -598,12 +587,12 @@ def call_peaks(
     with tempfile.TemporaryDirectory(prefix=".macs3-", dir=out.parent) as tmp:
         workdir = Path(tmp)
         treat = prepare_inputs(reads, fmt=format, preset=preset, workdir=workdir, tn5_shift=tn5_shift, role="reads", logger=logger)
-        check_read_chromosomes(treat.chromosomes, sizes, file=", ".join(map(str, reads)), genome=str(genome), logger=logger)
+        warn_extra_chromosomes(treat.chromosomes, sizes, file=", ".join(map(str, reads)), genome=str(genome), logger=logger)
         args = ["callpeak", "-t", *treat.files]
         macs3_format = treat.macs3_format
         if controls:
             ctl = prepare_inputs(controls, fmt=format, preset=preset, workdir=workdir, tn5_shift=tn5_shift, role="controls", logger=logger)
-            check_read_chromosomes(ctl.chromosomes, sizes, file=", ".join(map(str, controls)), genome=str(genome), logger=logger)
+            warn_extra_chromosomes(ctl.chromosomes, sizes, file=", ".join(map(str, controls)), genome=str(genome), logger=logger)
             if ctl.macs3_format != macs3_format:
                 raise DataError(
                     f"reads are {macs3_format} but controls are {ctl.macs3_format} for MACS3: give both in one format, or use preset atac"

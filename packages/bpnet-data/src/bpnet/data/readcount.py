@@ -44,7 +44,6 @@ import numpy as np
 from bpnet.core.atomic import atomic_path
 
 from .bigwig_io import write_bigwig_entries
-from .chroms import naming_hint
 from .errors import DataError
 from .tracks import Track, TrackSet
 
@@ -254,28 +253,6 @@ class EndCounts:
             "reads_on_chromosomes_not_in_genome": dict(sorted(self.missing.items())),
             "ends_off_chromosome_ends": dict(sorted(self.off_chromosome.items())),
         }
-
-
-def check_read_chromosomes(label: str, used: Mapping[str, int], sizes: Mapping[str, int], genome_label: str) -> dict[str, int]:
-    """Reads per chromosome missing from the genome; raises when the naming disagrees.
-
-    Reads on a few chromosomes the genome lacks (chrM, unplaced contigs) are dropped
-    and reported; if *no* chromosome with reads is in the genome, or the missing ones
-    differ from the genome's by a ``chr`` prefix, the inputs do not belong together
-    and :class:`DataError` says so.
-    """
-    used = {c: n for c, n in used.items() if n > 0}
-    missing = {c: n for c, n in used.items() if c not in sizes}
-    hint = naming_hint(missing, sizes)
-    if used and (len(missing) == len(used) or hint):
-        shown = ", ".join(sorted(missing)[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        genome_names = ", ".join(list(sizes)[:5])
-        what = "none of its chromosomes" if len(missing) == len(used) else "its chromosome names"
-        raise DataError(
-            f"{label}: {what} ({shown}) match the genome {genome_label} (which has {genome_names}, ...)"
-            + (hint or ": the reads were aligned to another assembly; use the genome they were aligned to")
-        )
-    return missing
 
 
 def describe_drops(label: str, counts: EndCounts, logger: logging.Logger) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..intervals import Intervals
+from ..textfiles import open_text
 from .base import Source
 
 
@@ -27,7 +28,7 @@ class BedSource(Source):
         path = self.path
         chrom, start, end, summit, names, score = [], [], [], [], [], []
         try:
-            with _open_text(path) as lines:
+            with open_text(path) as lines:
                 for number, line in enumerate(lines, start=1):
                     if not line.strip() or line.startswith(("#", "track", "browser")):
                         continue
@@ -55,14 +56,6 @@ class BedSource(Source):
 def read_bed(location: str | Path) -> Intervals:
     """Read a BED/narrowPeak file (path or URL) into :class:`Intervals`."""
     return BedSource(location).read()
-
-
-def _open_text(path: Path):
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt")
-    return open(path)
 
 
 def _summit_offset(fields: list[str], number: int, label: str) -> int:

@@ -9,7 +9,6 @@ are read record by record through pysam (any order), tsv files in large chunks.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
 import os
@@ -22,6 +21,7 @@ import numpy as np
 
 from bpnet.core.atomic import atomic_path
 
+from ..chroms import check_read_chromosomes
 from ..errors import DataError
 from ..readcount import (
     UNMAPPED,
@@ -30,13 +30,13 @@ from ..readcount import (
     CountPlan,
     EndCounts,
     alignment_ends,
-    check_read_chromosomes,
     finish_plan,
     fragment_ends,
     selected,
 )
 from ..remote import cache_dir, localize
 from .bam_records import has_eof_marker, index_ranges, read_batches
+from ..textfiles import is_gzip, open_text
 from .base import Source
 
 log = logging.getLogger(__name__)
@@ -371,7 +371,7 @@ class TsvSource(ReadSource):
         """(chromosome, starts, ends) per chromosome per chunk of lines."""
         import pandas as pd
 
-        compression = "gzip" if _is_gzip(self.path) else None
+        compression = "gzip" if is_gzip(self.path) else None
         try:
             reader = pd.read_csv(
                 self.path, sep=r"\s+", header=None, usecols=[0, 1, 2], comment="#", compression=compression,
@@ -394,9 +394,8 @@ class TsvSource(ReadSource):
 
     def _explain(self, exc: Exception) -> DataError:
         """A DataError naming the first bad line (found by reading the file line by line)."""
-        opener = gzip.open if _is_gzip(self.path) else open
         try:
-            with opener(self.path, "rt") as lines:
+            with open_text(self.path) as lines:
                 for number, line in enumerate(lines, start=1):
                     fields = line.split()
                     if not fields or fields[0].startswith("#"):
@@ -411,11 +410,6 @@ class TsvSource(ReadSource):
         except (OSError, UnicodeDecodeError, EOFError, zlib.error) as err:
             return DataError(f"{self.label}: cannot read it as text ({err}): is it a tsv/tsv.gz file of reads or fragments?")
         return DataError(f"{self.label}: cannot parse it as a reads/fragments table ({exc})")
-
-
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as probe:
-        return probe.read(2) == b"\x1f\x8b"
 
 
 __all__ = ["BamSource", "ReadSource", "SamSource", "TsvSource", "count_bam_chromosome", "reads_source"]
