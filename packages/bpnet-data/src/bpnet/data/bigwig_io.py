@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from bpnet.core.atomic import atomic_path
+
+
+@contextlib.contextmanager
+def bigwig_writer(path: str | Path, sizes: Mapping[str, int]) -> Iterator:
+    """An open pyBigWig file at ``path`` with its header (every chromosome, no zoom levels).
+
+    Add entries chromosome by chromosome in header order; the file is closed on exit.
+    Wrap ``path`` in :func:`bpnet.core.atomic.atomic_path` for an atomic write.
+    """
+    import pyBigWig
+
+    bw = pyBigWig.open(str(path), "w")
+    try:
+        bw.addHeader([(c, int(n)) for c, n in sizes.items()], maxZooms=0)
+        yield bw
+    finally:
+        bw.close()
 
 
 def write_bigwig_entries(path: str | Path, sizes: Mapping[str, int], entries: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
@@ -17,18 +35,11 @@ def write_bigwig_entries(path: str | Path, sizes: Mapping[str, int], entries: Ma
     read-count tracks small and writing fast. Chromosomes missing from ``entries`` are
     declared in the header but hold no data.
     """
-    import pyBigWig
-
-    with atomic_path(path) as tmp:
-        bw = pyBigWig.open(str(tmp), "w")
-        try:
-            bw.addHeader([(c, int(n)) for c, n in sizes.items()], maxZooms=0)
-            for chrom in sizes:
-                positions, values = entries.get(chrom, ((), ()))
-                if len(positions):
-                    bw.addEntries(chrom, np.asarray(positions, np.int64), values=np.asarray(values, np.float64), span=1)
-        finally:
-            bw.close()
+    with atomic_path(path) as tmp, bigwig_writer(tmp, sizes) as bw:
+        for chrom in sizes:
+            positions, values = entries.get(chrom, ((), ()))
+            if len(positions):
+                bw.addEntries(chrom, np.asarray(positions, np.int64), values=np.asarray(values, np.float64), span=1)
 
 
 def write_bigwig(path: str | Path, sizes: Mapping[str, int], tracks: Mapping[str, np.ndarray]) -> None:

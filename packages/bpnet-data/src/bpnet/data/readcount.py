@@ -43,7 +43,7 @@ import numpy as np
 
 from bpnet.core.atomic import atomic_path
 
-from .bigwig_io import write_bigwig_entries
+from .bigwig_io import bigwig_writer, write_bigwig_entries
 from .errors import DataError
 from .tracks import Track, TrackSet
 
@@ -311,10 +311,12 @@ def count_reads(
         for i, counts in results:
             totals[owners[i]] = totals[owners[i]].merge(counts)
     _check_and_log(plans, totals, options, logger)
-    total = EndCounts()
-    for counts in totals:
-        total = total.merge(counts)
-    return total
+    return merged(totals)
+
+
+def merged(counts: list[EndCounts]) -> EndCounts:
+    """The sum of several inputs' counts."""
+    return functools.reduce(EndCounts.merge, counts, EndCounts())
 
 
 def finish_plan(plan: CountPlan, processes: int = 1) -> EndCounts:
@@ -446,13 +448,7 @@ def write_track_set(counts: EndCounts, sizes: Mapping[str, int], folder: Path, o
     else:
         _write_strands([(folder / UNSTRANDED, counts.plus)], sizes)
         tracks = [Track(file=UNSTRANDED, strand=".")]
-    manifest = TrackSet(
-        tracks=tracks,
-        reads=counts.reads,
-        description={**(description or {}), "options": asdict(options), **counts.summary()},
-    )
-    manifest.write(folder)
-    return manifest
+    return _write_manifest(folder, tracks, counts, options, description)
 
 
 def reads_to_track_set(
@@ -481,13 +477,15 @@ def reads_to_track_set(
     with atomic_path(folder / UNSTRANDED) as tmp:
         totals = _stream_unstranded(tmp, plans, sizes, processes)
         _check_and_log(plans, totals, options, logger)
-    total = EndCounts()
-    for counts in totals:
-        total = total.merge(counts)
+    return _write_manifest(folder, [Track(file=UNSTRANDED, strand=".")], merged(totals), options, description)
+
+
+def _write_manifest(folder: Path, tracks: list[Track], counts: EndCounts, options: CountOptions, description: dict | None) -> TrackSet:
+    """Write ``tracks.json``: the tracks, the reads counted, the options and what was dropped."""
     manifest = TrackSet(
-        tracks=[Track(file=UNSTRANDED, strand=".")],
-        reads=total.reads,
-        description={**(description or {}), "options": asdict(options), **total.summary()},
+        tracks=tracks,
+        reads=counts.reads,
+        description={**(description or {}), "options": asdict(options), **counts.summary()},
     )
     manifest.write(folder)
     return manifest
@@ -495,31 +493,24 @@ def reads_to_track_set(
 
 def _stream_unstranded(path: Path, plans: list[CountPlan], sizes: Mapping[str, int], processes: int) -> list[EndCounts]:
     """Write one bigWig as chromosomes finish counting; returns each plan's counts (without positions)."""
-    import pyBigWig
-
     owners, tasks = _flatten(plans, sizes)
     totals = [plan.counted for plan in plans]
     remaining: dict[str, int] = {}
     for chrom, *_ in tasks:
         remaining[chrom] = remaining.get(chrom, 0) + 1
     arrived: dict[str, list[Sparse]] = {}
-    bw = pyBigWig.open(str(path), "w")
-    try:
-        bw.addHeader([(c, int(n)) for c, n in sizes.items()], maxZooms=0)
-        with contextlib.closing(run_tasks(tasks, processes)) as results:
-            for chrom in sizes:
-                while remaining.get(chrom, 0):
-                    i, counts = next(results)
-                    done = tasks[i][0]
-                    arrived.setdefault(done, []).extend(counts.plus.values())
-                    counts.plus = {}
-                    totals[owners[i]] = totals[owners[i]].merge(counts)
-                    remaining[done] -= 1
-                parts = arrived.pop(chrom, []) + [t.plus.pop(chrom) for t in totals if chrom in t.plus]
-                if parts:
-                    sparse = functools.reduce(operator.add, parts)
-                    if len(sparse.positions):
-                        bw.addEntries(chrom, sparse.positions, values=sparse.counts.astype(np.float64), span=1)
-    finally:
-        bw.close()
+    with bigwig_writer(path, sizes) as bw, contextlib.closing(run_tasks(tasks, processes)) as results:
+        for chrom in sizes:
+            while remaining.get(chrom, 0):
+                i, counts = next(results)
+                done = tasks[i][0]
+                arrived.setdefault(done, []).extend(counts.plus.values())
+                counts.plus = {}
+                totals[owners[i]] = totals[owners[i]].merge(counts)
+                remaining[done] -= 1
+            parts = arrived.pop(chrom, []) + [t.plus.pop(chrom) for t in totals if chrom in t.plus]
+            if parts:
+                sparse = functools.reduce(operator.add, parts)
+                if len(sparse.positions):
+                    bw.addEntries(chrom, sparse.positions, values=sparse.counts.astype(np.float64), span=1)
     return totals
