@@ -19,6 +19,25 @@ from bpnet.core.atomic import atomic_path
 from .errors import DataError
 
 
+def sorted_regions(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Regions of one chromosome prepared for :func:`overlapping`: sorted starts and the
+    running maximum of their ends."""
+    order = np.argsort(starts, kind="stable")
+    return starts[order], np.maximum.accumulate(ends[order])
+
+
+def overlapping(starts: np.ndarray, ends: np.ndarray, regions: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Boolean mask of intervals ``[starts, ends)`` that overlap any of ``regions``
+    (from :func:`sorted_regions`, same chromosome)."""
+    region_starts, running_ends = regions
+    # the last region starting before each end overlaps it if the running max end passes the start
+    last = np.searchsorted(region_starts, ends, side="left") - 1
+    hit = np.zeros(len(starts), dtype=bool)
+    some = last >= 0
+    hit[some] = running_ends[last[some]] > starts[some]
+    return hit
+
+
 @dataclass
 class Intervals:
     """A table of intervals.
@@ -107,13 +126,8 @@ class Intervals:
         for chrom in set(self.chrom.tolist()) & set(other.chrom.tolist()):
             mine = np.flatnonzero(self.chrom == chrom)
             theirs = other.chrom == chrom
-            o_start, o_end = other.start[theirs], other.end[theirs]
-            order = np.argsort(o_start)
-            o_start, o_end = o_start[order], np.maximum.accumulate(o_end[order])
-            # the last interval starting before my end; it overlaps if the running max end passes my start
-            j = np.searchsorted(o_start, self.end[mine], side="left") - 1
-            ok = j >= 0
-            hit[mine[ok]] = o_end[j[ok]] > self.start[mine[ok]]
+            regions = sorted_regions(other.start[theirs], other.end[theirs])
+            hit[mine] = overlapping(self.start[mine], self.end[mine], regions)
         return hit
 
     def write_bed(self, path: str | Path, *, narrowpeak: bool = False) -> None:

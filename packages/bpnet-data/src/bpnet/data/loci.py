@@ -328,10 +328,10 @@ def _read_intervals(source: Intervals | str | Path | None, what: str) -> tuple[I
 def _line_of_row(path: Path | None, row: int) -> str:
     """``"line N"`` of the ``row``-th (0-based) data row of a BED file, else ``"row N"``."""
     if path is not None:
-        from .sources.bed import _open_text
+        from .textfiles import open_text
 
         seen = -1
-        with _open_text(path) as lines:
+        with open_text(path) as lines:
             for number, line in enumerate(lines, start=1):
                 if line.strip() and not line.startswith(("#", "track", "browser")):
                     seen += 1

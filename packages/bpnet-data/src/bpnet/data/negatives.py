@@ -46,7 +46,7 @@ from pydantic import BaseModel, Field
 
 from .errors import DataError
 from .gc import tile_starts, window_fractions
-from .intervals import Intervals
+from .intervals import Intervals, overlapping, sorted_regions
 from .sources.bed import read_bed
 from .sources.fasta import FastaSource
 
@@ -261,24 +261,15 @@ def _excluded_regions(peaks: Intervals, padding: int, others: list[IntervalsLike
     chrom = np.concatenate([p[0] for p in parts])
     lo = np.concatenate([p[1] for p in parts])
     hi = np.concatenate([p[2] for p in parts])
-    regions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for name in set(chrom.tolist()) & set(sizes):
-        mine = chrom == name
-        order = np.argsort(lo[mine], kind="stable")
-        regions[name] = (lo[mine][order], np.maximum.accumulate(hi[mine][order]))
-    return regions
+    mine = {name: chrom == name for name in set(chrom.tolist()) & set(sizes)}
+    return {name: sorted_regions(lo[m], hi[m]) for name, m in mine.items()}
 
 
 def _free(starts: np.ndarray, width: int, regions: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
     """Mask of windows ``[s, s + width)`` that overlap no region."""
     if regions is None:
         return np.ones(len(starts), bool)
-    lo, running_hi = regions
-    last = np.searchsorted(lo, starts + width, side="left") - 1
-    hit = np.zeros(len(starts), bool)
-    some = last >= 0
-    hit[some] = running_hi[last[some]] > starts[some]
-    return ~hit
+    return ~overlapping(starts, starts + width, regions)
 
 
 def _scan_genome(fasta, peaks, chromosomes, draw_from, regions, width, stride, max_n_fraction):

@@ -39,11 +39,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .loci import LociSet
+from .onehot import codes_to_one_hot
 
 log = logging.getLogger("bpnet.data.samplers")
 
 _COMPLEMENT = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
-_ONE_HOT = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.float32)])
 
 
 class Batch(NamedTuple):
@@ -189,7 +189,7 @@ class LociDataset(Dataset):
             codes = _COMPLEMENT[codes[::-1]]
             y = y[self.signal_perm, ::-1]
             ctl = ctl[self.control_perm, ::-1] if ctl is not None else None
-        X = torch.from_numpy(np.ascontiguousarray(_ONE_HOT[codes].T))
+        X = torch.from_numpy(codes_to_one_hot(codes))
         item = [X] + ([torch.from_numpy(np.ascontiguousarray(ctl))] if ctl is not None else []) + [torch.from_numpy(np.ascontiguousarray(y))]
         if self.labels:
             item.append(torch.tensor(float(self.is_peak[position])))
