@@ -15,6 +15,8 @@ T = TypeVar("T")
 
 console = Console(stderr=True)
 _handler: RichHandler | None = None
+#: pass as ``extra=`` to a log call whose record goes to the run log only, not the terminal
+LOG_FILE_ONLY = {"file_only": True}
 
 
 def setup_logging(verbose: bool = False) -> None:

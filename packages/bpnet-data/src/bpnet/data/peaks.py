@@ -48,15 +48,13 @@ from pathlib import Path
 from typing import Literal
 
 from bpnet.core.atomic import atomic_path
+from bpnet.core.console import LOG_FILE_ONLY
 
 from .chroms import check_read_chromosomes
 from .errors import DataError
 from .textfiles import GZIP_MAGIC, open_text
 
 log = logging.getLogger("bpnet.data.peaks")
-
-#: log records carrying this go to the run log only, not the terminal
-FILE_ONLY = {"file_only": True}
 
 Preset = Literal["chip", "atac"]
 InputFormat = Literal["auto", "BAM", "BAMPE", "SAM", "BED", "BEDPE"]
@@ -141,7 +139,7 @@ def run_macs3(args: Sequence[str], *, logger: logging.Logger, log_file: Path | N
     :class:`Macs3Error` with MACS3's last messages and the command.
     """
     command = macs3_command() + [str(a) for a in args]
-    logger.info("running %s", shlex.join(command), extra=FILE_ONLY)
+    logger.info("running %s", shlex.join(command), extra=LOG_FILE_ONLY)
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
     started = time.perf_counter()
     sink = open(log_file, "w") if log_file else None
@@ -154,7 +152,7 @@ def run_macs3(args: Sequence[str], *, logger: logging.Logger, log_file: Path | N
                 line = line.rstrip()
                 if line.strip():
                     tail.append(line)
-                    logger.info("MACS3: %s", line, extra=FILE_ONLY)
+                    logger.info("MACS3: %s", line, extra=LOG_FILE_ONLY)
         status = proc.returncode
     except OSError as exc:
         raise Macs3Error(f"cannot start MACS3 ({exc}) (command: {shlex.join(command)})") from None
@@ -190,7 +188,7 @@ def effective_genome_size(genome: str | Path, *, logger: logging.Logger = log) -
 
     if ChromSizesSource.reads(genome):
         total = sum(ChromSizesSource(genome).sizes.values())
-        logger.info("effective genome size %d bp (sum of the chromosome sizes in %s)", total, genome, extra=FILE_ONLY)
+        logger.info("effective genome size %d bp (sum of the chromosome sizes in %s)", total, genome, extra=LOG_FILE_ONLY)
         return total
     fasta = FastaSource(genome)
     total = 0
@@ -200,7 +198,7 @@ def effective_genome_size(genome: str | Path, *, logger: logging.Logger = log) -
         for start in range(0, length, step):
             chunk = str(record[start : min(start + step, length)])
             total += len(chunk) - chunk.count("N") - chunk.count("n")
-    logger.info("effective genome size %d bp (non-N bases of %s)", total, genome, extra=FILE_ONLY)
+    logger.info("effective genome size %d bp (non-N bases of %s)", total, genome, extra=LOG_FILE_ONLY)
     if total == 0:
         raise DataError(f"{genome}: the genome has no bases other than N: check the FASTA, or set genome_size")
     return total
@@ -416,7 +414,7 @@ def prepare_inputs(
         kind = detect_format(path) if fmt == "auto" else fmt
         if kind == "SAM":
             kind = "SAMPE" if _alignments_paired(path) else "SAM"
-        logger.info("%s %s: %s", role, path.name, kind, extra=FILE_ONLY)
+        logger.info("%s %s: %s", role, path.name, kind, extra=LOG_FILE_ONLY)
         target = workdir / f"{role}-{i}"
         if preset == "atac" and kind != "BED":
             out = target.with_suffix(".cuts.bed")

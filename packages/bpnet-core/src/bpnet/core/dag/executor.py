@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from ..atomic import remove_path, replace_path, temporary_sibling, write_text_atomic
+from ..console import LOG_FILE_ONLY
 from ..errors import BpnetError, SpecError, StageError
 from ..plugin.registry import registry
 from ..remote import localize
@@ -38,8 +39,6 @@ log = logging.getLogger("bpnet.run")
 RECORD_NAME = ".bpnet-stage.json"
 PARAMS_NAME = "params.yaml"
 RESUME_NAME = ".resume"
-#: log records marked with this go to the run log only (the terminal gets one summary line)
-LOG_FILE_ONLY = {"file_only": True}
 
 
 @dataclass
