@@ -15,14 +15,17 @@ class Source:
     Subclasses set ``name`` (the name specs use) and ``suffixes`` (file endings they
     read, matched case-insensitively) and add their own reading methods. A source is
     built from a local path or an http(s) URL; :attr:`path` is the local file, fetched
-    into the download cache on first use (see :mod:`bpnet.data.remote`).
+    into the download cache on first use with ``retries`` attempts of ``timeout``
+    seconds each (see :mod:`bpnet.data.remote`).
     """
 
     name: ClassVar[str] = ""
     suffixes: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, location: str | Path):
+    def __init__(self, location: str | Path, *, retries: int = 3, timeout: float = 30.0):
         self.location = location
+        self.retries = retries
+        self.timeout = timeout
 
     @property
     def label(self) -> str:
@@ -31,7 +34,7 @@ class Source:
 
     @cached_property
     def path(self) -> Path:
-        return localize(self.location, what=f"{self.name} file")
+        return localize(self.location, retries=self.retries, timeout=self.timeout, what=f"{self.name} file")
 
     @classmethod
     def reads(cls, location: str | Path) -> bool:

@@ -34,7 +34,7 @@ from ..readcount import (
     fragment_ends,
     selected,
 )
-from ..remote import cache_dir, localize
+from ..remote import cache_dir
 from .bam_records import has_eof_marker, index_ranges, read_batches
 from ..textfiles import is_gzip, open_text
 from .base import Source
@@ -50,16 +50,7 @@ SORT_HINT = "`samtools sort -o sorted.bam {name}` or `python -c \"import pysam; 
 
 
 class ReadSource(Source):
-    """Base class of read sources. ``retries``/``timeout`` apply to URLs (see :mod:`bpnet.data.remote`)."""
-
-    def __init__(self, location: str | Path, *, retries: int = 3, timeout: float = 30.0):
-        super().__init__(location)
-        self.retries = retries
-        self.timeout = timeout
-
-    @cached_property
-    def path(self) -> Path:
-        return localize(self.location, retries=self.retries, timeout=self.timeout, what=f"{self.name} file")
+    """Base class of read sources: they count read ends into per-chromosome arrays."""
 
     def count_ends(
         self,
