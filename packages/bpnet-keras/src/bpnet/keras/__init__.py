@@ -14,9 +14,10 @@ are imported on first use, so listing plugins does not import torch.
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bpnet.core.lazy import lazy_exports
 
 try:
     __version__ = importlib.metadata.version("bpnet-keras")
@@ -28,12 +29,7 @@ _EXPORTS = {"import_model": ".api", "inspect": ".api", "load": ".api", "KerasImp
 __all__ = ["KerasImportError", "__version__", "import_model", "inspect", "load"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'bpnet.keras' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 if TYPE_CHECKING:  # pragma: no cover

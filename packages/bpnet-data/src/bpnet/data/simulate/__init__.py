@@ -89,18 +89,14 @@ with reads, ChIP adds ``reads.bam``/``control.bam`` (+ ``.bai``), ``signal/`` an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bpnet.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .simulator import Simulation, SimulationConfig, bundled_motifs, simulate
 
 __all__ = ["Simulation", "SimulationConfig", "bundled_motifs", "simulate"]
 
-
-def __getattr__(name: str) -> Any:
-    """Load the simulator on first use, so ``bpnet --help`` stays fast."""
-    if name in __all__:
-        from . import simulator
-
-        return getattr(simulator, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# the simulator loads on first use, so ``bpnet --help`` stays fast
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, ".simulator"))
