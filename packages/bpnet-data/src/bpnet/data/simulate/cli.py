@@ -1,7 +1,8 @@
 """``bpnet simulate``: write a simulated ChIP or ATAC experiment with known ground truth.
 
 Nothing heavy is imported here at module level (numpy, pysam and pyBigWig load when
-the command runs), so ``bpnet --help`` stays fast.
+the command runs), so ``bpnet --help`` stays fast; the defaults are the simulator's
+own (:class:`~bpnet.data.simulate.config.SimulationConfig`).
 """
 
 from __future__ import annotations
@@ -9,22 +10,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from .config import SimulationConfig
+
+_DEFAULT = {name: field.default for name, field in SimulationConfig.model_fields.items()}
+
 
 def simulate(
     *,
     out: Path,
-    kind: Literal["chip", "atac"] = "chip",
-    seed: int = 0,
-    genome_size: int = 8_000_000,
-    chroms: int = 4,
+    kind: Literal["chip", "atac"] = _DEFAULT["kind"],
+    seed: int = _DEFAULT["seed"],
+    genome_size: int = _DEFAULT["genome_size"],
+    chroms: int = _DEFAULT["n_chroms"],
     n_peaks: int | None = None,
     depth: int | None = None,
     frip: float | None = None,
     motifs: Path | None = None,
-    max_sites: int = 3,
-    read_length: int = 50,
-    tn5_strength: float = 1.0,
-    reads: bool = True,
+    max_sites: int = _DEFAULT["max_sites"],
+    read_length: int = _DEFAULT["read_length"],
+    tn5_strength: float = _DEFAULT["tn5_strength"],
+    reads: bool = _DEFAULT["reads"],
     force: bool = False,
 ) -> int:
     """Simulate a genome with planted motifs, true peaks and ChIP or ATAC reads (seeded).

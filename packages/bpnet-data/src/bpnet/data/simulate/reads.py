@@ -15,7 +15,7 @@ from .genome import Genome
 from .layout import Peaks, Sites
 
 if TYPE_CHECKING:
-    from .simulator import SimulationConfig
+    from .config import SimulationConfig
 
 
 def write_chip(

@@ -1,0 +1,57 @@
+"""The simulator's parameters: one pydantic model, light to import (the stage and the
+command line describe their options from it)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class SimulationConfig(BaseModel):
+    """Every parameter of a simulation (lengths in bp; see :mod:`bpnet.data.simulate`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["chip", "atac"] = Field("chip", description="chip: stranded single-end reads + control; atac: Tn5 fragments")
+    seed: int = Field(0, ge=0, description="seed of every random draw")
+    genome_size: int = Field(8_000_000, ge=40_000, description="total genome length (bp)")
+    n_chroms: int = Field(4, ge=1, le=1000, description="number of chromosomes, chr1..chrN")
+    n_peaks: int | None = Field(None, ge=1, description="number of true peaks (default: one per 20 kb)")
+    reads: bool = Field(True, description="simulate reads; False writes only genome, motifs, sites and peaks")
+    depth: int | None = Field(None, ge=1, description="chip: reads in reads.bam (default genome_size/10); atac: fragments (default genome_size/8)")
+    control_depth: int | None = Field(None, ge=0, description="chip: reads in control.bam (default: depth)")
+    frip: float | None = Field(None, gt=0.0, lt=1.0, description="expected fraction of reads (chip, default 0.65) or cuts (atac, default 0.5) from peaks")
+    max_sites: int = Field(3, ge=1, le=9, description="motif instances per peak: uniform in 1..max_sites")
+    min_distance: int = Field(1000, ge=0, description="minimum distance between peak centres (bp)")
+    gc_range: tuple[float, float] = Field((0.35, 0.60), description="range of isochore GC fractions")
+    isochore_size: int = Field(50_000, ge=1000, description="mean isochore (constant-GC block) length (bp)")
+    gc_preference: float = Field(1.0, description="peaks favour GC-rich isochores by exp(gc_preference * z), z in [-1, 1]")
+    gc_bias: float = Field(0.2, ge=0.0, le=0.95, description="background read/cut density 1 + gc_bias * z")
+    amplified_fraction: float = Field(0.05, ge=0.0, le=1.0, description="chip: fraction of isochores with extra copies")
+    amplification: float = Field(1.5, gt=0.0, description="chip: copy number of amplified isochores (relative)")
+    activity_sd: float = Field(0.25, ge=0.0, description="sd of the per-peak log-normal activity")
+    read_length: int = Field(50, ge=10, le=500, description="read length (bp)")
+    fragment_length: float = Field(200.0, ge=20.0, description="chip: mean fragment length (bp)")
+    fragment_sd: float = Field(60.0, ge=0.0, description="chip: fragment length sd (bp)")
+    centre_sd: float = Field(30.0, ge=0.0, description="chip: sd of the fragment centre around the site centre (bp)")
+    accessibility_sd: float = Field(60.0, gt=0.0, description="atac: sd of each site's Gaussian of accessibility (bp)")
+    footprint: float = Field(0.5, ge=0.0, lt=1.0, description="atac: fraction of cuts a bound site's bases lose")
+    tn5_strength: float = Field(1.0, ge=0.0, description="atac: cut weight is 2 ** (tn5_strength * Tn5 log-odds in bits)")
+
+    @model_validator(mode="after")
+    def _check(self) -> "SimulationConfig":
+        lo, hi = self.gc_range
+        if not 0.0 < lo <= hi < 1.0:
+            raise ValueError(f"gc_range must satisfy 0 < low <= high < 1, got {self.gc_range}")
+        return self
+
+    def resolved(self) -> "SimulationConfig":
+        """A copy with the defaults that depend on other parameters filled in."""
+        from .layout import default_n_peaks
+
+        n_peaks = self.n_peaks or default_n_peaks(self.genome_size)
+        depth = self.depth or max(1, self.genome_size // (10 if self.kind == "chip" else 8))
+        control = self.control_depth if self.control_depth is not None else depth
+        frip = self.frip if self.frip is not None else (0.65 if self.kind == "chip" else 0.5)
+        return self.model_copy(update={"n_peaks": n_peaks, "depth": depth, "control_depth": control, "frip": frip})
