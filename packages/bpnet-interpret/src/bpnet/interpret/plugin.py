@@ -1,14 +1,15 @@
-"""bpnet-interpret's entry point in the ``bpnet`` group.
+"""bpnet-interpret's entry point in the ``bpnet`` group: its stages.
 
-Its stages (attribute, seqlets, TF-MoDISco, annotation, marginalization) register
-here through ``bpnet_register_stages`` as they land with the interpretation issue.
+Every class is named lazily (``PluginRef``), so listing plugins imports none of them.
 """
 
 from __future__ import annotations
 
-from bpnet.core.plugin import hookimpl
+from bpnet.core.plugin import PluginRef, hookimpl
 
 
 @hookimpl
-def bpnet_register_stages() -> list:
-    return []
+def bpnet_register_stages() -> list[PluginRef]:
+    return [
+        PluginRef("report", "bpnet.interpret.stages.report:Report", "a self-contained HTML report of training and evaluation"),
+    ]

@@ -1,0 +1,63 @@
+"""The ``train-bpnet`` stage: a BPNet (or any registered architecture) on loci.h5.
+
+For ChIP-seq, ChIP-nexus and ChIP-exo: stranded tracks share one multinomial, control
+tracks (when the loci hold them) feed the model as ``X_ctl``. Each epoch uses every
+training peak and ``negative_ratio x n_peaks`` negatives drawn afresh; validation runs
+on every locus of the validation split once per epoch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from bpnet.core.stages.base import Input, Output, Stage, StageContext
+
+from ..training import TrainingLoopParams
+
+
+class TrainBPNetParams(TrainingLoopParams):
+    loci: Input = Field(..., description="loci.h5 from the loci stage (with train and valid splits)")
+    architecture: str = Field("bpnet", description="registered architecture name or 'module:Class'")
+    hyperparameters: dict[str, Any] = Field(
+        default_factory=lambda: {"n_filters": 64, "n_layers": 8},
+        description="the architecture's hyperparameters; n_outputs, n_control_tracks and output_length default to the loci's",
+    )
+    negative_ratio: float = Field(0.333, ge=0, description="negatives per peak in each training epoch, drawn afresh every epoch (bpnet-lite: 0.333)")
+    max_jitter: int | None = Field(None, ge=0, description="largest jitter of training peaks (bp); default: all the loci were extracted with (128)")
+    count_loss_weight: float | Literal["auto"] = Field(
+        "auto", description="weight of the count loss; auto = median total count of peaks + sampled negatives / 10, at least 1 (official rule)",
+    )
+    profile_loss_on: Literal["all", "peaks"] = Field("all", description="examples the profile (MNLL) loss covers: all (official) or peaks only (bpnet-lite)")
+    model: Output = Field(Path("model"), description="the model with the lowest validation loss (bpnet model folder)")
+    training: Output = Field(Path("training"), description="epochs.csv, batches.jsonl, summary.json and the last epoch's model (last/)")
+
+
+class TrainBPNet(Stage):
+    """Train a BPNet on loci.h5 (resumable; best and last checkpoints every epoch)."""
+
+    name = "train-bpnet"
+    Params = TrainBPNetParams
+
+    def run(self, params: TrainBPNetParams, context: StageContext) -> None:
+        from ..training import (
+            TrainingRun, build_for_loci, check_signal, fill_hyperparameters, load_training_loci,
+            official_count_loss_weight,
+        )
+
+        loci = load_training_loci(params.loci)
+        peak_counts = check_signal(loci, params.loci)
+        hyperparameters = fill_hyperparameters(params.architecture, params.hyperparameters, loci)
+        run = TrainingRun(params, context)
+        model = run.seeded(lambda: build_for_loci(params.architecture, hyperparameters, loci, params.loci, "train-bpnet"))
+        weight = params.count_loss_weight
+        if weight == "auto":
+            negatives = loci.total_counts(loci.select("train", peaks=False))
+            weight = official_count_loss_weight(peak_counts, negatives, params.negative_ratio, params.seed)
+        context.log.info("count-loss weight %.4g", weight)
+        train = run.batches(loci, "train", train=True, negative_ratio=params.negative_ratio, max_jitter=params.max_jitter)
+        valid = run.batches(loci, "valid", train=False)
+        finished = run.fit(model, train, valid, count_loss_weight=weight, profile_on=params.profile_loss_on, name="bpnet")
+        finished.save(model, params.model, params.training, architecture=params.architecture, hyperparameters=hyperparameters)

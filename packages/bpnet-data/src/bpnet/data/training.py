@@ -1,0 +1,233 @@
+"""What the training stages share: loop parameters, data checks, model sizing, count weights.
+
+Every check here runs before the first batch, so a bad input stops the stage with a
+clear message instead of an hour into training:
+
+* a split the trainer needs (train, valid) with no loci;
+* training peaks whose signal is zero everywhere (an empty or mis-named bigWig);
+* an architecture whose receptive field needs a longer input than the loci hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from bpnet.core.stages.base import StageParams
+
+from .errors import DataError
+from .loci import LociSet
+
+log = logging.getLogger("bpnet.data.training")
+
+
+class TrainingLoopParams(StageParams):
+    """Parameters of the training loop shared by train-bpnet and train-chrombpnet."""
+
+    max_epochs: int = Field(50, ge=1, description="most epochs to train (official: 50)")
+    patience: int | None = Field(5, ge=1, description="stop after this many epochs without a lower validation loss (official: 5); null never stops early")
+    batch_size: int = Field(64, ge=1, description="examples per batch")
+    learning_rate: float = Field(1e-3, gt=0, description="Adam learning rate")
+    clip_grad_norm: float | None = Field(1.0, gt=0, description="clip the gradient norm to this value; null does not clip")
+    scheduler: bool = Field(False, description="halve the learning rate after 5 epochs without improvement (ReduceLROnPlateau, min 1e-4, as bpnet-lite)")
+    reverse_complement: bool = Field(True, description="reverse-complement half of the training examples")
+    seed: int = Field(0, description="seed of the weight initialisation and of the sampling (jitter, flips, negatives)")
+    device: str = Field("auto", description="auto (CUDA if present), cpu, cuda, cuda:N or mps; a GPU that is missing is an error")
+    precision: Literal["float32", "bf16"] = Field("float32", description="bf16 autocast on a CUDA GPU, or float32")
+    compile: bool = Field(False, description="compile the model with torch.compile")
+
+
+def load_training_loci(path: Path, splits: tuple[str, ...] = ("train", "valid")) -> LociSet:
+    """Open ``loci.h5`` and check that each split in ``splits`` has loci."""
+    loci = LociSet.load(path)
+    present = loci.counts_by_split()
+    for split in splits:
+        if not len(loci.select(split)):
+            found = ", ".join(f"{name}: {p} peaks + {n} negatives" for name, (p, n) in present.items()) or "none"
+            raise DataError(
+                f"{path}: the '{split}' split has no loci (splits present: {found}); "
+                "give the loci stage a splits file whose fold puts chromosomes in '{split}'".replace("{split}", split)
+            )
+    return loci
+
+
+def check_signal(loci: LociSet, path: Path, split: str = "train") -> np.ndarray:
+    """Total counts of the split's peaks; an error when every one of them is zero."""
+    peaks = loci.select(split, peaks=True)
+    if not len(peaks):
+        raise DataError(f"{path}: the '{split}' split has no peaks to train on")
+    counts = loci.total_counts(peaks)
+    if not np.any(counts > 0):
+        names = ", ".join(loci.sources.get("signals", []) or loci.signal_names) or "the signal tracks"
+        raise DataError(
+            f"{path}: all {len(peaks)} '{split}' peaks have zero counts in {names}; "
+            "check that the bigWigs hold reads and use the genome's chromosome names"
+        )
+    return counts
+
+
+def fill_hyperparameters(architecture: str, hyperparameters: dict[str, Any], loci: LociSet) -> dict[str, Any]:
+    """The architecture's hyperparameters with the data's shape filled in where not given."""
+    from bpnet.core.architectures.base import Architecture
+    from bpnet.core.plugin.registry import registry
+
+    cls = registry().architecture(architecture)
+    fields = cls.Config.model_fields if isinstance(cls, type) and issubclass(cls, Architecture) else {}
+    shape = {"n_outputs": loci.n_signals, "n_control_tracks": loci.n_controls, "output_length": loci.output_length}
+    return {**{k: v for k, v in shape.items() if k in fields}, **hyperparameters}
+
+
+def build_for_loci(architecture: str, hyperparameters: dict[str, Any], loci: LociSet, path: Path, label: str):
+    """Build the model and check that it fits the loci's windows (before any training)."""
+    from bpnet.core.errors import BpnetError
+    from bpnet.core.modelfile import build_model
+
+    try:
+        model = build_model(architecture, **hyperparameters)
+    except (BpnetError, ValueError, TypeError) as exc:
+        raise DataError(f"{label}: cannot build '{architecture}' with {hyperparameters}: {exc}") from None
+    needed = getattr(model, "minimum_input_length", lambda: None)()
+    if needed is not None and needed > loci.input_length:
+        layers = hyperparameters.get("n_layers")
+        raise DataError(
+            f"{label}: {architecture} with n_layers={layers} needs input windows of at least {needed} bp "
+            f"but {path} holds {loci.input_length} bp windows; lower n_layers or re-extract the loci "
+            f"with input_length >= {needed}"
+        )
+    output = model.output_length(loci.input_length) if hasattr(model, "output_length") else loci.output_length
+    if output != loci.output_length:
+        raise DataError(
+            f"{label}: {architecture} predicts {output} bp but {path} holds {loci.output_length} bp signal windows; "
+            "set hyperparameters.output_length to match"
+        )
+    return model
+
+
+def official_count_loss_weight(
+    peak_counts: np.ndarray, negative_counts: np.ndarray, negative_ratio: float, seed: int = 0,
+) -> float:
+    """ChromBPNet's rule: median total count of the peaks plus ``negative_ratio x n_peaks``
+    randomly drawn negatives, divided by 10, at least 1."""
+    rng = np.random.default_rng(seed)
+    k = min(len(negative_counts), int(negative_ratio * len(peak_counts)))
+    drawn = rng.choice(negative_counts, size=k, replace=False) if k else negative_counts[:0]
+    weight = float(np.median(np.concatenate([peak_counts, drawn]))) / 10
+    if weight < 1.0:
+        log.warning("count-loss weight %.3g < 1 (low read depth): using 1, as the official code does", weight)
+        weight = 1.0
+    return weight
+
+
+def run_key(params: StageParams, loci_path: Path, *extra: Any) -> str:
+    """A digest of the training parameters and the loci file: checkpoints resume only under it."""
+    from bpnet.core.stages.base import path_fields
+
+    outputs = set(path_fields(type(params), "output"))
+    fields = params.model_dump(mode="json", exclude={"device", *outputs})
+    stat = loci_path.stat()
+    payload = json.dumps([fields, str(loci_path.resolve()), stat.st_size, stat.st_mtime_ns, *map(str, extra)], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class TrainingRun:
+    """One training stage's run: device, seeding, batches, the trainer and the outputs.
+
+    Checkpoints live in ``context.resume_dir/<name>`` (kept when the stage fails, so the
+    next run resumes; removed when it succeeds).
+    """
+
+    def __init__(self, params: TrainingLoopParams, context: Any):
+        from bpnet.core.device import announce_device, check_precision, resolve_device
+
+        self.params, self.context = params, context
+        self.device = resolve_device(params.device)
+        check_precision(params.precision, self.device)
+        announce_device(self.device, params.precision)
+        self.loci_path: Path = getattr(params, "loci")
+
+    def seeded(self, build):
+        """Call ``build()`` right after seeding torch, so the initial weights follow ``seed``."""
+        import torch
+
+        torch.manual_seed(self.params.seed)
+        return build()
+
+    def batches(self, loci: LociSet, split: str, *, train: bool, **options: Any):
+        """Batches of ``split`` on the device (training: jitter, flips, fresh negatives each epoch)."""
+        from .samplers import make_batches
+
+        if train:
+            options.setdefault("reverse_complement", self.params.reverse_complement)
+        return make_batches(loci, split, self.params.batch_size, self.device, train=train, seed=self.params.seed, **options)
+
+    def fit(self, model, train, valid, *, count_loss_weight: float, profile_on: str, name: str, **settings: Any) -> "FinishedRun":
+        """Train ``model`` (checkpoints in ``resume_dir/<name>``); it ends with its best weights."""
+        from bpnet.core.training import Trainer, TrainerSettings
+
+        p = self.params
+        trainer_settings = TrainerSettings(
+            max_epochs=settings.pop("max_epochs", p.max_epochs), patience=p.patience, learning_rate=p.learning_rate,
+            clip_grad_norm=p.clip_grad_norm, count_loss_weight=float(count_loss_weight), profile_on=profile_on,
+            scheduler=p.scheduler, precision=p.precision, compile=p.compile, **settings,
+        )
+        trainer = Trainer(
+            model, trainer_settings, device=self.device, workdir=self.context.resume_dir / name,
+            run_key=run_key(p, self.loci_path, name), name=name, logger=self.context.log,
+        )
+        n = sum(x.numel() for x in model.parameters() if x.requires_grad)
+        self.context.log.info("%s: %d trainable parameters, %d batches per epoch", name, n, len(train))
+        result = trainer.fit(train, valid)
+        model.to("cpu")
+        return FinishedRun(self, trainer, result)
+
+
+class FinishedRun:
+    """A finished :meth:`TrainingRun.fit`: writes the model and the training logs."""
+
+    def __init__(self, run: TrainingRun, trainer: Any, result: Any):
+        self.run, self.trainer, self.result = run, trainer, result
+
+    def summary(self, model, **extra: Any) -> dict[str, Any]:
+        """What ``summary.json`` records about the run."""
+        from dataclasses import asdict
+
+        from bpnet.core.device import describe_device
+
+        r, p = self.result, self.run.params
+        return {
+            "device": describe_device(self.run.device, p.precision), "precision": p.precision,
+            "epochs_run": r.epochs_run, "best_epoch": r.best_epoch, "best_valid_loss": r.best_valid_loss,
+            "stopped_early": r.stopped_early, "resumed_after_epoch": r.resumed_from, "seconds": r.seconds,
+            "train_examples_per_s": r.train_examples_per_s, "count_loss_weight": self.trainer.settings.count_loss_weight,
+            "n_parameters": sum(x.numel() for x in model.parameters()), "settings": asdict(self.trainer.settings), **extra,
+        }
+
+    def write_logs(self, folder: Path, model, **extra: Any) -> None:
+        """epochs.csv, batches.jsonl, summary.json and the last epoch's weights (``last/``)."""
+        from bpnet.core.modelfile import save_model
+
+        self.trainer.write_logs(folder, self.summary(model, **extra))
+        last = self.trainer.last_state()
+        if last is not None:
+            best = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            model.load_state_dict(last)
+            save_model(model, folder / "last", provenance={"stage": self.run.context.stage_id, "checkpoint": "last"})
+            model.load_state_dict(best)
+
+    def save(self, model, model_path: Path, training_path: Path, **extra: Any) -> None:
+        """Write the best model and the training folder."""
+        from bpnet.core.modelfile import save_model
+
+        r = self.result
+        provenance = {
+            "stage": self.run.context.stage_id, "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
+            "best_valid_loss": r.best_valid_loss, "seed": self.run.params.seed, "loci": str(self.run.loci_path),
+        }
+        save_model(model, model_path, provenance=provenance)
+        self.write_logs(training_path, model, **extra)
