@@ -1,0 +1,360 @@
+"""Evaluating a trained model on the held-out loci of a :class:`~bpnet.data.loci.LociSet`.
+
+The steps (the ``evaluate`` stage strings them together):
+
+1. :func:`check_split`: the split must hold peaks; otherwise a :class:`DataError`
+   lists the splits there are.
+2. :func:`evaluate`: centred windows of the split's peaks, then its negatives, in
+   batches on the device through the model (``model(X, X_ctl)`` for models with control
+   tracks). Per batch, the per-locus profile metrics of
+   :func:`bpnet.core.metrics.profile_metrics` and the predicted total log counts are
+   kept; count metrics are taken across loci at the end. For a
+   :class:`~bpnet.core.architectures.chrombpnet.ChromBPNet` the bias model alone is
+   scored on the peaks too (the combined model should beat it), and with a bias motif
+   (e.g. the Tn5 or DNase-I motif) each model's predicted profile is correlated with
+   the motif's match track: the bias model should follow the motif, the
+   accessibility model alone should not (:func:`motif_match_track`).
+3. :func:`metrics_table`: the summary as a rich table.
+
+The *total predicted log count* of a model with one count output per track is the
+logsumexp of its outputs. *Expected counts* (the examples) are the profile probabilities
+times ``exp(log count)``: one softmax over tracks x positions jointly for a model with
+one count output (the multinomial the training loss uses), a softmax per track times
+``exp`` of that track's count for a model with one count output per track.
+
+Memory: per locus a few numbers (metrics, counts); only the ``n_examples`` example
+profiles are kept whole, plus one batch on the device.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from bpnet.core.architectures.chrombpnet import ChromBPNet
+from bpnet.core.architectures.layers import centre_crop
+from bpnet.core.metrics import PROFILE_KEYS, count_metrics, pearson_along, profile_metrics, summarize
+
+from .errors import DataError
+from .loci import LociSet
+from .motifs import Motif, scan
+from .samplers import Batch, make_batches
+
+log = logging.getLogger("bpnet.data.evaluation")
+
+#: keys of each group of metrics in metrics.json, in the order of the table
+METRIC_KEYS = (
+    "n", "profile_mnll", "profile_jsd", "profile_pearson", "profile_spearman",
+    "count_pearson", "count_spearman", "count_mse",
+)
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate` found: ``metrics`` (the metrics.json content, NaN as None)
+    and ``arrays`` (the predictions.npz content)."""
+
+    metrics: dict[str, Any]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------- checks
+
+
+def check_split(loci: LociSet, split: str, label: str) -> tuple[int, int]:
+    """(peaks, negatives) of ``split``; :class:`DataError` listing the splits if it has no peaks."""
+    counts = loci.counts_by_split()
+    n_peaks, n_negatives = counts.get(split, (0, 0))
+    if n_peaks:
+        return n_peaks, n_negatives
+    present = ", ".join(f"{name} ({p} peaks, {n} negatives)" for name, (p, n) in counts.items()) or "none"
+    what = "no loci" if not n_negatives else f"no peaks (only {n_negatives} negatives)"
+    raise DataError(
+        f"{label}: split {split!r} has {what}; the splits in the file are: {present}. Set split to one of them, "
+        "or re-run the loci stage with a splits file that holds chromosomes out for it"
+    )
+
+
+def _check_outputs(logits: torch.Tensor, log_counts: torch.Tensor, loci: LociSet, model_label: str, loci_label: str) -> None:
+    """:class:`DataError` if the model's outputs do not fit the loci's signal windows."""
+    expected = (loci.n_signals, loci.output_length)
+    if tuple(logits.shape[1:]) != expected:
+        raise DataError(
+            f"{model_label} predicts {logits.shape[1]} track(s) x {logits.shape[-1]} bp but {loci_label} holds "
+            f"{expected[0]} signal track(s) x {expected[1]} bp: evaluate the model on the loci it was trained for"
+        )
+    if log_counts.ndim != 2 or log_counts.shape[1] not in (1, loci.n_signals):
+        raise DataError(f"{model_label} returns log counts of shape {tuple(log_counts.shape)}; expected (N, 1) or (N, {loci.n_signals})")
+
+
+def _check_controls(model: torch.nn.Module, loci: LociSet, model_label: str, loci_label: str) -> None:
+    """:class:`DataError` if the model takes control tracks the loci do not hold (extra ones are ignored)."""
+    needed = int(getattr(model, "n_control_tracks", 0) or 0)
+    if needed and needed != loci.n_controls:
+        raise DataError(
+            f"{model_label} takes {needed} control track(s) but {loci_label} holds {loci.n_controls}: "
+            "extract the loci with the control tracks the model was trained with"
+        )
+
+
+# ---------------------------------------------------------------------- model outputs
+
+
+def run_model(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(logits, log_counts)`` of ``model`` on ``batch`` (with its controls if the model takes any)."""
+    if getattr(model, "n_control_tracks", 0):
+        return model(batch.X, batch.X_ctl)
+    return model(batch.X)
+
+
+def total_log_counts(log_counts: torch.Tensor) -> torch.Tensor:
+    """``(N,)`` total predicted log count: the output itself, or the logsumexp of several."""
+    return log_counts[:, 0] if log_counts.shape[-1] == 1 else torch.logsumexp(log_counts, dim=-1)
+
+
+def expected_counts(logits: torch.Tensor, log_counts: torch.Tensor) -> torch.Tensor:
+    """``(N, T, L)`` expected counts (see the module docstring)."""
+    n, tracks, length = logits.shape
+    if log_counts.shape[-1] == 1 or tracks == 1:
+        profile = torch.softmax(logits.reshape(n, tracks * length), dim=-1).reshape(n, tracks, length)
+        return profile * total_log_counts(log_counts).exp()[:, None, None]
+    return torch.softmax(logits, dim=-1) * log_counts.exp()[:, :, None]
+
+
+def motif_match_track(codes: np.ndarray, motif: Motif, output_length: int) -> np.ndarray:
+    """``(N, output_length)`` motif match of sequence windows ``codes`` (uint8 ``(N, input_length)``).
+
+    Position ``i`` holds the best log-odds score (bits, both strands) of the motif
+    window centred on ``i``, clipped at 0 (no match), over the output window, which
+    starts ``input_length // 2 - output_length // 2`` bp into the input as in the loci.
+    """
+    n, input_length = codes.shape
+    width = motif.width
+    full = np.zeros((n, input_length))
+    if input_length >= width:
+        best = scan(codes, motif).max(axis=-2)
+        full[:, width // 2 : width // 2 + best.shape[-1]] = np.clip(best, 0, None)
+    offset = input_length // 2 - output_length // 2
+    return full[:, offset : offset + output_length]
+
+
+# ---------------------------------------------------------------------- evaluation
+
+
+class _Columns:
+    """Per-locus values gathered batch by batch (numpy arrays, concatenated at the end)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[np.ndarray]] = defaultdict(list)
+
+    def add(self, key: str, values: np.ndarray | torch.Tensor) -> None:
+        if isinstance(values, torch.Tensor):
+            values = values.detach().cpu().numpy()
+        self.parts[key].append(np.asarray(values))
+
+    def add_model(self, prefix: str, logits: torch.Tensor, log_counts: torch.Tensor, y: torch.Tensor, smooth_true: bool, profiles: bool = True) -> None:
+        """Total log counts and (with ``profiles``) per-locus profile metrics of one model."""
+        self.add(f"{prefix}/log_counts", total_log_counts(log_counts).float())
+        if profiles:
+            for key, values in profile_metrics(logits, y, smooth_true=smooth_true).items():
+                self.add(f"{prefix}/{key}", values)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {key: np.concatenate(parts) for key, parts in self.parts.items()}
+
+
+def _motif_correlations(columns: _Columns, motif: Motif, loci: LociSet, batch: Batch, profiles: dict[str, torch.Tensor]) -> None:
+    """Per-locus Pearson correlation of the motif match track with each model's probabilities."""
+    j = loci.max_jitter
+    codes = loci.codes[batch.index.numpy(), j : j + loci.input_length]
+    match = torch.from_numpy(motif_match_track(codes, motif, loci.output_length))
+    for name, logits in profiles.items():
+        probabilities = torch.softmax(logits.detach().to("cpu", torch.float64), dim=-1)
+        correlation = pearson_along(probabilities, match[:, None, :].expand_as(probabilities))
+        columns.add(f"motif/{name}", torch.nanmean(correlation, dim=-1))
+
+
+def _evaluate_group(
+    model: torch.nn.Module, loci: LociSet, split: str, peaks: bool, *, batch_size: int, device: torch.device,
+    smooth_true: bool, motif: Motif | None, example_rows: np.ndarray, examples: dict[int, dict[str, np.ndarray]],
+    labels: tuple[str, str],
+) -> dict[str, np.ndarray]:
+    """Per-locus columns of the peaks (``peaks=True``) or negatives of ``split``; example
+    profiles of loci rows in ``example_rows`` go into ``examples``."""
+    from bpnet.core.console import track
+
+    columns = _Columns()
+    chrombpnet = isinstance(model, ChromBPNet)
+    batches = make_batches(loci, split, batch_size, device, train=False, peaks=peaks)
+    for number, batch in enumerate(track(batches, f"evaluating {'peaks' if peaks else 'negatives'}")):
+        if number == 0:
+            try:
+                logits, log_counts = run_model(model, batch)
+            except ValueError as exc:  # architectures refuse wrong input shapes with ValueError
+                raise DataError(f"{labels[0]} cannot run on the windows of {labels[1]}: {exc}") from None
+            _check_outputs(logits, log_counts, loci, *labels)
+        else:
+            logits, log_counts = run_model(model, batch)
+        columns.add("index", batch.index)
+        columns.add("obs_counts", loci.total_counts(batch.index.numpy()))
+        columns.add_model("model", logits, log_counts, batch.y, smooth_true)
+        bias_logits = bias_counts = None
+        if chrombpnet:
+            bias_logits, bias_counts = model.bias(batch.X)
+            bias_logits = centre_crop(bias_logits, logits.shape[-1])
+            columns.add_model("bias", bias_logits, bias_counts, batch.y, smooth_true, profiles=peaks)
+            if motif is not None and peaks:
+                accessibility_logits = model.accessibility(batch.X)[0]
+                _motif_correlations(
+                    columns, motif, loci, batch,
+                    {"bias": bias_logits, "accessibility": accessibility_logits, "combined": logits},
+                )
+        chosen = np.flatnonzero(np.isin(batch.index.numpy(), example_rows))
+        for i in chosen:
+            example = {"observed": batch.y[i], "predicted": expected_counts(logits[i : i + 1], log_counts[i : i + 1])[0]}
+            if bias_logits is not None:
+                example["bias"] = expected_counts(bias_logits[i : i + 1], bias_counts[i : i + 1])[0]
+            examples[int(batch.index[i])] = {key: value.float().cpu().numpy() for key, value in example.items()}
+    return columns.arrays()
+
+
+def _summary(columns: dict[str, np.ndarray], prefix: str) -> dict[str, Any]:
+    """The metrics.json block of one model on one group: means over loci, NaN as None."""
+    profile = summarize({key: columns[f"{prefix}/{key}"] for key in PROFILE_KEYS})
+    counts = count_metrics(columns[f"{prefix}/log_counts"].astype(np.float64), columns["obs_counts"])
+    summary = {"n": int(profile["n"])}
+    summary.update({f"profile_{key}": profile[key] for key in PROFILE_KEYS})
+    summary.update({f"count_{key}": value for key, value in counts.items()})
+    return {key: _json_number(value) for key, value in summary.items()}
+
+
+def _json_number(value: float | int) -> float | int | None:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def example_rows(loci: LociSet, split: str, n_examples: int) -> np.ndarray:
+    """LociSet rows of the ``n_examples`` peaks of ``split`` with the most observed counts (most first)."""
+    peaks = loci.select(split, peaks=True)
+    order = np.argsort(-loci.total_counts(peaks), kind="stable")
+    return peaks[order[:n_examples]]
+
+
+def evaluate(
+    model: torch.nn.Module, loci: LociSet, split: str = "test", *, batch_size: int = 64,
+    device: str | torch.device = "cpu", smooth_true: bool = False, motif: Motif | None = None,
+    n_examples: int = 6, model_label: str = "the model", loci_label: str = "the loci",
+) -> Evaluation:
+    """Metrics and predictions of ``model`` on the peaks and negatives of ``split``.
+
+    ``motif`` (ChromBPNet models only) adds the bias-motif check. The model is put in
+    eval mode and run without gradients on ``device`` (where it must already be).
+    Returns an :class:`Evaluation`; the stage writes it to metrics.json and predictions.npz.
+    """
+    check_split(loci, split, loci_label)
+    _check_controls(model, loci, model_label, loci_label)
+    device = torch.device(device)
+    chrombpnet = isinstance(model, ChromBPNet)
+    if motif is not None and not chrombpnet:
+        log.warning("bias_motifs is for ChromBPNet models; %s is not one, so the motif check is skipped", model_label)
+        motif = None
+    rows = example_rows(loci, split, n_examples)
+    examples: dict[int, dict[str, np.ndarray]] = {}
+    options = dict(batch_size=batch_size, device=device, smooth_true=smooth_true, motif=motif,
+                   example_rows=rows, examples=examples, labels=(model_label, loci_label))
+    model.eval()
+    with torch.no_grad():
+        groups = {"peaks": _evaluate_group(model, loci, split, True, **options)}
+        if len(loci.select(split, peaks=False)):
+            groups["negatives"] = _evaluate_group(model, loci, split, False, **options)
+
+    metrics: dict[str, Any] = {
+        "model": model_label,
+        "architecture": _architecture(model),
+        "split": split,
+        "peaks": _summary(groups["peaks"], "model"),
+        "negatives": _summary(groups["negatives"], "model") if "negatives" in groups else None,
+        "chrombpnet": None,
+    }
+    if chrombpnet:
+        metrics["chrombpnet"] = {"bias_on_peaks": _summary(groups["peaks"], "bias"), "bias_motif": None}
+        if motif is not None:
+            metrics["chrombpnet"]["bias_motif"] = {"motif": motif.label} | {
+                f"{name}_profile_corr": _json_number(summarize({name: groups["peaks"][f"motif/{name}"]})[name])
+                for name in ("bias", "accessibility", "combined")
+            }
+    return Evaluation(metrics, _arrays(loci, groups, rows, examples, chrombpnet))
+
+
+def _architecture(model: torch.nn.Module) -> str:
+    config = getattr(model, "bpnet_metadata", None) or {}
+    return str(config.get("architecture") or getattr(model, "name", "") or type(model).__name__)
+
+
+def _arrays(
+    loci: LociSet, groups: dict[str, dict[str, np.ndarray]], rows: np.ndarray,
+    examples: dict[int, dict[str, np.ndarray]], chrombpnet: bool,
+) -> dict[str, np.ndarray]:
+    """The predictions.npz content: peaks first, then negatives, each in stored order."""
+    joined = {key: np.concatenate([group[key] for group in groups.values()]) for key in ("index", "obs_counts", "model/log_counts")}
+    index = joined["index"].astype(np.int64)
+    position = {int(row): i for i, row in enumerate(index)}
+    shape = (0, loci.n_signals, loci.output_length)
+    stack = lambda key: np.stack([examples[int(r)][key] for r in rows]) if len(rows) else np.zeros(shape, np.float32)  # noqa: E731
+    arrays = {
+        "chrom": np.asarray(loci.chrom[index], dtype=str),
+        "centre": loci.centre[index].astype(np.int64),
+        "is_peak": loci.is_peak[index].astype(bool),
+        "loci_index": index,
+        "obs_log_counts": np.log1p(joined["obs_counts"]).astype(np.float32),
+        "pred_log_counts": joined["model/log_counts"].astype(np.float32),
+        "signal_names": np.asarray(loci.signal_names, dtype=str),
+        "example_index": np.array([position[int(r)] for r in rows], dtype=np.int64),
+        "example_observed": stack("observed").astype(np.float32),
+        "example_predicted": stack("predicted").astype(np.float32),
+    }
+    if chrombpnet:
+        arrays["bias_pred_log_counts"] = np.concatenate([g["bias/log_counts"] for g in groups.values()]).astype(np.float32)
+        arrays["example_bias"] = stack("bias").astype(np.float32)
+    return arrays
+
+
+# ---------------------------------------------------------------------- display
+
+
+def metrics_table(metrics: dict[str, Any]):
+    """A rich table of the metrics: one row per metric, one column per group of loci."""
+    from rich.table import Table
+
+    columns = {"peaks": metrics["peaks"], "negatives": metrics["negatives"]}
+    if metrics.get("chrombpnet"):
+        columns["bias model on peaks"] = metrics["chrombpnet"]["bias_on_peaks"]
+    table = Table(title=f"{metrics['architecture']} on split {metrics['split']}")
+    table.add_column("metric")
+    for name in columns:
+        table.add_column(name, justify="right")
+    for key in METRIC_KEYS:
+        table.add_row(key, *(_format(block.get(key)) if block else "-" for block in columns.values()))
+    motif = (metrics.get("chrombpnet") or {}).get("bias_motif")
+    if motif:
+        for name in ("bias", "accessibility", "combined"):
+            cells = [_format(motif[f"{name}_profile_corr"])] + [""] * (len(columns) - 1)
+            table.add_row(f"r({motif['motif']} match, {name})", *cells)
+    return table
+
+
+def _format(value: float | int | None) -> str:
+    if value is None:
+        return "nan"
+    return str(value) if isinstance(value, int) else f"{value:.4f}"
+
+
+__all__ = [
+    "Evaluation", "METRIC_KEYS", "check_split", "evaluate", "example_rows", "expected_counts", "metrics_table",
+    "motif_match_track", "run_model", "total_log_counts",
+]

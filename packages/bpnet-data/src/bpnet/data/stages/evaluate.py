@@ -1,0 +1,77 @@
+"""The ``evaluate`` stage: profile and count metrics of a model on held-out loci.
+
+Outputs (see :mod:`bpnet.data.evaluation` for the definitions):
+
+* ``metrics.json``: ``model``, ``architecture``, ``split``; ``peaks`` and ``negatives``
+  (null without negatives), each ``n`` and the means over loci of ``profile_mnll``,
+  ``profile_jsd``, ``profile_pearson``, ``profile_spearman`` and the across-loci
+  ``count_pearson``, ``count_spearman``, ``count_mse`` (undefined values are null);
+  ``chrombpnet``: null, or ``bias_on_peaks`` (the same keys for the bias model alone) and
+  ``bias_motif`` (null without ``bias_motifs``, else ``motif`` and the mean Pearson
+  correlations of its match track with the bias, accessibility and combined profiles).
+* ``predictions.npz``: one row per locus, the split's peaks then its negatives, each in
+  the order of loci.h5: ``chrom``, ``centre``, ``is_peak``, ``loci_index`` (row in
+  loci.h5), ``obs_log_counts`` (log(1 + total counts)), ``pred_log_counts``;
+  ``signal_names``; ``example_index`` (k rows of those arrays: the peaks with the most
+  counts, most first), ``example_observed`` and ``example_predicted`` (k, tracks, length:
+  counts and expected counts). A ChromBPNet adds ``bias_pred_log_counts`` and
+  ``example_bias``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import Field
+
+from bpnet.core.stages.base import Input, Output, Stage, StageContext, StageParams
+
+
+class EvaluateParams(StageParams):
+    model: Input = Field(..., description="bpnet model folder, e.g. the model output of train-bpnet or train-chrombpnet")
+    loci: Input = Field(..., description="loci.h5 from the loci stage (the one the model was trained on)")
+    split: str = Field("test", description="split whose loci are scored: the held-out chromosomes (test) by default")
+    batch_size: int = Field(64, ge=1, description="windows per forward pass")
+    device: str = Field("auto", description="auto (CUDA if present), cpu, cuda, cuda:N or mps")
+    smooth_true: bool = Field(False, description="smooth the observed profiles (Gaussian, sigma 7, width 81) before the JSD and correlations, as bpnet-lite's option")
+    bias_motifs: Input | None = Field(None, description="MEME file whose first motif is the enzyme's bias motif (e.g. Tn5); ChromBPNet only: checks that the bias model, not the accessibility model, follows it")
+    n_examples: int = Field(6, ge=0, description="held-out peaks with the most counts whose observed and predicted profiles are saved")
+    metrics: Output = Field(Path("metrics.json"), description="summary metrics of peaks, negatives and (ChromBPNet) the bias model")
+    predictions: Output = Field(Path("predictions.npz"), description="per-locus observed and predicted log counts, and example profiles")
+
+
+class Evaluate(Stage):
+    """Profile and count metrics of a model on held-out loci (metrics.json, predictions.npz)."""
+
+    name = "evaluate"
+    Params = EvaluateParams
+
+    def run(self, params: EvaluateParams, context: StageContext) -> None:
+        import numpy as np
+
+        from bpnet.core.console import LOG_FILE_ONLY, console
+        from bpnet.core.device import announce_device, resolve_device
+        from bpnet.core.modelfile import load_model
+
+        from ..evaluation import check_split, evaluate, metrics_table
+        from ..loci import LociSet
+        from ..motifs import read_meme
+
+        loci = LociSet.load(params.loci)
+        n_peaks, n_negatives = check_split(loci, params.split, str(params.loci))
+        motif = read_meme(params.bias_motifs)[0] if params.bias_motifs else None
+        device = resolve_device(params.device)
+        announce_device(device)
+        model = load_model(params.model, device=device)
+        context.log.info("evaluating %s on split %s: %d peaks, %d negatives", params.model, params.split, n_peaks, n_negatives)
+        result = evaluate(
+            model, loci, params.split, batch_size=params.batch_size, device=device, smooth_true=params.smooth_true,
+            motif=motif, n_examples=params.n_examples, model_label=str(params.model), loci_label=str(params.loci),
+        )
+        params.metrics.write_text(json.dumps(result.metrics, indent=2) + "\n")
+        with open(params.predictions, "wb") as out:
+            np.savez_compressed(out, **result.arrays)
+        table = metrics_table(result.metrics)
+        console.print(table)
+        context.log.info("metrics: %s", json.dumps(result.metrics), extra=LOG_FILE_ONLY)

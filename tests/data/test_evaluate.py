@@ -1,0 +1,197 @@
+"""The evaluate stage: metrics.json and predictions.npz of BPNet and ChromBPNet models on held-out loci."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from bpnet.core.architectures.bpnet import BPNet
+from bpnet.core.architectures.chrombpnet import ChromBPNet
+from bpnet.core.metrics import count_metrics, profile_metrics, summarize
+from bpnet.core.modelfile import save_model
+from bpnet.core.stages.base import StageContext
+from bpnet.data.errors import DataError
+from bpnet.data.evaluation import METRIC_KEYS, evaluate, motif_match_track
+from bpnet.data.loci import LociSet
+from bpnet.data.motifs import Motif, write_meme
+from bpnet.data.stages.evaluate import Evaluate
+
+torch.set_num_threads(1)
+
+LIN, LOUT, J = 160, 40, 4
+MOTIF = Motif("tn5", np.eye(4)[[0, 2, 3, 3, 1, 0]] * 0.97 + 0.0075, alt_name="Tn5-like")  # AGTTCA
+
+
+def make_loci(n_signals: int = 2, n_controls: int = 0, splits=("train", "test", "test", "valid"), seed: int = 0) -> LociSet:
+    """Peaks (even rows) and negatives (odd rows) cycling through ``splits``; one test negative has no counts."""
+    rng = np.random.default_rng(seed)
+    n = 4 * len(splits)
+    is_peak = np.arange(n) % 2 == 0
+    signals = rng.poisson(np.where(is_peak, 3.0, 0.3)[:, None, None], (n, n_signals, LOUT + 2 * J)).astype(np.float32)
+    split = np.array([splits[(i // 2) % len(splits)] for i in range(n)])
+    empty = np.flatnonzero((split == "test") & ~is_peak)
+    if len(empty):
+        signals[empty[0]] = 0
+    codes = rng.integers(0, 4, (n, LIN + 2 * J), dtype=np.uint8)
+    for i in range(n):  # a bias-motif site (AGTTCA) in every output window
+        start = J + LIN // 2 - LOUT // 2 + rng.integers(0, LOUT - 6)
+        codes[i, start : start + 6] = [0, 2, 3, 3, 1, 0]
+    return LociSet(
+        chrom=np.array(["chr1", "chr2"] * (n // 2)), centre=np.arange(n) * 1000 + 500, is_peak=is_peak, split=split,
+        source_row=np.arange(n), codes=codes, signals=signals,
+        controls=rng.poisson(1.0, (n, n_controls, LOUT + 2 * J)).astype(np.float32),
+        input_length=LIN, output_length=LOUT, control_length=LOUT, max_jitter=J,
+        signal_names=[f"s{i}.bw" for i in range(n_signals)], signal_strands=["+", "-"][:n_signals] if n_signals == 2 else ["."],
+        signal_pairs=[(0, 1)] if n_signals == 2 else [], control_names=[f"c{i}.bw" for i in range(n_controls)],
+        control_strands=["."] * n_controls,
+    )
+
+
+def tiny_bpnet(n_outputs: int = 2, n_control_tracks: int = 0, seed: int = 0) -> BPNet:
+    torch.manual_seed(seed)
+    return BPNet(n_filters=8, n_layers=2, n_outputs=n_outputs, n_control_tracks=n_control_tracks, output_length=LOUT)
+
+
+def run_stage(tmp_path, model: torch.nn.Module, loci: LociSet, **options) -> tuple[dict, dict]:
+    save_model(model, tmp_path / "model")
+    loci.save(tmp_path / "loci.h5")
+    params = Evaluate.Params(
+        model=tmp_path / "model", loci=tmp_path / "loci.h5", device="cpu", batch_size=3,
+        metrics=tmp_path / "metrics.json", predictions=tmp_path / "predictions.npz", **options,
+    )
+    Evaluate().run(params, StageContext("evaluate", tmp_path, tmp_path / "resume", logging.getLogger("test")))
+    with np.load(tmp_path / "predictions.npz") as arrays:
+        return json.loads((tmp_path / "metrics.json").read_text()), dict(arrays)
+
+
+def test_bpnet_metrics_and_predictions_follow_the_shared_format(tmp_path):
+    loci = make_loci(n_controls=2)
+    metrics, arrays = run_stage(tmp_path, tiny_bpnet(n_control_tracks=2), loci, n_examples=3)
+
+    assert metrics["architecture"] == "bpnet" and metrics["split"] == "test" and metrics["chrombpnet"] is None
+    peaks, negatives = loci.select("test", True), loci.select("test", False)
+    for block, n in ((metrics["peaks"], len(peaks)), (metrics["negatives"], len(negatives))):
+        assert list(block) == list(METRIC_KEYS) and block["n"] == n
+        assert all(isinstance(block[key], float) and math.isfinite(block[key]) for key in METRIC_KEYS[1:])
+
+    rows = np.concatenate([peaks, negatives])
+    assert np.array_equal(arrays["loci_index"], rows)
+    assert np.array_equal(arrays["chrom"], loci.chrom[rows]) and arrays["chrom"].dtype.kind == "U"
+    assert np.array_equal(arrays["centre"], loci.centre[rows]) and np.array_equal(arrays["is_peak"], loci.is_peak[rows])
+    np.testing.assert_allclose(arrays["obs_log_counts"], np.log1p(loci.total_counts(rows)), rtol=1e-6)
+    assert arrays["pred_log_counts"].shape == (len(rows),) and arrays["pred_log_counts"].dtype == np.float32
+    assert list(arrays["signal_names"]) == ["s0.bw", "s1.bw"]
+
+    best = np.argsort(-loci.total_counts(peaks), kind="stable")[:3]
+    assert np.array_equal(arrays["example_index"], best)
+    window = slice(J, J + LOUT)
+    np.testing.assert_array_equal(arrays["example_observed"], loci.signals[peaks[best]][:, :, window])
+    assert arrays["example_predicted"].shape == (3, 2, LOUT)
+    np.testing.assert_allclose(arrays["example_predicted"].sum(axis=(1, 2)), np.exp(arrays["pred_log_counts"][best]), rtol=1e-4)
+
+
+def test_peak_metrics_equal_the_metrics_of_the_models_own_predictions(tmp_path):
+    loci, model = make_loci(), tiny_bpnet()
+    metrics, arrays = run_stage(tmp_path, model, loci, smooth_true=True)
+    peaks = loci.select("test", True)
+    X = torch.from_numpy(np.eye(4, dtype=np.float32)[loci.codes[peaks, J : J + LIN]].transpose(0, 2, 1).copy())
+    y = loci.signals[peaks][:, :, J : J + LOUT]
+    with torch.no_grad():
+        logits, log_counts = model.eval()(X)
+    expected = summarize(profile_metrics(logits, y, smooth_true=True))
+    for key in ("mnll", "jsd", "pearson", "spearman"):
+        assert metrics["peaks"][f"profile_{key}"] == pytest.approx(expected[key], rel=1e-5)
+    assert metrics["peaks"]["count_mse"] == pytest.approx(count_metrics(log_counts[:, 0], y.sum(axis=(1, 2)))["mse"], rel=1e-5)
+    np.testing.assert_allclose(arrays["pred_log_counts"][: len(peaks)], log_counts[:, 0].numpy(), rtol=1e-5)
+
+
+def test_a_split_without_negatives_gives_null_negatives(tmp_path):
+    loci = make_loci()
+    loci = loci.subset(loci.is_peak | (loci.split != "test"))
+    metrics, arrays = run_stage(tmp_path, tiny_bpnet(), loci)
+    assert metrics["negatives"] is None and metrics["peaks"]["n"] == len(loci.select("test"))
+    assert arrays["is_peak"].all()
+
+
+def test_a_split_without_loci_is_an_error_listing_the_splits(tmp_path):
+    with pytest.raises(DataError, match=r"split 'fold9' has no loci.*train \(2 peaks, 2 negatives\).*test \(4 peaks, 4 negatives\)"):
+        run_stage(tmp_path, tiny_bpnet(), make_loci(), split="fold9")
+
+
+def test_a_model_for_other_tracks_is_refused_with_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match=r"predicts 1 track\(s\) x 40 bp but .* holds 2 signal track\(s\)"):
+        run_stage(tmp_path, tiny_bpnet(n_outputs=1), make_loci())
+
+
+def test_chrombpnet_adds_the_bias_model_and_the_bias_motif_check(tmp_path):
+    write_meme(tmp_path / "bias.meme", [MOTIF, Motif("other", np.full((3, 4), 0.25))])
+    model = ChromBPNet(tiny_bpnet(n_outputs=1, seed=1), tiny_bpnet(n_outputs=1, seed=2))
+    metrics, arrays = run_stage(tmp_path, model, make_loci(n_signals=1), bias_motifs=tmp_path / "bias.meme", n_examples=2)
+
+    assert metrics["architecture"] == "chrombpnet"
+    bias = metrics["chrombpnet"]["bias_on_peaks"]
+    assert list(bias) == list(METRIC_KEYS) and bias["n"] == metrics["peaks"]["n"]
+    assert bias["profile_jsd"] != metrics["peaks"]["profile_jsd"]
+    motif = metrics["chrombpnet"]["bias_motif"]
+    assert motif["motif"] == "Tn5-like"
+    for name in ("bias", "accessibility", "combined"):
+        assert -1 <= motif[f"{name}_profile_corr"] <= 1
+    n = len(arrays["chrom"])
+    assert arrays["bias_pred_log_counts"].shape == (n,) and not np.array_equal(arrays["bias_pred_log_counts"], arrays["pred_log_counts"])
+    assert arrays["example_bias"].shape == arrays["example_predicted"].shape == (2, 1, LOUT)
+
+
+def test_chrombpnet_without_motifs_has_a_null_motif_check(tmp_path):
+    model = ChromBPNet(tiny_bpnet(n_outputs=1, seed=1), tiny_bpnet(n_outputs=1, seed=2))
+    metrics, _ = run_stage(tmp_path, model, make_loci(n_signals=1), n_examples=0)
+    assert metrics["chrombpnet"]["bias_motif"] is None and metrics["chrombpnet"]["bias_on_peaks"]["n"] == 4
+
+
+def test_the_motif_match_track_peaks_at_the_centre_of_a_site_on_either_strand():
+    codes = np.full((2, LIN), 4, dtype=np.uint8)  # N everywhere: no match
+    site = np.array([0, 2, 3, 3, 1, 0], dtype=np.uint8)  # AGTTCA
+    offset = LIN // 2 - LOUT // 2
+    codes[0, offset + 10 : offset + 16] = site
+    codes[1, offset + 20 : offset + 26] = 3 - site[::-1]  # reverse complement
+    track = motif_match_track(codes, MOTIF, LOUT)
+    assert track.shape == (2, LOUT) and track.min() == 0
+    assert track[0].argmax() == 10 + 3 and track[1].argmax() == 20 + 3
+    assert track[0].max() == pytest.approx(track[1].max())
+
+
+class MotifBias(torch.nn.Module):
+    """A bias model whose profile logits are the motif's forward-strand log-odds at each output position."""
+
+    def __init__(self):
+        super().__init__()
+        weight = torch.tensor(MOTIF.log_odds()[:, :4].T.copy(), dtype=torch.float32)[None]
+        self.register_buffer("weight", weight)
+
+    def forward(self, X):
+        scores = torch.nn.functional.conv1d(X, self.weight)  # index i: the window starting at i
+        start = LIN // 2 - LOUT // 2 - MOTIF.width // 2
+        return 0.5 * scores[:, :, start : start + LOUT], torch.zeros(len(X), 1)
+
+
+def test_a_bias_model_that_follows_the_motif_correlates_with_its_match_track():
+    model = ChromBPNet(MotifBias(), tiny_bpnet(n_outputs=1, seed=2))
+    result = evaluate(model, make_loci(n_signals=1), "test", motif=MOTIF, n_examples=0)
+    check = result.metrics["chrombpnet"]["bias_motif"]
+    assert check["bias_profile_corr"] > 0.8
+    assert check["bias_profile_corr"] > check["accessibility_profile_corr"] + 0.5
+
+
+def test_a_model_needing_longer_windows_is_refused_with_a_clear_error(tmp_path):
+    model = BPNet(n_filters=8, n_layers=4, n_outputs=2, output_length=LOUT)  # needs more than LIN bp
+    with pytest.raises(DataError, match=r"cannot run on the windows of .*loci.h5.*at least"):
+        run_stage(tmp_path, model, make_loci())
+
+
+def test_a_model_with_control_tracks_needs_loci_with_them(tmp_path):
+    with pytest.raises(DataError, match=r"takes 2 control track\(s\) but .* holds 0"):
+        run_stage(tmp_path, tiny_bpnet(n_control_tracks=2), make_loci())
