@@ -149,3 +149,15 @@ def test_chunked_computation_equals_one_pass(data, monkeypatch):
     monkeypatch.setattr("bpnet.core.metrics.CHUNK_VALUES", 100)  # 1 locus (2 x 30 values) per chunk
     for key, values in profile_metrics(logits, counts).items():
         np.testing.assert_allclose(values, whole[key], rtol=1e-12)
+
+
+def test_profile_jsd_alone_equals_the_full_metrics_jsd():
+    from bpnet.core.metrics import profile_jsd, profile_metrics
+
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(5, 2, 50, generator=generator)
+    counts = torch.poisson(torch.full((5, 2, 50), 0.5), generator=generator)
+    counts[0] = 0
+    full = profile_metrics(logits, counts)["jsd"]
+    alone = profile_jsd(logits, counts).numpy()
+    assert np.isnan(alone[0]) and np.allclose(alone[1:], full[1:])

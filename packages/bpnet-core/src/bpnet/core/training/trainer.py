@@ -262,7 +262,7 @@ class Trainer:
     @torch.no_grad()
     def validate(self, valid: Batches) -> dict[str, float]:
         """Validation loss (profile on the same scope as training), count Pearson, profile JSD."""
-        from ..metrics import profile_metrics
+        from ..metrics import profile_jsd
 
         s = self.settings
         self.model.eval()
@@ -279,7 +279,7 @@ class Trainer:
             n_profile += terms.n_profile
             predicted.append(torch.logsumexp(log_counts, dim=-1).cpu())
             observed.append(torch.log1p(batch.y.float().sum(dim=(1, 2))).cpu())
-            jsd.append(torch.as_tensor(profile_metrics(logits.cpu(), batch.y.cpu())["jsd"]))
+            jsd.append(profile_jsd(logits, batch.y).cpu())
         if not n:
             raise BpnetError(f"{self.name}: the validation split gave no batches")
         profile = profile_sum / n_profile if n_profile else 0.0

@@ -1,0 +1,188 @@
+"""How to read each number of the report, and a pass / warn / fail verdict for it.
+
+The thresholds are rules of thumb from BPNet and ChromBPNet practice, not hard limits:
+what counts as good depends on the assay, its read depth and the peak set. Each
+:class:`Guide` says what its number measures and how to read it; its ``judge`` turns a
+value into a :class:`Verdict` (numbers without a sensible fixed threshold are ``INFO``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Verdict(str, Enum):
+    """A marker next to a number; ``INFO`` has no threshold, ``NA`` means no value."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    INFO = "info"
+    NA = "n/a"
+
+
+_SEVERITY = {Verdict.FAIL: 3, Verdict.WARN: 2, Verdict.PASS: 1}
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    """The most severe of ``verdicts`` (fail > warn > pass); ``NA`` when none is judged."""
+    judged = [v for v in verdicts if v in _SEVERITY]
+    return max(judged, key=_SEVERITY.__getitem__) if judged else Verdict.NA
+
+
+Judge = Callable[[float], Verdict]
+
+
+def at_least(good: float, fair: float) -> Judge:
+    """Higher is better: pass from ``good``, warn from ``fair``, fail below."""
+    return lambda value: Verdict.PASS if value >= good else Verdict.WARN if value >= fair else Verdict.FAIL
+
+
+def at_most(good: float, fair: float) -> Judge:
+    """Lower is better: pass up to ``good``, warn up to ``fair``, fail above."""
+    return lambda value: Verdict.PASS if value <= good else Verdict.WARN if value <= fair else Verdict.FAIL
+
+
+def near_zero(good: float, fair: float) -> Judge:
+    """Closer to 0 is better, either sign: pass within ``good``, warn within ``fair``."""
+    return lambda value: at_most(good, fair)(abs(value))
+
+
+@dataclass(frozen=True)
+class Guide:
+    """What a number means and how to read it; ``judge`` is ``None`` for information only."""
+
+    label: str
+    reading: str
+    judge: Judge | None = None
+
+    def verdict(self, value: float | None) -> Verdict:
+        if value is None or not isinstance(value, (int, float)) or math.isnan(value):
+            return Verdict.NA
+        return self.judge(float(value)) if self.judge else Verdict.INFO
+
+
+#: held-out peaks: the numbers a BPNet / ChromBPNet model is judged by
+PEAK_GUIDES: dict[str, Guide] = {
+    "count_pearson": Guide(
+        "count Pearson r",
+        "Correlation across peaks of predicted and observed log(1 + total counts). Pass from 0.5, warn from 0.3; "
+        "well-trained models on deep data usually reach 0.5 to 0.8.",
+        at_least(0.5, 0.3),
+    ),
+    "count_spearman": Guide(
+        "count Spearman ρ",
+        "Rank correlation of predicted and observed counts: like Pearson but blind to outliers and scale. Pass from 0.5, warn from 0.3.",
+        at_least(0.5, 0.3),
+    ),
+    "count_mse": Guide(
+        "count MSE",
+        "Mean squared error of the log counts; lower is better. Its scale depends on the data: compare it with the variance "
+        "of the observed log counts (below), the MSE of always predicting the mean.",
+    ),
+    "profile_pearson": Guide(
+        "profile Pearson r",
+        "Mean over peaks of the correlation between the predicted and observed base-resolution profile. Pass from 0.3, "
+        "warn from 0.1; shallow, sparse data keeps it low even for a good model.",
+        at_least(0.3, 0.1),
+    ),
+    "profile_spearman": Guide(
+        "profile Spearman ρ",
+        "Rank version of the profile correlation. Sparse counts are full of ties, so read it next to the Pearson value, not alone.",
+    ),
+    "profile_jsd": Guide(
+        "profile JSD",
+        "Jensen-Shannon divergence (natural log) between the predicted and observed profile shapes: 0 means identical, "
+        "log 2 ≈ 0.69 means no overlap; lower is better. "
+        "Read depth sets its floor, so compare models on the same data or with the flat-profile baseline below.",
+    ),
+    "profile_mnll": Guide(
+        "profile MNLL",
+        "Multinomial negative log-likelihood of the observed reads under the predicted profile (the profile loss). "
+        "Lower is better; it grows with read depth, so compare only models on the same data.",
+    ),
+}
+
+#: GC-matched background loci: little signal, so correlations are expected to be lower
+NEGATIVE_GUIDES: dict[str, Guide] = {
+    key: Guide(
+        guide.label,
+        {
+            "count_pearson": "Count correlation on background loci. They carry little signal, so values well below the "
+            "peaks' are normal; the peak vs negative AUROC above is the check that matters.",
+            "count_spearman": "Rank correlation of counts on background loci; low values are normal here.",
+            "count_mse": "Log-count error on background loci; it should be of the same order as on peaks.",
+        }.get(key, "Profile metric on background loci, where profiles are mostly noise: for reference only."),
+    )
+    for key, guide in PEAK_GUIDES.items()
+}
+
+#: the ChromBPNet bias model alone, on peaks
+BIAS_GUIDES: dict[str, Guide] = {
+    "count_pearson": Guide(
+        "count Pearson r",
+        "How well the bias model alone predicts peak counts. It is trained on background only and should not explain "
+        "accessibility: pass below 0.3, warn up to 0.5; higher means it learned more than the enzyme's preference.",
+        at_most(0.3, 0.5),
+    ),
+    "count_spearman": Guide("count Spearman ρ", "Rank version of the above; for the bias model alone it should also be low."),
+    "profile_pearson": Guide(
+        "profile Pearson r",
+        "Correlation of the bias model's profile with the observed one on peaks. Some correlation is expected (the "
+        "enzyme's cut preference shapes every profile); compare it with the combined model's.",
+    ),
+    "profile_jsd": Guide("profile JSD", "Profile divergence of the bias model alone; it should be higher (worse) than the combined model's."),
+}
+
+#: the bias motif (e.g. the Tn5 motif) inserted into background: who responds to it
+MOTIF_GUIDES: dict[str, Guide] = {
+    "bias_profile_corr": Guide(
+        "bias model vs bias motif",
+        "How closely the bias model's predicted profile follows the bias motif (the enzyme's sequence preference, e.g. "
+        "Tn5's) inserted into background sequence. It should be clearly positive (pass from 0.5, warn from 0.2): the bias "
+        "model has learned the enzyme's preference.",
+        at_least(0.5, 0.2),
+    ),
+    "accessibility_profile_corr": Guide(
+        "accessibility model vs bias motif",
+        "The same correlation for the bias-free accessibility model. It should be near 0 (pass within ±0.2, warn within "
+        "±0.4): otherwise bias leaked into the model that is meant to be interpreted.",
+        near_zero(0.2, 0.4),
+    ),
+    "combined_profile_corr": Guide(
+        "combined model vs bias motif",
+        "The same correlation for the combined model, which predicts the observed data and so should follow the bias "
+        "motif about as much as the bias model does.",
+    ),
+}
+
+#: numbers the report derives from predictions.npz itself
+DERIVED_GUIDES: dict[str, Guide] = {
+    "mse_vs_variance": Guide(
+        "count MSE / variance of observed",
+        "Count MSE on peaks divided by the variance of the observed log counts on peaks: 1 is no better than predicting "
+        "the mean, 0 is perfect. Pass below 0.75, warn below 1.",
+        at_most(0.75, 1.0),
+    ),
+    "separation_auroc": Guide(
+        "peak vs negative AUROC",
+        "How well the predicted counts alone rank peaks above negatives (0.5 is chance, 1 perfect). Pass from 0.9, warn from 0.75.",
+        at_least(0.9, 0.75),
+    ),
+    "jsd_vs_flat": Guide(
+        "JSD / flat-profile JSD",
+        "Profile JSD of the model on the example loci divided by that of a flat profile on the same loci: below 1 means "
+        "the model predicts shape beyond a flat line. Pass below 0.9, warn below 1.",
+        at_most(0.9, 1.0),
+    ),
+    "all_loci_count_pearson": Guide(
+        "count Pearson r, peaks and negatives",
+        "Count correlation over peaks and negatives together; it mostly measures whether high- and low-signal loci are told "
+        "apart. Pass from 0.6, warn from 0.4.",
+        at_least(0.6, 0.4),
+    ),
+}
+

@@ -1,0 +1,332 @@
+"""One section per model (training, metrics, counts, examples, bias diagnostics) and the summary.
+
+:func:`build_report` turns the read inputs (:class:`~.inputs.ModelInputs`) into the page.
+Missing optional pieces become "not available" lines; nothing here raises on them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from . import plots
+from .derived import derived_numbers
+from .guidance import BIAS_GUIDES, DERIVED_GUIDES, MOTIF_GUIDES, NEGATIVE_GUIDES, PEAK_GUIDES, Guide, Verdict, worst
+from .html import badge, document, esc, figure, not_available, number, table
+from .inputs import ModelInputs, TrainingRun
+
+#: summary.json fields shown per training run, with their labels
+RUN_FIELDS = (
+    ("device", "device"),
+    ("precision", "precision"),
+    ("epochs_run", "epochs run"),
+    ("best_epoch", "best epoch"),
+    ("best_valid_loss", "best validation loss"),
+    ("stopped_early", "stopped early"),
+    ("count_loss_weight", "count loss weight"),
+    ("seconds", "training time"),
+    ("train_examples_per_s", "examples / s"),
+    ("n_parameters", "parameters"),
+    ("architecture", "architecture"),
+)
+
+#: chrombpnet.json fields, with what they mean
+CHROMBPNET_FIELDS = {
+    "bias_count_threshold": "background loci with more counts than this were left out of the bias model's training, so it learns the enzyme's preference rather than accessibility",
+    "n_bias_training_loci": "background loci the bias model was trained on",
+    "bias_count_loss_weight": "weight of the count loss when training the bias model",
+    "count_loss_weight": "weight of the count loss when training the accessibility model",
+    "bias_count_shift": "shift of the bias model's log counts recorded by train-chrombpnet for combining it with the accessibility model",
+}
+
+HOW_TO_READ = """
+<p>Each model has its own section: training curves, held-out metrics with a marker and a note on how to read each
+number, predicted vs observed counts, example profiles and, for ChromBPNet, the bias-model diagnostics.
+Metrics are computed on the held-out (test) loci by the <code>evaluate</code> stage.</p>
+<p class="legend">{pass_} meets the usual bar &nbsp; {warn} borderline: look closer &nbsp; {fail} below the usual bar &nbsp;
+{info} no fixed threshold: compare models on the same data &nbsp; {na} value not available</p>
+<p class="sub">The marker beside each model's name (and in the summary's last column) is the most severe of its section.
+The thresholds are rules of thumb from BPNet and ChromBPNet practice; what is good depends on the assay,
+read depth and peak set. A model can fail a marker and still be useful; read the plots before deciding.</p>
+"""
+
+
+class ModelSection:
+    """The report's part for one model: its verdicts, summary row and section HTML."""
+
+    def __init__(self, model: ModelInputs, index: int):
+        self.model = model
+        self.anchor = f"model-{index + 1}-" + (re.sub(r"[^a-z0-9]+", "-", model.name.lower()).strip("-") or "model")
+        self.metrics = model.metrics
+        self.peaks = model.metrics.get("peaks") or {}
+        self.negatives = model.metrics.get("negatives") or None
+        self.chrombpnet = model.metrics.get("chrombpnet") or None
+        self.derived = derived_numbers(model.metrics, model.predictions)
+
+    @property
+    def is_chrombpnet(self) -> bool:
+        training = self.model.training
+        return (
+            self.chrombpnet is not None
+            or str(self.metrics.get("architecture", "")).lower() == "chrombpnet"
+            or (training is not None and training.is_chrombpnet)
+            or self.model.predictions.bias_pred_log_counts is not None
+        )
+
+    # --- verdicts ---------------------------------------------------------------------
+
+    def verdicts(self) -> list[Verdict]:
+        """Every marker of the section (the summary shows the worst)."""
+        found = [guide.verdict(self.peaks.get(key)) for key, guide in PEAK_GUIDES.items()]
+        found += [guide.verdict(self.derived.get(key)) for key, guide in DERIVED_GUIDES.items()]
+        if self.chrombpnet:
+            bias = self.chrombpnet.get("bias_on_peaks") or {}
+            found += [guide.verdict(bias.get(key)) for key, guide in BIAS_GUIDES.items()]
+            motif = self.chrombpnet.get("bias_motif") or {}
+            found += [guide.verdict(motif.get(key)) for key, guide in MOTIF_GUIDES.items()]
+        return found
+
+    def summary_row(self) -> list[str]:
+        runs = self.model.training.runs if self.model.training else []
+        epochs = " + ".join(_epochs_text(run) for run in runs) or "n/a"
+        negatives = self.negatives or {}
+        return [
+            f'<a href="#{esc(self.anchor)}">{esc(self.model.name)}</a>',
+            esc(self.metrics.get("architecture", "n/a")),
+            esc(self.metrics.get("split", "n/a")),
+            esc(epochs),
+            _marked(PEAK_GUIDES["count_pearson"], self.peaks.get("count_pearson")),
+            _marked(PEAK_GUIDES["profile_pearson"], self.peaks.get("profile_pearson")),
+            number(self.peaks.get("profile_jsd")),
+            number(negatives.get("count_pearson")),
+            _marked(DERIVED_GUIDES["separation_auroc"], self.derived["separation_auroc"]),
+            badge(worst(self.verdicts())),
+        ]
+
+    # --- the section ------------------------------------------------------------------
+
+    def html(self) -> str:
+        overall = badge(worst(self.verdicts()))
+        parts = [f'<section class="card" id="{esc(self.anchor)}"><h2>{esc(self.model.name)} {overall}</h2>', self._sources()]
+        parts += ["<h3>Training</h3>", self._training()]
+        parts += ["<h3>Held-out metrics</h3>", self._metrics()]
+        parts += ["<h3>Predicted vs observed counts</h3>", self._counts()]
+        parts += ["<h3>Example profiles</h3>", self._examples()]
+        if self.is_chrombpnet:
+            parts += ["<h3>Bias model diagnostics</h3>", self._bias()]
+        parts.append("</section>")
+        return "\n".join(parts)
+
+    def _sources(self) -> str:
+        model = self.model
+        bits = [
+            f"architecture <b>{esc(self.metrics.get('architecture', 'n/a'))}</b>",
+            f"split <b>{esc(self.metrics.get('split', 'n/a'))}</b>",
+        ]
+        if self.metrics.get("model"):
+            bits.append(f"model <code>{esc(self.metrics['model'])}</code>")
+        sources = [f"metrics <code>{esc(model.metrics_path)}</code>", f"predictions <code>{esc(model.predictions.path)}</code>"]
+        if model.training is not None:
+            sources.insert(0, f"training <code>{esc(model.training.folder)}</code>")
+        return f'<p class="sub">{" · ".join(bits)}</p><p class="sub">{" · ".join(sources)}</p>'
+
+    def _training(self) -> str:
+        training = self.model.training
+        if training is None:
+            return not_available("Training curves (no training folder was given for this model)")
+        parts = [_runs_table(training.runs)]
+        for run in training.runs:
+            what = f"{run.label} model" if run.label else "model"
+            caption = (
+                f"Per-epoch losses of the {esc(what)} ({run.n_epochs} epochs). Validation loss should fall and then flatten; "
+                "validation rising while training keeps falling means over-fitting. The dotted line marks the epoch whose "
+                "weights were kept (lowest validation loss)."
+            )
+            if run.label:
+                parts.append(f"<h4>{esc(run.label.capitalize())} model</h4>")
+            parts.append(figure(plots.loss_figure(run), f"loss curves of the {what}", caption))
+        for run in training.runs:
+            settings = {key: (run.summary or {}).get(key) for key in ("architecture", "hyperparameters")}
+            settings = {key: value for key, value in settings.items() if isinstance(value, (dict, list)) and value}
+            if settings:
+                label = f" of the {run.label} model" if run.label else ""
+                text = esc(json.dumps(settings, indent=2, default=str))
+                parts.append(f"<details><summary>Architecture and hyperparameters{esc(label)}</summary><pre>{text}</pre></details>")
+        return "\n".join(parts)
+
+    def _metrics(self) -> str:
+        n = self.peaks.get("n")
+        parts = [f"<h4>Peaks{f' (n = {number(n)})' if n is not None else ''}</h4>", _metric_table(self.peaks, PEAK_GUIDES)]
+        parts += ["<h4>In context (from predictions.npz)</h4>", self._derived_table()]
+        if self.negatives:
+            n = self.negatives.get("n")
+            parts += [f"<h4>Negatives{f' (n = {number(n)})' if n is not None else ''}</h4>", _metric_table(self.negatives, NEGATIVE_GUIDES)]
+        else:
+            parts += ["<h4>Negatives</h4>", not_available("Metrics on negatives (none were evaluated)")]
+        return "\n".join(parts)
+
+    def _derived_table(self) -> str:
+        d = self.derived
+        context = {
+            "mse_vs_variance": f"variance of observed log counts on peaks: {number(d['observed_variance'])}",
+            "jsd_vs_flat": f"model {number(d['example_jsd'])} vs flat {number(d['flat_jsd'])} on the example loci",
+            "separation_auroc": "",
+            "all_loci_count_pearson": "",
+        }
+        rows = []
+        for key, guide in DERIVED_GUIDES.items():
+            note = esc(guide.reading) + (f"<br><i>{esc(context[key])}</i>" if context.get(key) else "")
+            rows.append([esc(guide.label), number(d.get(key)), badge(guide.verdict(d.get(key))), note])
+        return table(["check", "value", "marker", "how to read it"], rows, numeric=(1,), guide=(3,), css="metrics")
+
+    def _counts(self) -> str:
+        p = self.model.predictions
+        shown = min(len(p.is_peak), plots.MAX_SCATTER_POINTS)
+        sampled = f" ({shown:,} of {len(p.is_peak):,} loci drawn, chosen at random)" if shown < len(p.is_peak) else ""
+        caption = (
+            "Each dot is a held-out locus: observed vs predicted log(1 + total counts), peaks blue, negatives orange, "
+            f"with the Pearson r of each group{sampled}. Points should hug the dashed diagonal; peaks should sit above negatives."
+        )
+        if p.bias_pred_log_counts is not None:
+            caption += " Middle: the bias model alone, which should explain far less of the peaks' counts than the combined model."
+        caption += " Right: the predicted log counts of peaks and negatives, which should barely overlap."
+        return figure(plots.counts_figure(p), "predicted vs observed log counts", caption)
+
+    def _examples(self) -> str:
+        p = self.model.predictions
+        if not p.has_examples:
+            return not_available("Example profiles (predictions.npz holds none)")
+        k, tracks, _ = p.example_observed.shape
+        shown = min(k, plots.MAX_EXAMPLES)
+        strands = {1: "", 2: " Two tracks are the + (up) and − (down, mirrored) strands."}.get(tracks, " Each track has its own colour.")
+        bias = " Dashed red: the bias model alone." if p.example_bias is not None else ""
+        caption = (
+            f"Observed counts (shaded) and predicted expected counts (line) at {shown} of the {k} example held-out loci.{strands}{bias} "
+            "The predicted profile should follow the shape and position of the observed one; observed profiles are noisy, "
+            "predictions smooth."
+        )
+        return figure(plots.examples_figure(p), "example profiles, observed vs predicted", caption)
+
+    def _bias(self) -> str:
+        parts = ["<h4>Bias model alone vs combined, on peaks</h4>"]
+        bias = (self.chrombpnet or {}).get("bias_on_peaks")
+        if bias:
+            rows = []
+            for key, guide in BIAS_GUIDES.items():
+                rows.append([esc(guide.label), number(self.peaks.get(key)), number(bias.get(key)), badge(guide.verdict(bias.get(key))), esc(guide.reading)])
+            parts.append(table(["metric", "combined", "bias model alone", "marker", "how to read it"], rows, numeric=(1, 2), guide=(4,), css="metrics wide"))
+        else:
+            parts.append(not_available("Bias model metrics on peaks"))
+        parts.append("<h4>Bias motif</h4>")
+        motif = (self.chrombpnet or {}).get("bias_motif")
+        if motif:
+            rows = [[esc(g.label), number(motif.get(key)), badge(g.verdict(motif.get(key))), esc(g.reading)] for key, g in MOTIF_GUIDES.items()]
+            parts.append(f'<p class="sub">motif <code>{esc(motif.get("motif", "n/a"))}</code></p>')
+            parts.append(table(["correlation", "value", "marker", "how to read it"], rows, numeric=(1,), guide=(3,), css="metrics"))
+        else:
+            parts.append(not_available("Bias-motif correlations (no bias motif was given to evaluate)"))
+        parts.append("<h4>Bias model training</h4>")
+        info = self.model.training.chrombpnet if self.model.training else None
+        parts.append(_chrombpnet_table(info) if info else not_available("chrombpnet.json (threshold and count shift)"))
+        return "\n".join(parts)
+
+
+def _marked(guide: Guide, value: Any) -> str:
+    return f"{number(value)} {badge(guide.verdict(value))}"
+
+
+def _epochs_text(run: TrainingRun) -> str:
+    best = plots.best_epoch(run)
+    label = f"{run.label}: " if run.label else ""
+    return f"{label}{run.n_epochs} (best {number(best) if best is None else f'{best:g}'})"
+
+
+def _metric_table(values: dict[str, Any], guides: dict[str, Guide]) -> str:
+    rows = [[esc(g.label), number(values.get(key)), badge(g.verdict(values.get(key))), esc(g.reading)] for key, g in guides.items()]
+    extra = [key for key in values if key not in guides and key != "n"]
+    rows += [[esc(key), number(values[key]), badge(Verdict.INFO), ""] for key in extra]
+    return table(["metric", "value", "marker", "how to read it"], rows, numeric=(1,), guide=(3,), css="metrics")
+
+
+def _runs_table(runs: Sequence[TrainingRun]) -> str:
+    """One row per run (bias and accessibility for ChromBPNet), one column per summary.json field."""
+    if all(run.summary is None for run in runs):
+        return not_available("Training summary (summary.json)")
+    fields = [(key, label) for key, label in RUN_FIELDS if any(key in (run.summary or {}) for run in runs)]
+    headers = ["run", *[label for _, label in fields]]
+    rows = [
+        [esc(f"{run.label} model" if run.label else "model"), *[_run_value(key, (run.summary or {}).get(key)) for key, _ in fields]]
+        for run in runs
+    ]
+    numeric = tuple(i + 1 for i, (key, _) in enumerate(fields) if key not in ("device", "precision", "architecture"))
+    return table(headers, rows, numeric=numeric)
+
+
+def _run_value(key: str, value: Any) -> str:
+    if key == "seconds" and isinstance(value, (int, float)):
+        return esc(_duration(float(value)))
+    if isinstance(value, (dict, list)):
+        return '<span class="na">see below</span>' if key == "architecture" else f"<code>{esc(json.dumps(value, default=str))}</code>"
+    return number(value)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def _chrombpnet_table(info: dict[str, Any]) -> str:
+    rows = []
+    for key, value in _flatten(info):
+        meaning = CHROMBPNET_FIELDS.get(key, "")
+        rows.append([f"<code>{esc(key)}</code>", _run_value(key, value), esc(meaning)])
+    return table(["field", "value", "meaning"], rows, numeric=(1,), guide=(2,), css="metrics")
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    items = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            items += _flatten(value, name + ".")
+        else:
+            items.append((name, value))
+    return items
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("bpnet-interpret")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def build_report(title: str, models: Sequence[ModelInputs]) -> str:
+    """The whole self-contained HTML page for ``models``, one section each."""
+    sections = [ModelSection(model, i) for i, model in enumerate(models)]
+    summary_headers = [
+        "model", "architecture", "split", "epochs (best)", "peaks count r", "peaks profile r", "peaks profile JSD",
+        "negatives count r", "peak vs negative AUROC", "overall",
+    ]
+    summary = table(summary_headers, [s.summary_row() for s in sections], numeric=(4, 5, 6, 7, 8))
+    legend = HOW_TO_READ.format(
+        pass_=badge(Verdict.PASS), warn=badge(Verdict.WARN), fail=badge(Verdict.FAIL), info=badge(Verdict.INFO), na=badge(Verdict.NA)
+    )
+    body = [
+        f'<section class="card" id="summary"><h2>Summary</h2>{summary}</section>',
+        f'<section class="card" id="how-to-read"><h2>How to read this report</h2>{legend}</section>',
+        *[s.html() for s in sections],
+    ]
+    page_body = "\n".join(body)
+    generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    meta = f"{len(sections)} model{'s' if len(sections) != 1 else ''} · generated {generated} · bpnet-interpret {esc(_version())}"
+    nav = [("summary", "Summary"), ("how-to-read", "How to read"), *[(s.anchor, s.model.name) for s in sections]]
+    footer = "Self-contained report: every figure is embedded; no network access needed."
+    return document(title, meta, nav, page_body, page_body.count("<img "), footer)

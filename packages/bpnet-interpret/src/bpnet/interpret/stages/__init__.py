@@ -1,0 +1,1 @@
+"""bpnet-interpret's pipeline stages: one module per stage, registered in :mod:`bpnet.interpret.plugin`."""

@@ -1,0 +1,328 @@
+"""The report stage: one self-contained HTML page from saved training and evaluation files.
+
+The inputs are small but valid files in the formats train-bpnet, train-chrombpnet and
+evaluate write (epochs.csv, summary.json, chrombpnet.json, metrics.json, predictions.npz).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from bpnet.core.cli.main import run_cli
+from bpnet.core.errors import InputError
+from bpnet.core.stages.base import StageContext
+from bpnet.interpret.report.derived import auroc, mean_jsd
+from bpnet.interpret.stages.report import Report
+
+EPOCH_COLUMNS = (
+    "epoch", "lr", "train_loss", "train_profile_loss", "train_count_loss", "valid_loss", "valid_profile_loss",
+    "valid_count_loss", "valid_count_pearson", "valid_profile_jsd", "seconds", "train_examples_per_s", "improved",
+)
+METRIC_KEYS = ("profile_mnll", "profile_jsd", "profile_pearson", "profile_spearman", "count_pearson", "count_spearman", "count_mse")
+
+
+# --- fake but valid inputs ------------------------------------------------------------------
+
+
+def write_run(folder: Path, n_epochs: int = 6, seed: int = 0, summary: bool = True) -> Path:
+    """epochs.csv, batches.jsonl and summary.json of one training run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    best = 0
+    with open(folder / "epochs.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EPOCH_COLUMNS)
+        for epoch in range(n_epochs):
+            profile, count = 300 / (epoch + 2) + rng.random(), 2 / (epoch + 1) + 0.1 * rng.random()
+            valid_profile, valid_count = profile * 1.05 + 0.2 * max(0, epoch - 3), count * 1.1
+            best = epoch if epoch <= 3 else best
+            writer.writerow([
+                epoch, 1e-3, profile + 10 * count, profile, count, valid_profile + 10 * valid_count, valid_profile,
+                valid_count, 0.3 + 0.08 * epoch, 0.5 - 0.02 * epoch, 12.5, 800.0, int(epoch <= 3),
+            ])
+    (folder / "batches.jsonl").write_text(
+        json.dumps({"epoch": 0, "batch": 0, "loss": 1.0, "profile_loss": 0.5, "count_loss": 0.05, "lr": 1e-3, "examples": 64, "seconds": 0.1}) + "\n"
+    )
+    if summary:
+        (folder / "summary.json").write_text(json.dumps({
+            "device": "cpu", "precision": "float32", "epochs_run": n_epochs, "best_epoch": best, "best_valid_loss": 80.5,
+            "stopped_early": False, "count_loss_weight": 10.0, "seconds": 75.0, "train_examples_per_s": 800.0,
+            "n_parameters": 123456, "architecture": "bpnet", "hyperparameters": {"n_filters": 64, "n_layers": 9, "lr": 1e-3},
+        }))
+    return folder
+
+
+def metric_block(n: int, count_pearson: float) -> dict:
+    values = dict(zip(METRIC_KEYS, (250.0, 0.35, 0.42, 0.30, count_pearson, count_pearson - 0.05, 0.4)))
+    return {"n": n, **values}
+
+
+def write_metrics(path: Path, architecture: str = "bpnet", negatives: bool = True, chrombpnet: dict | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "model": str(path.parent / "model"), "architecture": architecture, "split": "test",
+        "peaks": metric_block(100, 0.71), "negatives": metric_block(200, 0.25) if negatives else None, "chrombpnet": chrombpnet,
+    }))
+    return path
+
+
+def write_predictions(path: Path, tracks: int = 2, examples: int = 4, negatives: bool = True, bias: bool = False, seed: int = 0) -> Path:
+    """predictions.npz: 100 peaks (and 200 negatives) with examples of shape (k, tracks, 200)."""
+    rng = np.random.default_rng(seed)
+    n_peaks, n_neg, length = 100, 200 if negatives else 0, 200
+    is_peak = np.r_[np.ones(n_peaks, bool), np.zeros(n_neg, bool)]
+    obs = np.where(is_peak, rng.normal(5.0, 0.8, len(is_peak)), rng.normal(2.0, 0.6, len(is_peak))).clip(0)
+    pred = 0.8 * obs + 0.6 + rng.normal(0, 0.4, len(obs))
+    arrays = {
+        "chrom": np.array([f"chr{1 + i % 3}" for i in range(len(obs))]),
+        "centre": rng.integers(10_000, 1_000_000, len(obs)).astype(np.int64),
+        "is_peak": is_peak,
+        "obs_log_counts": obs.astype(np.float32),
+        "pred_log_counts": pred.astype(np.float32),
+        "signal_names": np.array(["signal"]),
+    }
+    if examples:
+        index = np.arange(examples, dtype=np.int64)
+        x = np.arange(length)
+        shape = np.stack([np.exp(-0.5 * ((x - 100 - 8 * (1 - 2 * t)) / 10) ** 2) for t in range(tracks)]) + 0.02
+        expected = np.stack([shape / shape.sum() * np.expm1(obs[i]) for i in index])
+        arrays |= {
+            "example_index": index,
+            "example_observed": rng.poisson(expected).astype(np.float32),
+            "example_predicted": (expected * rng.uniform(0.8, 1.2, (examples, 1, 1))).astype(np.float32),
+        }
+        if bias:
+            arrays["example_bias"] = (np.full_like(expected, 1.0 / length) * np.expm1(obs[index])[:, None, None] * 0.3).astype(np.float32)
+    if bias:
+        arrays["bias_pred_log_counts"] = (0.2 * obs + 2 + rng.normal(0, 0.5, len(obs))).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+    return path
+
+
+def write_chrombpnet_training(folder: Path, info: bool = True) -> Path:
+    write_run(folder / "bias", n_epochs=4, seed=1)
+    write_run(folder / "accessibility", n_epochs=7, seed=2)
+    if info:
+        (folder / "chrombpnet.json").write_text(json.dumps({
+            "bias_count_threshold": 55.0, "bias_count_loss_weight": 4.2, "count_loss_weight": 31.0, "bias_count_shift": -0.35,
+            "n_bias_training_loci": 1800, "bias_check": {"bias_on_peaks_count_pearson": 0.18, "passed": True},
+        }))
+    return folder
+
+
+CHROMBPNET_METRICS = {
+    "bias_on_peaks": metric_block(100, 0.18),
+    "bias_motif": {"motif": "Tn5", "bias_profile_corr": 0.82, "accessibility_profile_corr": 0.04, "combined_profile_corr": 0.79},
+}
+
+
+def write_two_models(folder: Path) -> dict:
+    """A BPNet (ChIP, two strands) and a ChromBPNet (ATAC, one track) with every piece present."""
+    chip, atac = folder / "chip", folder / "atac"
+    return {
+        "names": ["ChIP BPNet", "ATAC ChromBPNet"],
+        "training": [write_run(chip / "training"), write_chrombpnet_training(atac / "training")],
+        "metrics": [write_metrics(chip / "eval/metrics.json"), write_metrics(atac / "eval/metrics.json", "chrombpnet", chrombpnet=CHROMBPNET_METRICS)],
+        "predictions": [write_predictions(chip / "eval/predictions.npz"), write_predictions(atac / "eval/predictions.npz", tracks=1, bias=True, seed=1)],
+    }
+
+
+@pytest.fixture
+def two_models(tmp_path) -> dict:
+    return write_two_models(tmp_path)
+
+
+def run_report(tmp_path: Path, **params) -> str:
+    params.setdefault("report", tmp_path / "out" / "report.html")
+    stage = Report()
+    context = StageContext("report", tmp_path / "out", tmp_path / "resume", logging.getLogger("test"))
+    stage.run(Report.Params(**params), context)
+    return Path(params["report"]).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> tuple[Path, str]:
+    """The two-model report, rendered once for the tests that only read it: (its path, its HTML)."""
+    folder = tmp_path_factory.mktemp("report")
+    html = run_report(folder, title="test report", **write_two_models(folder))
+    return folder / "out" / "report.html", html
+
+
+def image_sources(html: str) -> list[str]:
+    return re.findall(r'<img[^>]*\ssrc="([^"]*)"', html)
+
+
+# --- the page ------------------------------------------------------------------------------------
+
+
+def test_report_has_a_section_per_model_every_plot_embedded_and_no_external_url(rendered):
+    _, html = rendered
+    for heading in ("Summary", "How to read this report", "ChIP BPNet", "ATAC ChromBPNet", "Training", "Held-out metrics",
+                    "Predicted vs observed counts", "Example profiles"):
+        assert heading in html
+    assert html.count("<h3>Bias model diagnostics</h3>") == 1  # the ChromBPNet section only
+    # BPNet: 1 loss figure + counts + examples; ChromBPNet: bias and accessibility losses + counts + examples
+    sources = image_sources(html)
+    assert len(sources) == 7 and all(src.startswith("data:image/png;base64,") for src in sources)
+    assert 'data-plots-expected="7"' in html
+    assert "http://" not in html and "https://" not in html and "<link" not in html and "@import" not in html
+    assert all(href.startswith("#") for href in re.findall(r'href="([^"]*)"', html))
+    assert "<style>" in html and "plotsLoaded" in html
+
+
+def test_report_shows_metrics_guidance_and_bias_diagnostics(rendered):
+    _, html = rendered
+    assert "count Pearson r" in html and "0.710" in html and "Pass from 0.5" in html
+    assert '<span class="badge pass">pass</span>' in html
+    assert "bias model alone" in html and "0.180" in html  # bias count Pearson on peaks
+    assert "Tn5" in html and "accessibility model vs bias motif" in html
+    assert "bias_count_threshold" in html and "bias_count_shift" in html and "-0.350" in html
+    assert "bias_check.passed" in html
+    assert "peak vs negative AUROC" in html and "1 min 15 s" in html  # summary.json seconds
+
+
+def test_missing_optional_pieces_show_as_not_available(tmp_path):
+    folder = tmp_path / "atac"
+    training = write_chrombpnet_training(folder / "training", info=False)
+    (training / "bias" / "summary.json").unlink()
+    (training / "accessibility" / "summary.json").unlink()
+    metrics = write_metrics(folder / "metrics.json", "chrombpnet", negatives=False, chrombpnet={"bias_on_peaks": metric_block(100, 0.4), "bias_motif": None})
+    predictions = write_predictions(folder / "predictions.npz", tracks=1, examples=0, negatives=False, bias=True)
+    html = run_report(tmp_path, names=["ATAC"], training=[training], metrics=[metrics], predictions=[predictions])
+    for missing in ("Metrics on negatives", "Example profiles", "Bias-motif correlations", "chrombpnet.json", "Training summary"):
+        assert f"{missing}" in html and "not available" in html
+    assert html.count("not available") >= 5
+    assert len(image_sources(html)) == 3  # two loss figures and the counts scatter
+
+
+def test_models_without_a_training_folder_get_a_report_without_loss_curves(tmp_path):
+    metrics = write_metrics(tmp_path / "m/metrics.json")
+    predictions = write_predictions(tmp_path / "m/predictions.npz", tracks=3)
+    html = run_report(tmp_path, names=["imported"], metrics=[metrics], predictions=[predictions])
+    assert "Training curves (no training folder was given for this model): not available" in html
+    assert len(image_sources(html)) == 2
+
+
+def test_derived_numbers_auroc_with_ties_and_jsd():
+    rng = np.random.default_rng(0)
+    scores, labels = rng.integers(0, 5, 60).astype(float), rng.random(60) < 0.4
+    pos, neg = scores[labels], scores[~labels]
+    pairs = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    assert auroc(scores, labels) == pytest.approx(pairs / (len(pos) * len(neg)))
+    assert auroc(scores, np.ones(60, bool)) is None
+    profiles = rng.poisson(3.0, (4, 2, 50)).astype(float) + 1
+    assert mean_jsd(profiles, profiles * 7) == pytest.approx(0, abs=1e-12)
+    assert 0 < mean_jsd(profiles, np.ones_like(profiles)) < np.log(2)
+    assert mean_jsd(np.zeros((1, 1, 5)), np.ones((1, 1, 5))) is None
+
+
+# --- parameters and bad inputs -------------------------------------------------------------------
+
+
+def test_lists_of_files_must_match_the_names(tmp_path, two_models):
+    with pytest.raises(ValidationError, match="metrics has 1 entry but names has 2"):
+        Report.Params(**{**two_models, "metrics": two_models["metrics"][:1]})
+    with pytest.raises(ValidationError, match="training has 1 entry but names has 2"):
+        Report.Params(**{**two_models, "training": two_models["training"][:1]})
+    with pytest.raises(ValidationError, match="names must be distinct"):
+        Report.Params(**{**two_models, "names": ["a", "a"]})
+
+
+def _corrupt_metrics(paths: dict) -> Path:
+    paths["metrics"][0].write_text('{"peaks": {"n": 3,')
+    return paths["metrics"][0]
+
+
+def _corrupt_predictions(paths: dict) -> Path:
+    paths["predictions"][1].write_bytes(b"PK\x03\x04 not really a zip")
+    return paths["predictions"][1]
+
+
+def _bad_epochs(paths: dict) -> Path:
+    epochs = paths["training"][0] / "epochs.csv"
+    lines = epochs.read_text().splitlines()
+    epochs.write_text("\n".join([lines[0], lines[1].replace("0.001", "fast", 1), *lines[2:]]) + "\n")
+    return epochs
+
+
+def _missing_training(paths: dict) -> Path:
+    shutil.rmtree(paths["training"][1] / "bias")
+    return paths["training"][1]
+
+
+def _predictions_without_counts(paths: dict) -> Path:
+    path = paths["predictions"][0]
+    with np.load(path) as npz:
+        arrays = {key: npz[key] for key in npz.files if key != "pred_log_counts"}
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize(
+    "break_it, message",
+    [
+        (_corrupt_metrics, "is not valid JSON"),
+        (_corrupt_predictions, "not a readable .npz"),
+        (_bad_epochs, "column lr holds 'fast'"),
+        (_missing_training, "neither epochs.csv nor bias/ and accessibility/"),
+        (_predictions_without_counts, "lacks pred_log_counts"),
+    ],
+)
+def test_a_bad_file_is_an_input_error_naming_it(tmp_path, two_models, break_it, message):
+    path = break_it(two_models)
+    with pytest.raises(InputError, match=re.escape(message)) as info:
+        run_report(tmp_path, **two_models)
+    assert str(path) in str(info.value)
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_report_stage_runs_through_bpnet_run_and_refuses_unmatched_lists(tmp_path, capsys):
+    chip = tmp_path / "chip"
+    params = {
+        "names": ["ChIP BPNet"], "training": [str(write_run(chip / "training"))],
+        "metrics": [str(write_metrics(chip / "metrics.json"))], "predictions": [str(write_predictions(chip / "predictions.npz"))],
+    }
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(json.dumps({"output_dir": "out", "stages": {"report": {"stage": "report", "params": params}}}))
+    code = run_cli(["run", str(spec)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.out + captured.err
+    assert len(image_sources((tmp_path / "out/report/report.html").read_text())) == 3
+    params["predictions"] *= 2
+    spec.write_text(json.dumps({"output_dir": "out2", "stages": {"report": {"stage": "report", "params": params}}}))
+    assert run_cli(["run", str(spec)]) == 2
+    assert "predictions has 2 entries but names has 1" in capsys.readouterr().err
+
+
+# --- rendering in a browser ----------------------------------------------------------------------
+
+
+def chromium() -> str | None:
+    return next((found for name in ("chromium", "chromium-browser", "google-chrome") if (found := shutil.which(name))), None)
+
+
+def test_report_renders_in_headless_chromium_with_every_plot_loaded(rendered, tmp_path):
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no chromium binary found (apt-get install chromium); the page itself is tested above")
+    report, _ = rendered
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([*flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120)
+    body = re.search(r"<body[^>]*>", dom.stdout)
+    assert body, dom.stderr[-2000:]
+    assert 'data-plots-loaded="7"' in body.group(0), body.group(0)
+    assert 'data-plot-errors="0"' in body.group(0), body.group(0)
+    screenshot = tmp_path / "report.png"
+    subprocess.run([*flags, "--window-size=1400,2000", f"--screenshot={screenshot}", report.as_uri()], capture_output=True, timeout=120)
+    assert screenshot.exists() and screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
