@@ -67,5 +67,5 @@ def preprocessed(tmp_path_factory) -> dict[str, Path]:
     out = folder / "out"
     return {
         "folder": folder, "chip_loci": out / "chip-loci" / "loci.h5", "atac_loci": out / "atac-loci" / "loci.h5",
-        "atac_bias_meme": out / "atac-sim" / "out" / "bias.meme", "chip_genome": out / "chip-sim" / "out" / "genome.fa",
+        "atac_bias_meme": out / "atac-sim" / "simulation" / "bias.meme", "chip_genome": out / "chip-sim" / "simulation" / "genome.fa",
     }
