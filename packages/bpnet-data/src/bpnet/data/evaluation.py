@@ -119,12 +119,12 @@ def total_log_counts(log_counts: torch.Tensor) -> torch.Tensor:
 
 
 def expected_counts(logits: torch.Tensor, log_counts: torch.Tensor) -> torch.Tensor:
-    """``(N, T, L)`` expected counts (see the module docstring)."""
-    n, tracks, length = logits.shape
-    if log_counts.shape[-1] == 1 or tracks == 1:
-        profile = torch.softmax(logits.reshape(n, tracks * length), dim=-1).reshape(n, tracks, length)
-        return profile * total_log_counts(log_counts).exp()[:, None, None]
-    return torch.softmax(logits, dim=-1) * log_counts.exp()[:, :, None]
+    """``(N, T, L)`` expected counts: the predicted probabilities (as the predict stage
+    computes them) times the total predicted count."""
+    from .predict import profile_probabilities
+
+    probabilities, total = profile_probabilities(logits, log_counts)
+    return probabilities * total.exp()[:, None, None]
 
 
 def motif_match_track(codes: np.ndarray, motif: Motif, output_length: int) -> np.ndarray:
