@@ -75,7 +75,9 @@ def test_killed_training_resumes_from_last_and_ends_like_an_uninterrupted_run(pr
         train_spec(folder, preprocessed["chip_loci"], **settings)
     assert run_cli(["run", str(straight / "spec.yaml")]) == 0
 
-    env = {**os.environ, "BPNET_NO_PROGRESS": "1"}
+    # same intra-op thread count as this process (other test modules may have lowered it):
+    # float reductions, hence weights, are exact only for the same number of threads
+    env = {**os.environ, "BPNET_NO_PROGRESS": "1", "OMP_NUM_THREADS": str(torch.get_num_threads())}
     command = [str(Path(sys.executable).parent / "bpnet"), "run", str(killed / "spec.yaml")]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     batch_log = killed / "out" / "train" / ".resume" / "bpnet" / "batches.jsonl"
