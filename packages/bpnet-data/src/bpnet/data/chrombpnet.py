@@ -45,7 +45,8 @@ class Selection:
     threshold: float | None = None
 
 
-def _weight(counts: np.ndarray, what: str) -> float:
+def median_count_weight(counts: np.ndarray, what: str) -> float:
+    """The official count-loss weight: the median total count / 10, at least 1."""
     weight = float(np.median(counts)) / 10 if len(counts) else 0.0
     if weight < 1.0:
         log.warning("%s: count-loss weight %.3g < 1 (low read depth); using 1 as the official code does", what, weight)
@@ -82,7 +83,14 @@ def select_bias_loci(loci: LociSet, path: Path, threshold_factor: float = 0.5, o
                 f"{path}: no '{split}' negative is left for the bias model after the count threshold "
                 f"{threshold:.4g} and outlier bounds ({lower:.4g}, {upper:.4g}); raise bias_threshold_factor or add negatives"
             )
-    return Selection(negatives[keep], lower, upper, _weight(counts[keep], "bias model"), threshold)
+    return Selection(negatives[keep], lower, upper, median_count_weight(counts[keep], "bias model"), threshold)
+
+
+def pooled_counts(peak_counts: np.ndarray, negative_counts: np.ndarray, negative_ratio: float, seed: int = 0) -> np.ndarray:
+    """The peaks' counts plus those of ``negative_ratio x n_peaks`` negatives drawn at random."""
+    k = min(len(negative_counts), int(negative_ratio * len(peak_counts)))
+    drawn = np.random.default_rng(seed).choice(negative_counts, size=k, replace=False) if k else negative_counts[:0]
+    return np.concatenate([peak_counts, drawn])
 
 
 def select_accessibility_loci(
@@ -92,11 +100,9 @@ def select_accessibility_loci(
     peaks = loci.select(FIT_SPLITS, peaks=True)
     negatives = loci.select(FIT_SPLITS, peaks=False)
     peak_counts, negative_counts = loci.total_counts(peaks), loci.total_counts(negatives)
-    k = min(len(negatives), int(negative_ratio * len(peaks)))
-    drawn = np.random.default_rng(seed).choice(negative_counts, size=k, replace=False) if k else negative_counts[:0]
-    pooled = np.concatenate([peak_counts, drawn])
+    pooled = pooled_counts(peak_counts, negative_counts, negative_ratio, seed)
     upper, lower = float(np.quantile(pooled, outlier_quantile)), float(np.quantile(pooled, 1 - outlier_quantile))
-    weight = _weight(pooled[(pooled >= lower) & (pooled <= upper)], "accessibility model")
+    weight = median_count_weight(pooled[(pooled >= lower) & (pooled <= upper)], "accessibility model")
     kept = np.concatenate([
         peaks[_inside(peak_counts, lower, upper)], negatives[_inside(negative_counts, lower, upper)], loci.select("test"),
     ])
@@ -130,11 +136,8 @@ def scale_bias_counts(bias: torch.nn.Module, loci: LociSet, rows: np.ndarray, de
 
 
 def count_pearson(model: torch.nn.Module, loci: LociSet, rows: np.ndarray, device: torch.device) -> float:
-    """Pearson r of predicted and observed log(1 + counts) on ``rows`` (NaN if too few)."""
-    if len(rows) < 2:
-        return float("nan")
-    predicted = predicted_log_counts(model, loci, rows, device)
-    observed = np.log1p(loci.total_counts(rows))
-    if predicted.std() == 0 or observed.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(predicted, observed)[0, 1])
+    """Pearson r of predicted and observed log(1 + counts) on ``rows`` (NaN if too few or constant)."""
+    from bpnet.core.metrics import pearson_along
+
+    predicted = torch.from_numpy(predicted_log_counts(model, loci, rows, device))
+    return float(pearson_along(predicted, torch.from_numpy(np.log1p(loci.total_counts(rows)))))

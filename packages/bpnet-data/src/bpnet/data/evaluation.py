@@ -108,9 +108,9 @@ def _check_controls(model: torch.nn.Module, loci: LociSet, model_label: str, loc
 
 def run_model(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     """``(logits, log_counts)`` of ``model`` on ``batch`` (with its controls if the model takes any)."""
-    if getattr(model, "n_control_tracks", 0):
-        return model(batch.X, batch.X_ctl)
-    return model(batch.X)
+    from bpnet.core.architectures.base import call_model
+
+    return call_model(model, batch.X, batch.X_ctl)
 
 
 def total_log_counts(log_counts: torch.Tensor) -> torch.Tensor:

@@ -48,6 +48,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from bpnet.core.architectures.base import call_model
 from bpnet.core.atomic import atomic_path
 from bpnet.core.errors import InputError
 
@@ -391,7 +392,7 @@ def _average(
     with torch.no_grad():
         for model in models:
             for x, c, reverse in inputs:
-                logits, counts = model(x, c) if c is not None else model(x)
+                logits, counts = call_model(model, x, c)
                 probs, total = profile_probabilities(logits, counts)
                 prob_sum = prob_sum + (flip_strands(probs, strand_pairs) if reverse else probs)
                 count_sum = count_sum + total

@@ -114,14 +114,9 @@ def official_count_loss_weight(
 ) -> float:
     """ChromBPNet's rule: median total count of the peaks plus ``negative_ratio x n_peaks``
     randomly drawn negatives, divided by 10, at least 1."""
-    rng = np.random.default_rng(seed)
-    k = min(len(negative_counts), int(negative_ratio * len(peak_counts)))
-    drawn = rng.choice(negative_counts, size=k, replace=False) if k else negative_counts[:0]
-    weight = float(np.median(np.concatenate([peak_counts, drawn]))) / 10
-    if weight < 1.0:
-        log.warning("count-loss weight %.3g < 1 (low read depth): using 1, as the official code does", weight)
-        weight = 1.0
-    return weight
+    from .chrombpnet import median_count_weight, pooled_counts
+
+    return median_count_weight(pooled_counts(peak_counts, negative_counts, negative_ratio, seed), "train-bpnet")
 
 
 def run_key(params: StageParams, loci_path: Path, *extra: Any) -> str:

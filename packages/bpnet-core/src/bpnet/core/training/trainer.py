@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 import torch
 
+from ..architectures.base import call_model
 from ..atomic import atomic_path
 from ..console import progress_bar
 from ..errors import BpnetError
@@ -42,7 +43,7 @@ from .losses import ProfileScope, profile_count_loss
 
 log = logging.getLogger("bpnet.training")
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 EPOCH_COLUMNS = (
     "epoch", "lr", "train_loss", "train_profile_loss", "train_count_loss", "valid_loss", "valid_profile_loss",
     "valid_count_loss", "valid_count_pearson", "valid_profile_jsd", "seconds", "train_examples_per_s", "improved",
@@ -159,7 +160,6 @@ class Trainer:
         if start > 1:
             self.log.info("%s: resuming after epoch %d from %s", self.name, state["epoch"], self.last_path)
         stopped_early = state["stopped_early"]
-        seconds, examples = state["seconds"], state["examples"]
         with progress_bar(transient=True) as bar:
             for epoch in range(start, s.max_epochs + 1):
                 if stopped_early:
@@ -178,16 +178,15 @@ class Trainer:
                     self._save_best(epoch)
                 else:
                     state["bad_epochs"] += 1
-                seconds += time.perf_counter() - t0
-                examples += n_examples
                 record = {
                     "epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"], **train_terms, **valid_terms,
                     "seconds": round(time.perf_counter() - t0, 3),
                     "train_examples_per_s": round(n_examples / max(train_seconds, 1e-9), 2), "improved": int(improved),
+                    "train_examples": n_examples, "train_seconds": train_seconds,  # for the totals; not in epochs.csv
                 }
                 history.append(record)
                 stopped_early = s.patience is not None and state["bad_epochs"] >= s.patience
-                self._save_last(epoch, state, history, stopped_early, seconds, examples)
+                self._save_last(epoch, state, history, stopped_early)
                 self._write_epochs(history)
                 self._announce(record, state["bad_epochs"])
         epochs_run = history[-1]["epoch"] if history else 0
@@ -196,8 +195,10 @@ class Trainer:
         self.load_best()
         return TrainingResult(
             epochs_run=epochs_run, best_epoch=state["best_epoch"], best_valid_loss=state["best_loss"],
-            stopped_early=stopped_early, seconds=round(seconds, 3),
-            train_examples_per_s=round(examples / max(sum(r["seconds"] for r in history), 1e-9), 2) if history else 0.0,
+            stopped_early=stopped_early, seconds=round(sum(r["seconds"] for r in history), 3),
+            train_examples_per_s=round(
+                sum(r["train_examples"] for r in history) / max(sum(r["train_seconds"] for r in history), 1e-9), 2,
+            ) if history else 0.0,
             history=history, resumed_from=start - 1,
         )
 
@@ -207,11 +208,8 @@ class Trainer:
         return contextlib.nullcontext()
 
     def _forward(self, batch: BatchLike) -> tuple[torch.Tensor, torch.Tensor]:
-        with self._autocast():
-            if batch.X_ctl is not None and getattr(self.model, "n_control_tracks", 0):
-                logits, log_counts = self._step_model(batch.X, batch.X_ctl)
-            else:
-                logits, log_counts = self._step_model(batch.X)
+        with self._autocast():  # the compiled module, if any, forwards n_control_tracks
+            logits, log_counts = call_model(self._step_model, batch.X, batch.X_ctl)
         return logits.float(), log_counts.float()
 
     def _train_epoch(self, train: Batches, epoch: int, bar) -> tuple[dict[str, float], int]:
@@ -262,7 +260,7 @@ class Trainer:
     @torch.no_grad()
     def validate(self, valid: Batches) -> dict[str, float]:
         """Validation loss (profile on the same scope as training), count Pearson, profile JSD."""
-        from ..metrics import profile_jsd
+        from ..metrics import pearson_along, profile_jsd
 
         s = self.settings
         self.model.eval()
@@ -288,7 +286,7 @@ class Trainer:
             "valid_loss": profile + s.count_loss_weight * count,
             "valid_profile_loss": profile,
             "valid_count_loss": count,
-            "valid_count_pearson": pearson(torch.cat(predicted), torch.cat(observed)),
+            "valid_count_pearson": float(pearson_along(torch.cat(predicted), torch.cat(observed))),
             "valid_profile_jsd": float(torch.nanmean(torch.cat(jsd).double())),
         }
 
@@ -297,7 +295,7 @@ class Trainer:
     def _resume(self) -> dict[str, Any]:
         fresh = {
             "epoch": 0, "best_loss": math.inf, "best_epoch": 0, "bad_epochs": 0, "history": [],
-            "stopped_early": False, "seconds": 0.0, "examples": 0,
+            "stopped_early": False,
         }
         if not self.last_path.exists():
             self._reset_logs()
@@ -344,14 +342,13 @@ class Trainer:
 
     def _save_last(
         self, epoch: int, state: dict[str, Any], history: list[dict[str, Any]], stopped_early: bool,
-        seconds: float, examples: int,
     ) -> None:
         checkpoint = {
             "format": CHECKPOINT_FORMAT, "run_key": self.run_key, "epoch": epoch,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "best_loss": state["best_loss"], "best_epoch": state["best_epoch"], "bad_epochs": state["bad_epochs"],
-            "history": json.dumps(history), "stopped_early": stopped_early, "seconds": seconds, "examples": examples,
+            "history": json.dumps(history), "stopped_early": stopped_early,
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.stack(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else None,
         }
@@ -401,16 +398,6 @@ class Trainer:
         for path in (self.epochs_path, self.batches_path):
             (folder / path.name).write_bytes(path.read_bytes() if path.exists() else b"")
         (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-
-
-def pearson(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Pearson correlation of two 1-D tensors (NaN with fewer than 2 values or no variance)."""
-    a, b = a.double().flatten(), b.double().flatten()
-    if len(a) < 2:
-        return float("nan")
-    a, b = a - a.mean(), b - b.mean()
-    denominator = a.norm() * b.norm()
-    return float((a @ b) / denominator) if denominator > 0 else float("nan")
 
 
 def _round(value: Any) -> Any:
