@@ -52,7 +52,7 @@ def load_training_loci(path: Path, splits: tuple[str, ...] = ("train", "valid"))
             found = ", ".join(f"{name}: {p} peaks + {n} negatives" for name, (p, n) in present.items()) or "none"
             raise DataError(
                 f"{path}: the '{split}' split has no loci (splits present: {found}); "
-                "give the loci stage a splits file whose fold puts chromosomes in '{split}'".replace("{split}", split)
+                f"give the loci stage a splits file whose fold puts chromosomes in '{split}'"
             )
     return loci
 
