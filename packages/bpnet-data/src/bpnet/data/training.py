@@ -41,6 +41,11 @@ class TrainingLoopParams(StageParams):
     device: str = Field("auto", description="auto (CUDA if present), cpu, cuda, cuda:N or mps; a GPU that is missing is an error")
     precision: Literal["float32", "bf16"] = Field("float32", description="bf16 autocast on a CUDA GPU, or float32")
     compile: bool = Field(False, description="compile the model with torch.compile")
+    count_bias_init: bool = Field(
+        True,
+        description="start the count head's bias at the mean log(1 + count) of the training examples "
+        "(false: PyTorch's default initialisation, as bpnet-lite and the official code)",
+    )
 
 
 def load_training_loci(path: Path, splits: tuple[str, ...] = ("train", "valid")) -> LociSet:
@@ -107,6 +112,53 @@ def build_for_loci(architecture: str, hyperparameters: dict[str, Any], loci: Loc
             "set hyperparameters.output_length to match"
         )
     return model
+
+
+def initialise_count_bias(
+    model, loci: LociSet, peaks: np.ndarray, negatives: np.ndarray, negative_ratio: float | None, log: logging.Logger = log,
+) -> float | None:
+    """Set ``model.count_bias()`` to the mean log(1 + count) of the examples an epoch trains on.
+
+    An epoch holds every row of ``peaks`` and ``negative_ratio x len(peaks)`` rows drawn
+    from ``negatives`` (``None``: all of them), so negatives are weighted to that share.
+    A freshly initialised count head predicts about 0 against targets near
+    ``log(1 + reads)``; its huge first errors dominate the shared trunk's gradient and
+    hold the profile head on a flat prediction for many epochs (measured on simulated
+    ChIP-seq: the validation JSD did not move in 15 epochs; with this start it fell from
+    epoch 4, as with no count loss at all). Returns the value set, or None when the
+    model exposes no count bias.
+    """
+    bias = getattr(model, "count_bias", lambda: None)()
+    if bias is None:
+        log.info("count_bias_init: the model exposes no count bias (Architecture.count_bias); left as initialised")
+        return None
+    groups = [(peaks, 1.0), (negatives, 1.0)]
+    if negative_ratio is not None and len(negatives):
+        groups[1] = (negatives, negative_ratio * len(peaks) / len(negatives))
+    per_track = bias.numel() > 1
+    total, weight = np.zeros(bias.numel()), 0.0
+    for rows, w in groups:
+        if len(rows):
+            targets = np.log1p(_window_counts(loci, rows, per_track))
+            total += w * targets.sum(axis=0)
+            weight += w * len(rows)
+    if weight == 0:
+        return None
+    value = total / weight
+    import torch
+
+    with torch.no_grad():
+        bias.copy_(torch.as_tensor(value, dtype=bias.dtype).reshape(bias.shape))
+    log.info("count head bias set to %s (mean log(1 + count) of the training examples)", np.round(value, 4).tolist())
+    return float(value.mean())
+
+
+def _window_counts(loci: LociSet, rows: np.ndarray, per_track: bool) -> np.ndarray:
+    """Counts in the centred output window: ``(n, 1)`` totals or ``(n, tracks)``."""
+    if not per_track:
+        return loci.total_counts(rows)[:, None]
+    J = loci.max_jitter
+    return loci.signals[rows][..., J : J + loci.output_length].sum(axis=-1, dtype=np.float64)
 
 
 def official_count_loss_weight(

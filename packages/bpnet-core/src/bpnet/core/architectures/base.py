@@ -63,6 +63,19 @@ class Architecture(torch.nn.Module):
         """Hyperparameters as JSON-serialisable data; ``from_config`` reverses it."""
         return self.config.model_dump(mode="json")
 
+    def count_bias(self) -> torch.Tensor | None:
+        """The bias of the layer that outputs the log counts, or None when there is none.
+
+        Trainers may set it to the mean ``log(1 + count)`` of the training examples before
+        the first step (``count_bias_init``): the count head then starts at the data's
+        scale instead of 0, and its first large errors do not swamp the profile gradient.
+        The default is the bias of a ``torch.nn.Linear`` attribute named ``linear`` (the
+        count layer of the built-in architectures); override it in a plugin whose count
+        layer is named otherwise.
+        """
+        layer = getattr(self, "linear", None)
+        return layer.bias if isinstance(layer, torch.nn.Linear) and layer.bias is not None else None
+
     def output_length(self, input_length: int) -> int:
         """Length of the profile output for an input of ``input_length`` bp."""
         X = torch.zeros(1, 4, input_length)

@@ -53,6 +53,10 @@ class ChromBPNet(Architecture):
     def output_length(self, input_length: int) -> int:
         return self.accessibility.output_length(input_length)
 
+    def count_bias(self) -> torch.Tensor | None:
+        """The accessibility model's count bias (the bias model is frozen)."""
+        return getattr(self.accessibility, "count_bias", lambda: None)()
+
     def minimum_input_length(self) -> int:
         return max(
             getattr(self.bias, "minimum_input_length", lambda: 0)(),

@@ -81,7 +81,7 @@ class TrainChromBPNet(Stage):
         from bpnet.core.modelfile import load_model
 
         from ..chrombpnet import select_bias_loci
-        from ..training import build_for_loci
+        from ..training import build_for_loci, initialise_count_bias
 
         chosen = select_bias_loci(loci, params.loci, params.bias_threshold_factor, params.outlier_quantile)
         report.update(
@@ -100,6 +100,9 @@ class TrainChromBPNet(Stage):
         background = loci.subset(chosen.rows)
         hyper = {"n_outputs": 1, "output_length": loci.output_length, **params.bias_hyperparameters}
         bias = run.seeded(lambda: build_for_loci("bpnet", hyper, loci, params.loci, "train-chrombpnet bias model"))
+        if params.count_bias_init:
+            rows = chosen.rows[loci.split[chosen.rows] == "train"]
+            initialise_count_bias(bias, loci, rows, rows[:0], None, context.log)
         train = run.batches(background, "train", train=True, negative_ratio=None, max_jitter=min(params.bias_max_jitter, loci.max_jitter), jitter_negatives=True)
         valid = run.batches(background, "valid", train=False)
         finished = run.fit(
@@ -138,7 +141,7 @@ class TrainChromBPNet(Stage):
         from bpnet.core.architectures.chrombpnet import ChromBPNet
 
         from ..chrombpnet import scale_bias_counts, select_accessibility_loci
-        from ..training import build_for_loci
+        from ..training import build_for_loci, initialise_count_bias
 
         chosen = select_accessibility_loci(loci, params.negative_ratio, params.outlier_quantile, params.seed)
         background = chosen.rows[~loci.is_peak[chosen.rows] & (loci.split[chosen.rows] != "test")]
@@ -150,6 +153,10 @@ class TrainChromBPNet(Stage):
         accessibility = run.seeded(lambda: build_for_loci("bpnet", hyper, loci, params.loci, "train-chrombpnet accessibility model"))
         model = ChromBPNet(bias, accessibility)
         kept = loci.subset(chosen.rows)
+        if params.count_bias_init:
+            train_rows = chosen.rows[loci.split[chosen.rows] == "train"]
+            peaks = train_rows[loci.is_peak[train_rows].astype(bool)]
+            initialise_count_bias(model, loci, peaks, train_rows[~loci.is_peak[train_rows].astype(bool)], params.negative_ratio, context.log)
         train = run.batches(kept, "train", train=True, negative_ratio=params.negative_ratio, max_jitter=params.max_jitter)
         valid = run.batches(kept, "valid", train=False)
         finished = run.fit(model, train, valid, count_loss_weight=weight, profile_on="all", name="accessibility")

@@ -43,8 +43,8 @@ class TrainBPNet(Stage):
 
     def run(self, params: TrainBPNetParams, context: StageContext) -> None:
         from ..training import (
-            TrainingRun, build_for_loci, check_signal, fill_hyperparameters, load_training_loci,
-            official_count_loss_weight,
+            TrainingRun, build_for_loci, check_signal, fill_hyperparameters, initialise_count_bias,
+            load_training_loci, official_count_loss_weight,
         )
 
         loci = load_training_loci(params.loci)
@@ -52,6 +52,10 @@ class TrainBPNet(Stage):
         hyperparameters = fill_hyperparameters(params.architecture, params.hyperparameters, loci)
         run = TrainingRun(params, context)
         model = run.seeded(lambda: build_for_loci(params.architecture, hyperparameters, loci, params.loci, "train-bpnet"))
+        if params.count_bias_init:
+            initialise_count_bias(
+                model, loci, loci.select("train", peaks=True), loci.select("train", peaks=False), params.negative_ratio, context.log,
+            )
         weight = params.count_loss_weight
         if weight == "auto":
             negatives = loci.total_counts(loci.select("train", peaks=False))
