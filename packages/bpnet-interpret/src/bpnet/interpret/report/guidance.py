@@ -186,3 +186,37 @@ DERIVED_GUIDES: dict[str, Guide] = {
     ),
 }
 
+
+#: interpretation: attributions, TF-MoDISco patterns and their database matches
+INTERPRETATION_GUIDES: dict[str, Guide] = {
+    "n_pos_patterns": Guide(
+        "positive patterns found",
+        "TF-MoDISco patterns made of seqlets that raise the explained output. A model that learned motifs gives at least "
+        "one (pass); none (warn) means too few or too weak seqlets: attribute more peaks, or check that the model learned "
+        "anything (its held-out metrics above).",
+        at_least(1, 0),
+    ),
+    "top_pattern_seqlets": Guide(
+        "seqlets of the largest positive pattern",
+        "Support of the best-supported pattern. Hundreds to thousands of seqlets is usual for a good model on a few "
+        "thousand peaks; fewer than 100 (warn) is weak evidence for any pattern.",
+        at_least(100, 0),
+    ),
+    "n_matched": Guide(
+        "patterns matching a database motif (q < 0.05)",
+        "Patterns whose best TOMTOM match in the motif database has a q-value below 0.05: these are known motifs. "
+        "Patterns without a match may be novel, composites of two motifs (e.g. a dimer site), or partial motifs.",
+    ),
+    "delta_max_abs": Guide(
+        "largest |convergence delta| of a window",
+        "DeepLIFT/SHAP's check: the sum of a window's attributions minus the change of the explained output, averaged "
+        "over references and models. It should be near 0 (pass up to 0.001, warn up to 0.01); larger values mean the "
+        "attributions do not add up to the prediction (an operation the explainer does not handle exactly).",
+        at_most(1e-3, 1e-2),
+    ),
+}
+
+#: significance below which a pattern's best database match names it
+MATCH_Q_VALUE = 0.05
+#: patterns with fewer seqlets than this are flagged as weakly supported
+LOW_SEQLET_SUPPORT = 100

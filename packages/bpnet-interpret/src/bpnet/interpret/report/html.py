@@ -67,6 +67,10 @@ details { margin:6px 0; }
 summary { cursor:pointer; color:var(--accent); font-size:13px; }
 pre { background:#f0f2f5; padding:8px 10px; border-radius:4px; font-size:12px; overflow-x:auto; }
 .legend span { margin-right:14px; }
+table.patterns td { vertical-align:middle; }
+table.patterns figure { margin:0; }
+table.patterns figure img { max-width:380px; }
+table.patterns td code { word-break:normal; white-space:nowrap; }
 footer { color:var(--muted); font-size:12px; text-align:center; padding:0 0 30px; }
 @media print { nav.toc { display:none; } section.card { break-inside:avoid-page; box-shadow:none; } }
 """

@@ -20,6 +20,8 @@ import numpy as np
 
 from bpnet.core.errors import InputError
 
+from .interpret_inputs import Interpretation
+
 #: columns of ``epochs.csv`` the loss curves cannot do without
 REQUIRED_EPOCH_COLUMNS = ("epoch", "train_loss", "valid_loss")
 #: arrays of ``predictions.npz`` the scatter and the derived checks cannot do without
@@ -83,6 +85,8 @@ class ModelInputs:
     metrics: dict[str, Any]
     metrics_path: Path
     predictions: Predictions
+    #: attributions, TF-MoDISco patterns, annotations, marginalization (``None``: none requested)
+    interpretation: Interpretation | None = None
 
 
 def read_json(path: Path, what: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""One section per model (training, metrics, counts, examples, bias diagnostics) and the summary.
+"""One section per model (training, metrics, counts, examples, bias diagnostics, interpretation) and the summary.
 
 :func:`build_report` turns the read inputs (:class:`~.inputs.ModelInputs`) into the page.
 Missing optional pieces become "not available" lines; nothing here raises on them.
@@ -18,6 +18,7 @@ from .derived import derived_numbers
 from .guidance import BIAS_GUIDES, DERIVED_GUIDES, MOTIF_GUIDES, NEGATIVE_GUIDES, PEAK_GUIDES, Guide, Verdict, worst
 from .html import badge, document, esc, figure, not_available, number, table
 from .inputs import ModelInputs, TrainingRun
+from .interpretation import InterpretationSection
 
 #: summary.json fields shown per training run, with their labels
 RUN_FIELDS = (
@@ -45,7 +46,9 @@ CHROMBPNET_FIELDS = {
 
 HOW_TO_READ = """
 <p>Each model has its own section: training curves, held-out metrics with a marker and a note on how to read each
-number, predicted vs observed counts, example profiles and, for ChromBPNet, the bias-model diagnostics.
+number, predicted vs observed counts, example profiles and, for ChromBPNet, the bias-model diagnostics; where
+interpretation outputs were given, example attribution tracks, TF-MoDISco motifs with their database matches and
+marginalization effects follow, each with a note on how to read it.
 Metrics are computed on the held-out (test) loci by the <code>evaluate</code> stage.</p>
 <p class="legend">{pass_} meets the usual bar &nbsp; {warn} borderline: look closer &nbsp; {fail} below the usual bar &nbsp;
 {info} no fixed threshold: compare models on the same data &nbsp; {na} value not available</p>
@@ -66,6 +69,7 @@ class ModelSection:
         self.negatives = model.metrics.get("negatives") or None
         self.chrombpnet = model.metrics.get("chrombpnet") or None
         self.derived = derived_numbers(model.metrics, model.predictions)
+        self.interpretation = InterpretationSection(model.interpretation)
 
     @property
     def is_chrombpnet(self) -> bool:
@@ -88,9 +92,10 @@ class ModelSection:
             found += [guide.verdict(bias.get(key)) for key, guide in BIAS_GUIDES.items()]
             motif = self.chrombpnet.get("bias_motif") or {}
             found += [guide.verdict(motif.get(key)) for key, guide in MOTIF_GUIDES.items()]
-        return found
+        return found + self.interpretation.verdicts()
 
-    def summary_row(self) -> list[str]:
+    def summary_row(self, motifs: bool = False) -> list[str]:
+        """The summary table's row; ``motifs`` adds the patterns column before the overall marker."""
         runs = self.model.training.runs if self.model.training else []
         epochs = " + ".join(_epochs_text(run) for run in runs) or "n/a"
         negatives = self.negatives or {}
@@ -104,6 +109,7 @@ class ModelSection:
             number(self.peaks.get("profile_jsd")),
             number(negatives.get("count_pearson")),
             _marked(DERIVED_GUIDES["separation_auroc"], self.derived["separation_auroc"]),
+            *([self.interpretation.summary_cell()] if motifs else []),
             badge(worst(self.verdicts())),
         ]
 
@@ -118,6 +124,7 @@ class ModelSection:
         parts += ["<h3>Example profiles</h3>", self._examples()]
         if self.is_chrombpnet:
             parts += ["<h3>Bias model diagnostics</h3>", self._bias()]
+        parts += self.interpretation.html()
         parts.append("</section>")
         return "\n".join(parts)
 
@@ -311,11 +318,12 @@ def _version() -> str:
 def build_report(title: str, models: Sequence[ModelInputs]) -> str:
     """The whole self-contained HTML page for ``models``, one section each."""
     sections = [ModelSection(model, i) for i, model in enumerate(models)]
+    motifs = any(s.interpretation.has_motifs for s in sections)
     summary_headers = [
         "model", "architecture", "split", "epochs (best)", "peaks count r", "peaks profile r", "peaks profile JSD",
-        "negatives count r", "peak vs negative AUROC", "overall",
+        "negatives count r", "peak vs negative AUROC", *(["TF-MoDISco patterns"] if motifs else []), "overall",
     ]
-    summary = table(summary_headers, [s.summary_row() for s in sections], numeric=(4, 5, 6, 7, 8))
+    summary = table(summary_headers, [s.summary_row(motifs) for s in sections], numeric=(4, 5, 6, 7, 8))
     legend = HOW_TO_READ.format(
         pass_=badge(Verdict.PASS), warn=badge(Verdict.WARN), fail=badge(Verdict.FAIL), info=badge(Verdict.INFO), na=badge(Verdict.NA)
     )

@@ -1,0 +1,424 @@
+"""DeepLIFT/SHAP attributions of bpnet models, run through tangermeme.
+
+What is explained (the *target*), per head, with the wrappers of
+:mod:`bpnet.core.architectures.wrappers`:
+
+* ``counts``: ``CountWrapper(ControlWrapper(model))``, the predicted total log count;
+* ``profile``: ``ProfileWrapper(ControlWrapper(model))``, the official profile target
+  ``sum(softmax(logits) * (logits - mean(logits)))`` over all tracks and positions.
+
+``ControlWrapper`` feeds **all-zero control tracks** to models that take them, as the
+official BPNet/ChromBPNet code and bpnet-lite do: the attributions explain the sequence
+alone, not the experiment's input track. For a ChromBPNet the de-biased
+``accessibility`` model is explained by default (``submodel="auto"``).
+
+How it runs. For each sequence, ``n_shuffles`` dinucleotide-shuffled references are
+drawn with tangermeme's ``dinucleotide_shuffle``; reference ``k`` of *every* sequence is
+drawn with seed ``seed + k``, exactly as ``tangermeme.deep_lift_shap(...,
+random_state=seed)`` draws them, so the references do not depend on the batch size or
+on which other sequences are attributed. The references of a chunk of sequences are
+drawn in one vectorised call, then ``tangermeme.deep_lift_shap`` runs the
+(sequence, reference) pairs ``batch_size`` at a time and returns the multipliers
+(``raw_outputs=True``). From those, here:
+
+* hypothetical contributions of base ``b`` at position ``l``:
+  ``mean_k [m_k[b, l] - sum_c ref_k[c, l] * m_k[c, l]]`` (what tangermeme's
+  ``hypothetical=True`` computes), averaged over the models (folds) too;
+* the **convergence delta** of each pair, ``sum((X - ref_k) * m_k) - (f(X) - f(ref_k))``:
+  zero when the attributions add up to the change of the target. ``f`` is read from
+  the forward pass DeepLIFT already makes (a small recording module around the target),
+  so no extra pass is needed. Per window the signed mean over references and models is
+  kept; it is also exactly ``sum(observed attributions) - (f(X) - mean_k f(ref_k))`` for
+  windows without N. The mean and largest absolute pair deltas are reported, and a
+  warning is logged when the largest exceeds the tolerance.
+
+Checks before a model is run (each a :class:`~bpnet.data.errors.DataError` naming the
+model folder and what to do):
+
+* a module whose type is a known non-linearity (``torch.nn`` activations, max pooling,
+  recurrent layers, attention, per-sample normalisation) with no rule in tangermeme's
+  table (``_build_nonlinear_ops``; rules match exact types, so a subclass of ``ReLU``
+  has none) would be treated as linear: refused up front;
+* non-linearities DeepLIFT cannot see at all (``torch.relu`` or ``F.softplus`` called
+  in ``forward``) are caught by a probe: the first :data:`PROBE_SEQUENCES` sequences
+  are attributed first, and when their mean absolute delta exceeds
+  :data:`PROBE_RELATIVE_LIMIT` of the mean absolute change of the target the model is
+  refused. The probe's results are kept, so it costs nothing extra.
+
+Precision: float32 by default (attribution stays float32; on CUDA TF32 is switched off
+for the run so convolutions keep full float32 precision). ``precision="float64"`` runs
+the model in float64 (what bpnet-lite does for the profile head), about twice as slow
+on CPU; the deltas of float32 are small enough for the profile head of bpnet models.
+
+Speed, compared with calling ``tangermeme.deep_lift_shap`` as bpnet-lite does (64 pairs
+per batch, float64 for the profile head, 'same'-padded convolutions): bpnet models use
+'valid' convolutions (about half the arithmetic), the profile head stays float32, the
+references of a chunk are drawn at once, and batches are larger (``batch_size``, by
+default :func:`default_batch_size`). See ``benchmarks/attribution.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from bpnet.data.errors import DataError
+
+log = logging.getLogger("bpnet.interpret.attribution")
+
+HEADS = ("counts", "profile")
+Head = Literal["counts", "profile"]
+SubmodelChoice = Literal["auto", "model", "accessibility", "bias"]
+Precision = Literal["float32", "float64"]
+
+#: sequences attributed first, on their own, to check that DeepLIFT sees every non-linearity
+PROBE_SEQUENCES = 2
+#: a probe whose mean |delta| exceeds this share of the mean |change of the target| is refused
+PROBE_RELATIVE_LIMIT = 0.01
+#: default tolerance on the largest absolute convergence delta before a warning is logged
+DELTA_TOLERANCE = 1e-3
+
+
+@dataclass
+class HeadAttributions:
+    """Attributions of one head over ``N`` windows of ``L`` bp, averaged over models.
+
+    ``hypothetical``: float32 ``(N, 4, L)``; ``delta``: float32 ``(N,)`` signed mean
+    convergence delta per window (over references and models); ``delta_mean_abs`` and
+    ``delta_max_abs``: over every (window, reference, model) pair; ``target_change_mean_abs``:
+    mean ``|f(X) - f(reference)|`` over the pairs (the scale the deltas compare with);
+    ``seconds``: wall time of the attribution.
+    """
+
+    hypothetical: np.ndarray
+    delta: np.ndarray
+    delta_mean_abs: float
+    delta_max_abs: float
+    target_change_mean_abs: float
+    seconds: float
+
+    @property
+    def sequences_per_s(self) -> float:
+        return len(self.hypothetical) / self.seconds if self.seconds > 0 else float("inf")
+
+
+# ---------------------------------------------------------------------- models
+
+
+def resolve_submodel(model: torch.nn.Module, submodel: SubmodelChoice) -> str:
+    """``auto`` becomes ``accessibility`` for a ChromBPNet (a model with ``accessibility``
+    and ``bias`` parts), else ``model``; other choices are returned unchanged."""
+    if submodel != "auto":
+        return submodel
+    is_chrombpnet = isinstance(getattr(model, "accessibility", None), torch.nn.Module) and isinstance(getattr(model, "bias", None), torch.nn.Module)
+    return "accessibility" if is_chrombpnet else "model"
+
+
+def explanation_target(model: torch.nn.Module, head: Head) -> torch.nn.Module:
+    """The single-output module DeepLIFT explains for ``head`` (see the module docstring)."""
+    from bpnet.core.architectures.wrappers import ControlWrapper, CountWrapper, ProfileWrapper
+
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, not {head!r}")
+    inner = ControlWrapper(model)
+    return CountWrapper(inner) if head == "counts" else ProfileWrapper(inner)
+
+
+def deeplift_rules() -> dict[type, object]:
+    """tangermeme's table of DeepLIFT rules: module type -> rule (exact types)."""
+    from tangermeme._deep_lift_utils import _build_nonlinear_ops
+
+    return _build_nonlinear_ops()
+
+
+def _known_nonlinear_types() -> tuple[type, ...]:
+    """``torch.nn`` module types that are not linear in their input."""
+    import inspect
+
+    from torch.nn.modules import activation
+
+    found = [
+        cls for _, cls in inspect.getmembers(activation, inspect.isclass)
+        if issubclass(cls, torch.nn.Module) and cls.__module__ == activation.__name__
+    ]
+    nn = torch.nn
+    found += [
+        nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d,
+        nn.LPPool1d, nn.LPPool2d, nn.FractionalMaxPool2d, nn.FractionalMaxPool3d, nn.RNNBase, nn.RNNCellBase,
+        nn.Transformer, nn.TransformerEncoderLayer, nn.TransformerDecoderLayer, nn.GroupNorm, nn.LocalResponseNorm,
+        nn.LayerNorm, nn.RMSNorm, nn.CosineSimilarity, nn.PairwiseDistance, nn.Bilinear,
+    ]
+    found += [cls for cls in (getattr(nn, name, None) for name in ("InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d")) if cls]
+    return tuple(found)
+
+
+def missing_rules(model: torch.nn.Module) -> list[tuple[str, str]]:
+    """``(module path, type name)`` of every non-linear module tangermeme has no rule for."""
+    rules = deeplift_rules()
+    nonlinear = _known_nonlinear_types()
+    missing = []
+    for name, module in model.named_modules():
+        if type(module) in rules or not isinstance(module, nonlinear):
+            continue
+        missing.append((name or "(the model)", type(module).__name__))
+    return missing
+
+
+def check_rules(model: torch.nn.Module, label: str) -> None:
+    """:class:`DataError` naming ``label`` when ``model`` has non-linear modules without a DeepLIFT rule."""
+    missing = missing_rules(model)
+    if not missing:
+        return
+    listed = ", ".join(f"{name} ({kind})" for name, kind in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    supported = ", ".join(sorted({cls.__name__ for cls in deeplift_rules()}))
+    raise DataError(
+        f"{label}: the model has non-linear module(s) that DeepLIFT (tangermeme) has no rule for: {listed}; "
+        f"they would be treated as linear and the attributions would be wrong. Use module types with a rule "
+        f"({supported}; exact types, not subclasses), or pass a rule to tangermeme yourself"
+    )
+
+
+def check_window(model: torch.nn.Module, input_length: int, output_length: int | None, label: str, loci_label: str) -> None:
+    """:class:`DataError` when ``input_length`` bp windows do not fit ``model``.
+
+    The model must run on the windows and, when the loci say which output window they
+    were made for, predict exactly that many bp (as in training): loci extracted for
+    another model design (another input or output length) are refused.
+    """
+    minimum = getattr(model, "minimum_input_length", None)
+    if callable(minimum) and input_length < minimum():
+        raise DataError(
+            f"{loci_label}: its windows are {input_length} bp but {label} needs input windows of at least {minimum()} bp; "
+            "attribute with loci extracted for this model (the loci stage's input_length)"
+        )
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    dtype = next((p.dtype for p in model.parameters()), torch.float32)
+    X = torch.zeros(1, 4, input_length, device=device, dtype=dtype)
+    from bpnet.core.architectures.wrappers import ControlWrapper
+
+    try:
+        with torch.no_grad():
+            logits = ControlWrapper(model)(X)[0]
+    except (RuntimeError, ValueError) as exc:
+        raise DataError(
+            f"{loci_label}: {label} does not run on its {input_length} bp windows ({str(exc).splitlines()[0]}); "
+            "attribute with loci extracted for this model"
+        ) from None
+    if output_length is not None and logits.shape[-1] != output_length:
+        raise DataError(
+            f"{loci_label}: its windows ({input_length} bp in, {output_length} bp out) were made for another model: "
+            f"{label} predicts {logits.shape[-1]} bp from {input_length} bp; attribute with the loci the model was trained on "
+            "(or re-run the loci stage with this model's input_length and output_length)"
+        )
+
+
+# ---------------------------------------------------------------------- references
+
+
+def dinucleotide_references(X: torch.Tensor, n_shuffles: int, seed: int) -> torch.Tensor:
+    """``(N, n_shuffles, 4, L)`` dinucleotide shuffles of one-hot ``X`` ``(N, 4, L)``.
+
+    Shuffle ``k`` of every sequence uses seed ``seed + k`` (tangermeme's seeded
+    convention), drawn in one call for the whole chunk. N bases (all-zero columns) are
+    shuffled as a fifth character.
+    """
+    from tangermeme.ersatz import dinucleotide_shuffle
+
+    n = len(X)
+    repeated = X.repeat_interleave(n_shuffles, dim=0)
+    seeds = [seed + k for _ in range(n) for k in range(n_shuffles)]
+    shuffled = dinucleotide_shuffle(repeated, n=1, random_state=seeds, allow_N=True)[:, 0]
+    return shuffled.reshape(n, n_shuffles, *X.shape[1:])
+
+
+# ---------------------------------------------------------------------- DeepLIFT
+
+
+class _RecordTarget(torch.nn.Module):
+    """Passes ``X`` to ``target`` and keeps every output (detached), in call order."""
+
+    def __init__(self, target: torch.nn.Module):
+        super().__init__()
+        self.target = target
+        self.outputs: list[torch.Tensor] = []
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        y = self.target(X)
+        self.outputs.append(y.detach().reshape(len(y), -1)[:, 0])
+        return y
+
+
+@contextlib.contextmanager
+def full_float32(device: torch.device) -> Iterator[None]:
+    """On CUDA, switch TF32 off for convolutions and matmuls (restored on exit)."""
+    if device.type != "cuda":
+        yield
+        return
+    matmul = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = matmul
+
+
+@dataclass
+class _Chunk:
+    """Per-pair results of one chunk of sequences: ``(n, S, ...)``."""
+
+    hypothetical: torch.Tensor  # (n, 4, L): mean over the references
+    deltas: torch.Tensor  # (n, S)
+    changes: torch.Tensor  # (n, S): f(X) - f(ref)
+
+
+def _attribute_chunk(
+    recorder: _RecordTarget, X: torch.Tensor, references: torch.Tensor, *, batch_size: int, device: torch.device, dtype: torch.dtype,
+) -> _Chunk:
+    """DeepLIFT/SHAP of ``X`` ``(n, 4, L)`` against ``references`` ``(n, S, 4, L)``."""
+    from tangermeme.deep_lift_shap import deep_lift_shap
+
+    n, S = references.shape[:2]
+    recorder.outputs.clear()
+    with warnings.catch_warnings():
+        # tangermeme warns per batch about deltas and about N columns; deltas are
+        # computed and reported here, and N columns are legitimate input
+        warnings.simplefilter("ignore")
+        multipliers = deep_lift_shap(
+            recorder, X, references=references, batch_size=batch_size, raw_outputs=True, warning_threshold=float("inf"),
+            only_warn=True, dtype=dtype, device=device, verbose=False,
+        )
+    m = multipliers.to(torch.float64 if dtype == torch.float64 else torch.float32)  # (n, S, 4, L), on the CPU
+    refs = references.to(m.dtype)
+    x = X.to(m.dtype)[:, None]
+    # hypothetical: m[b] - sum_c ref[c] m[c], averaged over references
+    hypothetical = (m - (refs * m).sum(dim=2, keepdim=True)).mean(dim=1)
+    outputs = torch.cat([
+        torch.stack(batch.chunk(2)) for batch in recorder.outputs
+    ], dim=1).to("cpu", m.dtype)  # (2, n*S): f(X), f(ref) per pair in pair order
+    changes = (outputs[0] - outputs[1]).reshape(n, S)
+    deltas = ((x - refs) * m).sum(dim=(2, 3)) - changes
+    recorder.outputs.clear()
+    return _Chunk(hypothetical, deltas, changes)
+
+
+def default_batch_size(device: torch.device) -> int:
+    """(sequence, reference) pairs per forward pass: 128 on a CPU, 512 on a GPU."""
+    return 512 if device.type == "cuda" else 128
+
+
+def attribute(
+    models: Sequence[torch.nn.Module],
+    labels: Sequence[str],
+    X: np.ndarray | torch.Tensor,
+    head: Head,
+    *,
+    n_shuffles: int = 20,
+    seed: int = 0,
+    batch_size: int | None = None,
+    device: torch.device | str = "cpu",
+    precision: Precision = "float32",
+    delta_tolerance: float = DELTA_TOLERANCE,
+    probe: bool = True,
+    progress: bool = True,
+) -> HeadAttributions:
+    """Hypothetical DeepLIFT/SHAP attributions of ``head`` for one-hot ``X`` ``(N, 4, L)``,
+    averaged over ``models`` (already the submodel to explain; ``labels`` name them in errors).
+
+    Each model is checked (:func:`check_rules`) and, with ``probe``, refused when the
+    first :data:`PROBE_SEQUENCES` sequences show that DeepLIFT misses a non-linearity.
+    ``batch_size`` counts (sequence, reference) pairs per forward pass; None picks
+    :func:`default_batch_size`. See the module docstring for what is computed.
+    """
+    from bpnet.core.console import progress_bar
+
+    if n_shuffles < 1:
+        raise ValueError("n_shuffles must be at least 1")
+    device = torch.device(device)
+    dtype = torch.float64 if precision == "float64" else torch.float32
+    batch_size = batch_size or default_batch_size(device)
+    X = torch.as_tensor(np.asarray(X, dtype=np.float32) if isinstance(X, np.ndarray) else X).to("cpu", dtype)
+    n = len(X)
+    per_chunk = max(1, batch_size // n_shuffles)
+    hyp_sum = torch.zeros(X.shape, dtype=torch.float64)
+    delta_sum = torch.zeros(n, dtype=torch.float64)
+    abs_sum = change_sum = 0.0
+    abs_max = 0.0
+    start = time.perf_counter()
+    with progress_bar() as bar, full_float32(device):
+        task = bar.add_task(f"attributing {head}", total=n * len(models)) if progress else None
+        for model, label in zip(models, labels):
+            check_rules(model, label)
+            if dtype != next(model.parameters(), torch.empty(0)).dtype:
+                model = copy.deepcopy(model).to(dtype)  # the caller's model stays as it is
+            recorder = _RecordTarget(explanation_target(model, head).to(device)).eval()
+            for rows in _chunks(n, per_chunk, first=PROBE_SEQUENCES if probe else per_chunk):
+                refs = dinucleotide_references(X[rows], n_shuffles, seed)
+                chunk = _attribute_chunk(recorder, X[rows], refs, batch_size=batch_size, device=device, dtype=dtype)
+                if probe and rows.start == 0:
+                    _check_probe(chunk, label, head)
+                hyp_sum[rows] += chunk.hypothetical.double()
+                delta_sum[rows] += chunk.deltas.double().mean(dim=1)
+                abs_sum += float(chunk.deltas.abs().double().sum())
+                change_sum += float(chunk.changes.abs().double().sum())
+                abs_max = max(abs_max, float(chunk.deltas.abs().max()))
+                if task is not None:
+                    bar.advance(task, rows.stop - rows.start)
+    seconds = time.perf_counter() - start
+    pairs = n * n_shuffles * len(models)
+    result = HeadAttributions(
+        hypothetical=(hyp_sum / len(models)).float().numpy(),
+        delta=(delta_sum / len(models)).float().numpy(),
+        delta_mean_abs=abs_sum / pairs, delta_max_abs=abs_max, target_change_mean_abs=change_sum / pairs, seconds=seconds,
+    )
+    if result.delta_max_abs > delta_tolerance:
+        log.warning(
+            "%s head: the largest convergence delta is %.3g (mean %.3g, target changes %.3g on average), above the tolerance "
+            "%.3g: the attributions add up to the change of the target only approximately%s",
+            head, result.delta_max_abs, result.delta_mean_abs, result.target_change_mean_abs, delta_tolerance,
+            "; precision: float64 makes them tighter" if precision == "float32" else "",
+        )
+    return result
+
+
+def _chunks(n: int, size: int, first: int) -> Iterator[slice]:
+    """Slices of ``range(n)``: ``first`` rows, then ``size`` rows at a time."""
+    start = 0
+    step = min(first, size)
+    while start < n:
+        yield slice(start, min(start + step, n))
+        start += step
+        step = size
+
+
+def _check_probe(chunk: _Chunk, label: str, head: str) -> None:
+    """:class:`DataError` when the probe's deltas show a non-linearity DeepLIFT cannot see."""
+    mean_delta = float(chunk.deltas.abs().mean())
+    mean_change = float(chunk.changes.abs().mean())
+    if not np.isfinite(mean_delta):
+        raise DataError(f"{label}: the {head} attributions are not finite (NaN or inf): check the model's weights")
+    if mean_delta <= PROBE_RELATIVE_LIMIT * max(mean_change, 1e-6):
+        return
+    share = mean_delta / max(mean_change, 1e-12)
+    raise DataError(
+        f"{label}: DeepLIFT's {head} attributions do not add up to the change of the output (convergence deltas are "
+        f"{share:.0%} of it on a probe of {int(chunk.deltas.shape[0])} sequence(s)): the model applies a non-linearity DeepLIFT "
+        "cannot see, e.g. torch.relu or F.softplus called in forward(). Make every non-linearity its own torch.nn module "
+        "instance (self.relu = torch.nn.ReLU(), one per use) so tangermeme can apply its rule"
+    )
+
+
+__all__ = [
+    "DELTA_TOLERANCE", "HEADS", "HeadAttributions", "PROBE_RELATIVE_LIMIT", "PROBE_SEQUENCES", "attribute", "check_rules",
+    "check_window", "default_batch_size", "deeplift_rules", "dinucleotide_references", "explanation_target", "missing_rules",
+    "resolve_submodel",
+]

@@ -1,0 +1,157 @@
+"""What ``bpnet init`` is told: data pointers and a few experiment switches, checked.
+
+:class:`InitOptions` is the command's options as a pydantic model, so the command line
+and Python callers (``bpnet.interpret.init.write_spec(InitOptions(...))``) share one
+set of checks. Locations are kept as the user gave them (a path or an http(s) URL);
+:meth:`InitOptions.check_files` makes sure local ones exist before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bpnet.core.remote import is_url
+
+#: experiment names become folder names and report titles
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: suffixes dropped from an input file's name to guess the experiment name
+_READ_SUFFIXES = (".bam", ".sam", ".tsv.gz", ".tsv", ".bed.gz", ".bed", ".gz")
+
+#: option -> how the command line spells it (for error messages)
+FLAGS: dict[str, str] = {
+    "genome": "-s/--genome",
+    "inputs": "-i/--input",
+    "controls": "-c/--control",
+    "peaks": "-p/--peaks",
+    "motifs": "-m/--motifs",
+    "blacklist": "--blacklist",
+    "name": "-n/--name",
+    "output": "-o/--output",
+    "output_dir": "--output-dir",
+    "model": "--model",
+    "shift_plus": "--shift-plus",
+    "shift_minus": "--shift-minus",
+    "valid_chroms": "--valid-chroms",
+    "test_chroms": "--test-chroms",
+}
+
+
+class InitOptions(BaseModel):
+    """The options of ``bpnet init`` (see :func:`bpnet.interpret.init.cli.init` for the command)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    genome: str = Field(..., description="reference genome FASTA (path or URL)")
+    inputs: list[str] = Field(..., min_length=1, description="read files of the experiment: BAM, SAM, or reads/fragments as tsv/tsv.gz")
+    controls: list[str] = Field(default_factory=list, description="control read files (ChIP input); BPNet only")
+    peaks: str | None = Field(None, description="peaks (narrowPeak or BED, gzip too); none: call them with MACS3")
+    motifs: str | None = Field(None, description="known motifs (MEME) to annotate TF-MoDISco patterns and to marginalize")
+    blacklist: str | None = Field(None, description="BED of regions no negative may come near (e.g. the ENCODE blacklist)")
+    name: str | None = Field(None, description="experiment name (output folder, report title); default: the first input's name")
+    output: Path = Field(Path("spec.yaml"), description="the spec file to write")
+    output_dir: str | None = Field(None, description="where the pipeline writes its results; default: <name> next to the spec")
+    model: Literal["bpnet", "chrombpnet"] = Field("bpnet", description="bpnet (ChIP-seq/-nexus/-exo) or chrombpnet (ATAC/DNase)")
+    shift_plus: int = Field(0, description="bp added to the left (+ strand 5') end of each read or fragment; ATAC: 4")
+    shift_minus: int = Field(0, description="bp added to the right (- strand 5') end of each read or fragment; ATAC: -4")
+    unstranded: bool = Field(False, description="one unstranded track instead of plus and minus strand tracks")
+    fragments: bool = Field(False, description="the inputs are fragment files (chrom start end): both ends are counted, unstranded")
+    paired_end: bool = Field(False, description="paired-end BAM/SAM: count one fragment per proper pair")
+    valid_chroms: list[str] | None = Field(None, description="validation chromosomes (with test_chroms: a custom fold instead of the human fold_0)")
+    test_chroms: list[str] | None = Field(None, description="held-out test chromosomes")
+    force: bool = Field(False, description="overwrite an existing spec file")
+
+    @field_validator("valid_chroms", "test_chroms", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        if isinstance(value, list):
+            value = [v for v in value if v]
+            if not value:
+                raise ValueError("give at least one chromosome name (a comma-separated list, e.g. chr8,chr20)")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, name: str | None) -> str | None:
+        if name is not None and not NAME_PATTERN.match(name):
+            raise ValueError(f"{name!r}: use letters, digits, '.', '-' and '_' (it names the output folder)")
+        return name
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "InitOptions":
+        if (self.valid_chroms is None) != (self.test_chroms is None):
+            raise ValueError("give --valid-chroms and --test-chroms together (or neither, for the built-in human fold_0)")
+        if self.valid_chroms and self.test_chroms:
+            both = sorted(set(self.valid_chroms) & set(self.test_chroms))
+            if both:
+                raise ValueError(f"{', '.join(both)} cannot be both a validation and a test chromosome")
+        if self.model == "chrombpnet" and self.controls:
+            raise ValueError("ChromBPNet takes no control reads (ATAC/DNase): leave out -c/--control, or use --model bpnet")
+        if self.fragments and self.paired_end:
+            raise ValueError("--paired-end is for paired BAM/SAM files and --fragments for fragment files (tsv): give one of them")
+        return self
+
+    # ------------------------------------------------------------------ derived choices
+
+    @property
+    def experiment(self) -> str:
+        """The experiment name: ``name``, else the first input's file name without its suffix."""
+        if self.name:
+            return self.name
+        stem = self.inputs[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        for suffix in _READ_SUFFIXES:
+            if stem.lower().endswith(suffix) and len(stem) > len(suffix):
+                stem = stem[: -len(suffix)]
+                break
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "experiment"
+        return stem if NAME_PATTERN.match(stem) else f"x{stem}"
+
+    @property
+    def stranded(self) -> bool:
+        """Plus and minus strand tracks: BPNet on reads, unless told otherwise."""
+        return not (self.unstranded or self.fragments or self.model == "chrombpnet")
+
+    @property
+    def ends(self) -> str:
+        """Which ends to count: both ends of fragments (cut sites) for unstranded fragment data, else 5' ends."""
+        return "both" if (self.fragments or self.paired_end) and not self.stranded else "five-prime"
+
+    @property
+    def assay(self) -> Literal["chip", "atac"]:
+        """Peak-calling preset: ATAC/DNase settings for ChromBPNet, ChIP settings for BPNet."""
+        return "atac" if self.model == "chrombpnet" else "chip"
+
+    @property
+    def custom_folds(self) -> dict[str, list[str]] | None:
+        """One custom fold from --valid-chroms/--test-chroms, or None for the built-in human folds."""
+        if self.valid_chroms is None or self.test_chroms is None:
+            return None
+        return {"valid": list(self.valid_chroms), "test": list(self.test_chroms)}
+
+    def hints(self) -> list[str]:
+        """Advice about the options (printed, not errors)."""
+        hints = []
+        if self.model == "bpnet" and (self.unstranded or self.fragments):
+            hints.append("unstranded data: ATAC-seq and DNase-seq are usually modelled with --model chrombpnet (bias model + accessibility model)")
+        if self.model == "chrombpnet" and self.shift_plus == 0 and self.shift_minus == 0 and not self.fragments:
+            hints.append("no Tn5 shift: right for DNase-seq; for ATAC-seq give --shift-plus 4 --shift-minus -4")
+        return hints
+
+    # ------------------------------------------------------------------ files
+
+    def locations(self) -> list[tuple[str, str]]:
+        """(option, location) of every data pointer, in command-line order."""
+        found = [("genome", self.genome)]
+        found += [("inputs", p) for p in self.inputs]
+        found += [("controls", p) for p in self.controls]
+        found += [(name, getattr(self, name)) for name in ("peaks", "motifs", "blacklist") if getattr(self, name)]
+        return found
+
+    def missing_files(self, cwd: Path) -> list[tuple[str, str]]:
+        """(option, location) of local data pointers that do not exist under ``cwd`` (URLs are not checked)."""
+        return [(option, loc) for option, loc in self.locations() if not is_url(loc) and not (cwd / Path(loc).expanduser()).exists()]

@@ -1,0 +1,231 @@
+"""Which stages ``bpnet init`` writes, and the parameters it sets in each.
+
+The pipeline follows the official recipes:
+
+* **BPNet** (ChIP-seq, ChIP-nexus, ChIP-exo): stranded 5' ends of the reads (and of
+  the controls, which also feed the model), MACS3 ``chip`` peaks, GC-matched negatives,
+  128 bp of jitter, a 64 x 8 BPNet;
+* **ChromBPNet** (ATAC-seq, DNase-seq): unstranded cut sites, MACS3 ``atac`` peaks,
+  500 bp of jitter, a 128 x 4 bias model and a 512 x 8 accessibility model; the
+  interpretation stages read the accessibility (de-biased) model.
+
+Then evaluation on the held-out chromosomes, DeepLIFT/SHAP attributions of the count
+head, seqlets, TF-MoDISco (with the known motifs as its database when ``-m`` is
+given), annotation of patterns and seqlets and marginalization of the known motifs
+(only with ``-m``), and the HTML report.
+
+Only the parameters that depend on the options are set here; every other parameter
+keeps its stage's default (the render writes those too, so users see every knob).
+:func:`fit_plan` checks the plan against the installed stages: a stage that is not
+installed, or that no longer has a parameter init sets, is a clear error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bpnet.core.errors import BpnetError
+from bpnet.core.plugin.registry import Registry
+from bpnet.core.stages.base import StageParams
+
+from .options import InitOptions
+from .paths import spec_location
+
+#: stage ids of the written pipeline
+SIGNAL, CONTROL, PEAKS, NEGATIVES, FOLDS, LOCI = "signal", "control-signal", "peaks", "negatives", "folds", "loci"
+TRAIN, EVALUATE, ATTRIBUTE, SEQLETS, MODISCO = "train", "evaluate", "attribute", "seqlets", "modisco"
+ANNOTATE, MARGINALIZE, REPORT = "annotate", "marginalize", "report"
+
+#: the attribution file of the count head, which seqlets and TF-MoDISco read
+COUNT_SCORES = f"@{ATTRIBUTE}.scores/counts.h5"
+#: jitter stored around each locus: bpnet-lite's 128 bp for BPNet, the official 500 bp for ChromBPNet
+MAX_JITTER = {"bpnet": 128, "chrombpnet": 500}
+
+
+class InitPlanError(BpnetError):
+    """The installed stages do not match what ``bpnet init`` writes (exit code 2)."""
+
+    exit_code = 2
+
+
+@dataclass
+class PlannedStage:
+    """One stage of the written pipeline: id, registered stage, the values init sets, and what it does here."""
+
+    id: str
+    stage: str
+    params: dict[str, Any]
+    about: str
+    #: values set only where the installed stage takes them (newer optional inputs)
+    optional: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """The pipeline ``bpnet init`` writes: its output folder and its stages in run order."""
+
+    name: str
+    model: str
+    output_dir: str
+    stages: list[PlannedStage] = field(default_factory=list)
+
+    def ids(self) -> list[str]:
+        return [s.id for s in self.stages]
+
+
+def build_plan(options: InitOptions, spec_dir: Path, cwd: Path | None = None) -> Plan:
+    """The stages for ``options``, with paths written for a spec in ``spec_dir``."""
+
+    def where(location: str) -> str:
+        return spec_location(location, spec_dir, cwd)
+
+    name = options.experiment
+    output_dir = where(options.output_dir) if options.output_dir else name
+    plan = Plan(name, options.model, output_dir)
+    genome = where(options.genome)
+    add = plan.stages.append
+
+    add(_signal_stage(SIGNAL, [where(p) for p in options.inputs], genome, options, "the experiment's reads"))
+    if options.controls:
+        add(_signal_stage(CONTROL, [where(p) for p in options.controls], genome, options, "the control reads (they feed the model too)"))
+    if options.peaks:
+        peaks = where(options.peaks)
+    else:
+        peaks = f"@{PEAKS}.peaks"
+        add(PlannedStage(
+            PEAKS, "call-peaks",
+            {"reads": [where(p) for p in options.inputs], "controls": [where(p) for p in options.controls], "genome": genome,
+             "preset": options.assay},
+            f"MACS3 peaks from the reads ({options.assay} settings); give -p to use your own peaks instead",
+        ))
+    negatives = {"genome": genome, "peaks": peaks}
+    if options.blacklist:
+        negatives["blacklist"] = where(options.blacklist)
+    add(PlannedStage(NEGATIVES, "negatives", negatives, "background loci with the GC content of the peaks (the model also learns what is not bound)"))
+    folds = options.custom_folds or "human"
+    add(PlannedStage(
+        FOLDS, "splits", {"genome": genome, "folds": folds},
+        "chromosome-held-out folds: " + (
+            f"validation {', '.join(options.valid_chroms or [])}, test {', '.join(options.test_chroms or [])}, training every other chromosome"
+            if options.custom_folds else "the official hg38 folds (fold_0 is used); other genomes need --valid-chroms and --test-chroms"
+        ),
+    ))
+    loci = {"genome": genome, "peaks": peaks, "negatives": f"@{NEGATIVES}.negatives", "signals": [f"@{SIGNAL}.tracks"],
+            "controls": [f"@{CONTROL}.tracks"] if options.controls else [], "splits": f"@{FOLDS}.splits", "fold": "fold_0",
+            "max_jitter": MAX_JITTER[options.model]}
+    add(PlannedStage(LOCI, "loci", loci, "2114 bp sequence and 1000 bp signal windows of every peak and negative, labelled by fold, in one loci.h5"))
+    _add_model(plan, options)
+    _add_interpretation(plan, options, genome, where(options.motifs) if options.motifs else None)
+    return plan
+
+
+def _signal_stage(stage_id: str, reads: list[str], genome: str, options: InitOptions, what: str) -> PlannedStage:
+    params = {"reads": reads, "genome": genome, "preset": None, "stranded": options.stranded, "ends": options.ends,
+              "paired_end": options.paired_end, "shift_plus": options.shift_plus, "shift_minus": options.shift_minus}
+    track = "plus.bw and minus.bw of read 5' ends" if options.stranded else (
+        "unstranded.bw of " + ("both fragment ends (cut sites)" if options.ends == "both" else "read 5' ends"))
+    shifts = f", shifted {options.shift_plus:+d}/{options.shift_minus:+d}" if options.shift_plus or options.shift_minus else ""
+    return PlannedStage(stage_id, "reads-to-bigwig", params, f"{what} -> {track}{shifts}")
+
+
+def _add_model(plan: Plan, options: InitOptions) -> None:
+    loci = f"@{LOCI}.loci"
+    if options.model == "bpnet":
+        plan.stages.append(PlannedStage(
+            TRAIN, "train-bpnet", {"loci": loci},
+            "train a BPNet (official size: 64 filters, 8 layers, up to 50 epochs; shrink hyperparameters and max_epochs for a quick try)",
+        ))
+    else:
+        plan.stages.append(PlannedStage(
+            TRAIN, "train-chrombpnet", {"loci": loci},
+            "train a ChromBPNet the official way: a 128 x 4 bias model on low-count background, frozen and scaled, then a 512 x 8 "
+            "accessibility model (shrink both and max_epochs for a quick try)",
+        ))
+    plan.stages.append(PlannedStage(
+        EVALUATE, "evaluate", {"model": f"@{TRAIN}.model", "loci": loci},
+        "profile and count metrics of the model on the held-out test chromosomes",
+    ))
+
+
+def _interpreted_model(options: InitOptions) -> str:
+    """The model the interpretation stages read: BPNet itself, or ChromBPNet's de-biased accessibility model."""
+    return f"@{TRAIN}.model" if options.model == "bpnet" else f"@{TRAIN}.accessibility_model"
+
+
+def _add_interpretation(plan: Plan, options: InitOptions, genome: str, motifs: str | None) -> None:
+    add = plan.stages.append
+    models = [_interpreted_model(options)]
+    which = "the BPNet" if options.model == "bpnet" else "the accessibility (de-biased) model"
+    add(PlannedStage(
+        ATTRIBUTE, "attribute", {"models": models, "loci": f"@{LOCI}.loci"},
+        f"DeepLIFT/SHAP contribution scores of every base to the predictions of {which} at the peaks (scores/counts.h5, bigWigs)",
+    ))
+    add(PlannedStage(
+        SEQLETS, "seqlets", {"attributions": COUNT_SCORES},
+        "short stretches of high contribution to the predicted counts, called in every peak (seqlets.bed)",
+    ))
+    add(PlannedStage(
+        MODISCO, "modisco", {"attributions": COUNT_SCORES, "motifs": motifs, "title": f"{plan.name}: TF-MoDISco patterns"},
+        "TF-MoDISco clusters high-contribution stretches into the motifs the model learned (patterns.meme, report.html)"
+        + ("; your motifs (-m) name the patterns" if motifs else "; give -m motifs.meme to name them with known motifs")
+        + ". It reads the count-head scores; for the profile head, copy this stage with attributions "
+        f"\"@{ATTRIBUTE}.scores/profile.h5\"",
+    ))
+    if motifs:
+        add(PlannedStage(
+            ANNOTATE, "annotate",
+            {"motifs": motifs, "patterns": f"@{MODISCO}.results", "seqlets": f"@{SEQLETS}.seqlets", "genome": genome},
+            "match each TF-MoDISco pattern and each seqlet to the known motifs (-m)",
+        ))
+        add(PlannedStage(
+            MARGINALIZE, "marginalize", {"models": models, "loci": f"@{LOCI}.loci", "motifs": motifs},
+            "each known motif inserted into background sequences: the predicted change of profile and counts (the motif's effect)",
+        ))
+    label = "BPNet" if options.model == "bpnet" else "ChromBPNet"
+    interpretation = {"attributions": [COUNT_SCORES], "modisco": [f"@{MODISCO}.results"]}
+    if motifs:
+        interpretation.update(annotations=[f"@{ANNOTATE}.patterns_table"], marginalization=[f"@{MARGINALIZE}.table"],
+                              marginalization_effects=[f"@{MARGINALIZE}.effects"])
+    add(PlannedStage(
+        REPORT, "report",
+        {"title": f"{plan.name}: {label}", "names": [f"{plan.name} {label}"], "training": [f"@{TRAIN}.training"],
+         "metrics": [f"@{EVALUATE}.metrics"], "predictions": [f"@{EVALUATE}.predictions"]},
+        "one self-contained HTML page: loss curves, metrics with guidance, predicted vs observed counts, example profiles"
+        " and, where the report stage shows them, attributions, TF-MoDISco patterns and motif effects",
+        optional=interpretation,
+    ))
+
+
+def fit_plan(plan: Plan, reg: Registry) -> dict[str, type[StageParams]]:
+    """Each planned stage's ``Params``, checking the stages are installed and take the parameters init sets.
+
+    A stage's ``optional`` values join its parameters where the installed stage takes
+    them, so the plan fits both older and newer versions of a stage.
+    """
+    models: dict[str, type[StageParams]] = {}
+    known = ", ".join(reg.names("stage")) or "none"
+    for stage in plan.stages:
+        if stage.stage not in reg.names("stage"):
+            raise InitPlanError(
+                f"bpnet init writes the stage '{stage.stage}' (as '{stage.id}'), but no installed plugin provides it "
+                f"(installed stages: {known}); install or update the package that does (bpnet-data, bpnet-interpret)"
+            )
+        cls = reg.stage(stage.stage)  # a plugin that fails to import: RegistryError, exit code 2
+        fields = cls.Params.model_fields
+        unknown = sorted(set(stage.params) - set(fields))
+        if unknown:
+            raise InitPlanError(
+                f"the installed '{stage.stage}' stage has no parameter {', '.join(unknown)}, which bpnet init sets for '{stage.id}': "
+                "bpnet init and the stage come from mismatched package versions; update both"
+            )
+        required = sorted(n for n, f in fields.items() if f.is_required() and n not in stage.params)
+        if required:
+            raise InitPlanError(
+                f"the installed '{stage.stage}' stage requires {', '.join(required)}, which bpnet init does not set for '{stage.id}': "
+                "bpnet init and the stage come from mismatched package versions; update both"
+            )
+        stage.params.update({name: value for name, value in stage.optional.items() if name in fields})
+        models[stage.id] = cls.Params
+    return models
