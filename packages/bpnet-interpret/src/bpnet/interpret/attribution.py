@@ -47,14 +47,16 @@ model folder and what to do):
 
 Precision: float32 by default (attribution stays float32; on CUDA TF32 is switched off
 for the run so convolutions keep full float32 precision). ``precision="float64"`` runs
-the model in float64 (what bpnet-lite does for the profile head), about twice as slow
-on CPU; the deltas of float32 are small enough for the profile head of bpnet models.
+the model in float64 (what bpnet-lite does for the profile head), about 4 times as slow
+on a CPU; the float32 deltas are already about 1e-6 of the change of the target for
+both heads of bpnet models.
 
 Speed, compared with calling ``tangermeme.deep_lift_shap`` as bpnet-lite does (64 pairs
 per batch, float64 for the profile head, 'same'-padded convolutions): bpnet models use
 'valid' convolutions (about half the arithmetic), the profile head stays float32, the
-references of a chunk are drawn at once, and batches are larger (``batch_size``, by
-default :func:`default_batch_size`). See ``benchmarks/attribution.py``.
+references of a chunk are drawn at once, and on a GPU batches are fitted to the free
+memory after the first chunk (:func:`default_batch_size`). See
+``benchmarks/attribution.py``.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ class HeadAttributions:
     convergence delta per window (over references and models); ``delta_mean_abs`` and
     ``delta_max_abs``: over every (window, reference, model) pair; ``target_change_mean_abs``:
     mean ``|f(X) - f(reference)|`` over the pairs (the scale the deltas compare with);
-    ``seconds``: wall time of the attribution.
+    ``seconds``: wall time of the attribution; ``batch_size``: the (sequence,
+    reference) pairs per forward pass used (after fitting, on a GPU).
     """
 
     hypothetical: np.ndarray
@@ -105,6 +108,7 @@ class HeadAttributions:
     delta_max_abs: float
     target_change_mean_abs: float
     seconds: float
+    batch_size: int = 0
 
     @property
     def sequences_per_s(self) -> float:
@@ -134,9 +138,19 @@ def explanation_target(model: torch.nn.Module, head: Head) -> torch.nn.Module:
 
 
 def deeplift_rules() -> dict[type, object]:
-    """tangermeme's table of DeepLIFT rules: module type -> rule (exact types)."""
-    from tangermeme._deep_lift_utils import _build_nonlinear_ops
+    """tangermeme's table of DeepLIFT rules: module type -> rule (exact types).
 
+    Read from tangermeme (a private function, ``_build_nonlinear_ops``); should a later
+    tangermeme move it, the module types tangermeme 1.6 has rules for are used.
+    """
+    try:
+        from tangermeme._deep_lift_utils import _build_nonlinear_ops
+    except ImportError:
+        nn = torch.nn
+        known = (nn.ReLU, nn.ReLU6, nn.RReLU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish, nn.GLU, nn.ELU, nn.LeakyReLU,
+                 nn.Sigmoid, nn.Tanh, nn.Softplus, nn.Softshrink, nn.LogSigmoid, nn.PReLU, nn.MaxPool1d, nn.MaxPool2d,
+                 nn.Softmax, nn.LayerNorm, nn.RMSNorm)
+        return dict.fromkeys(known, None)
     return _build_nonlinear_ops()
 
 
@@ -312,8 +326,30 @@ def _attribute_chunk(
 
 
 def default_batch_size(device: torch.device) -> int:
-    """(sequence, reference) pairs per forward pass: 128 on a CPU, 512 on a GPU."""
-    return 512 if device.type == "cuda" else 128
+    """(sequence, reference) pairs per forward pass when none is given: 64, as bpnet-lite.
+
+    A pair takes about 40 MB during the pass for a 64-filter model on 2114 bp (8 times
+    that with 512 filters), so 64 pairs fit a laptop. On a GPU this is only the first
+    chunk's batch: :func:`attribute` then measures the memory that chunk took and fills
+    about half of the free GPU memory (up to :data:`MAX_GPU_BATCH` pairs).
+    """
+    return 64
+
+
+#: the largest automatic batch on a GPU, in (sequence, reference) pairs
+MAX_GPU_BATCH = 4096
+
+
+def _fitted_gpu_batch(device: torch.device, baseline: int, pairs: int, n_shuffles: int) -> int:
+    """Pairs per batch that use about half the free GPU memory, from the peak of a batch of ``pairs``."""
+    per_pair = max(torch.cuda.max_memory_allocated(device) - baseline, 1) / max(pairs, 1)
+    free, _ = torch.cuda.mem_get_info(device)
+    free += torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)  # torch's cache is free for torch
+    batch = int(min(max(0.5 * free / per_pair, 16), MAX_GPU_BATCH))
+    if batch >= n_shuffles:
+        batch -= batch % n_shuffles  # whole sequences per batch
+    log.info("batch_size: %d (sequence, reference) pairs per pass on %s (%.1f MB per pair measured)", batch, device, per_pair / 2**20)
+    return batch
 
 
 def attribute(
@@ -336,8 +372,9 @@ def attribute(
 
     Each model is checked (:func:`check_rules`) and, with ``probe``, refused when the
     first :data:`PROBE_SEQUENCES` sequences show that DeepLIFT misses a non-linearity.
-    ``batch_size`` counts (sequence, reference) pairs per forward pass; None picks
-    :func:`default_batch_size`. See the module docstring for what is computed.
+    ``batch_size`` counts (sequence, reference) pairs per forward pass; None: 64 on a
+    CPU, fitted to the free memory on a GPU (:func:`default_batch_size`). See the module
+    docstring for what is computed.
     """
     from bpnet.core.console import progress_bar
 
@@ -345,28 +382,37 @@ def attribute(
         raise ValueError("n_shuffles must be at least 1")
     device = torch.device(device)
     dtype = torch.float64 if precision == "float64" else torch.float32
+    fit_gpu_batch = batch_size is None and device.type == "cuda"
     batch_size = batch_size or default_batch_size(device)
     X = torch.as_tensor(np.asarray(X, dtype=np.float32) if isinstance(X, np.ndarray) else X).to("cpu", dtype)
     n = len(X)
-    per_chunk = max(1, batch_size // n_shuffles)
-    hyp_sum = torch.zeros(X.shape, dtype=torch.float64)
+    hyp_sum = torch.zeros(X.shape, dtype=dtype)  # float32 unless asked: the largest array held
     delta_sum = torch.zeros(n, dtype=torch.float64)
-    abs_sum = change_sum = 0.0
-    abs_max = 0.0
+    abs_sum = change_sum = abs_max = 0.0
     start = time.perf_counter()
-    with progress_bar() as bar, full_float32(device):
+    with progress_bar() if progress else contextlib.nullcontext() as bar, full_float32(device):
         task = bar.add_task(f"attributing {head}", total=n * len(models)) if progress else None
         for model, label in zip(models, labels):
             check_rules(model, label)
             if dtype != next(model.parameters(), torch.empty(0)).dtype:
                 model = copy.deepcopy(model).to(dtype)  # the caller's model stays as it is
             recorder = _RecordTarget(explanation_target(model, head).to(device)).eval()
-            for rows in _chunks(n, per_chunk, first=PROBE_SEQUENCES if probe else per_chunk):
+            first = 0
+            while first < n:
+                per_chunk = max(1, batch_size // n_shuffles)
+                rows = slice(first, min(first + (min(PROBE_SEQUENCES, per_chunk) if probe and first == 0 else per_chunk), n))
+                first = rows.stop
+                if fit_gpu_batch:
+                    torch.cuda.reset_peak_memory_stats(device)
+                    baseline = torch.cuda.memory_allocated(device)
                 refs = dinucleotide_references(X[rows], n_shuffles, seed)
                 chunk = _attribute_chunk(recorder, X[rows], refs, batch_size=batch_size, device=device, dtype=dtype)
+                if fit_gpu_batch:
+                    batch_size = _fitted_gpu_batch(device, baseline, min(batch_size, (rows.stop - rows.start) * n_shuffles), n_shuffles)
+                    fit_gpu_batch = False
                 if probe and rows.start == 0:
                     _check_probe(chunk, label, head)
-                hyp_sum[rows] += chunk.hypothetical.double()
+                hyp_sum[rows] += chunk.hypothetical.to(dtype)
                 delta_sum[rows] += chunk.deltas.double().mean(dim=1)
                 abs_sum += float(chunk.deltas.abs().double().sum())
                 change_sum += float(chunk.changes.abs().double().sum())
@@ -379,6 +425,7 @@ def attribute(
         hypothetical=(hyp_sum / len(models)).float().numpy(),
         delta=(delta_sum / len(models)).float().numpy(),
         delta_mean_abs=abs_sum / pairs, delta_max_abs=abs_max, target_change_mean_abs=change_sum / pairs, seconds=seconds,
+        batch_size=batch_size,
     )
     if result.delta_max_abs > delta_tolerance:
         log.warning(
@@ -388,16 +435,6 @@ def attribute(
             "; precision: float64 makes them tighter" if precision == "float32" else "",
         )
     return result
-
-
-def _chunks(n: int, size: int, first: int) -> Iterator[slice]:
-    """Slices of ``range(n)``: ``first`` rows, then ``size`` rows at a time."""
-    start = 0
-    step = min(first, size)
-    while start < n:
-        yield slice(start, min(start + step, n))
-        start += step
-        step = size
 
 
 def _check_probe(chunk: _Chunk, label: str, head: str) -> None:
@@ -418,7 +455,7 @@ def _check_probe(chunk: _Chunk, label: str, head: str) -> None:
 
 
 __all__ = [
-    "DELTA_TOLERANCE", "HEADS", "HeadAttributions", "PROBE_RELATIVE_LIMIT", "PROBE_SEQUENCES", "attribute", "check_rules",
+    "DELTA_TOLERANCE", "HEADS", "HeadAttributions", "MAX_GPU_BATCH", "PROBE_RELATIVE_LIMIT", "PROBE_SEQUENCES", "attribute", "check_rules",
     "check_window", "default_batch_size", "deeplift_rules", "dinucleotide_references", "explanation_target", "missing_rules",
     "resolve_submodel",
 ]

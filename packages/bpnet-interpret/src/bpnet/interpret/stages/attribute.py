@@ -19,6 +19,11 @@ averaged over the given models (folds). Outputs, in the ``scores`` folder:
 ``max_loci`` keeps the loci with the most observed counts (over the output window,
 all signal tracks): the strongest peaks are the ones worth explaining; files list
 them in loci.h5 order.
+
+Memory: the one-hot windows, the attributions and their running sum over models, all
+float32 ``(N, 4, input_length)``: about 100 kB per 2114 bp window (5 GB per 50,000
+loci; use ``max_loci`` or ``split`` to explain fewer), plus one batch (about 40 MB per
+(sequence, reference) pair for a 64-filter model).
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ class AttributeParams(StageParams):
     )
     n_shuffles: int = Field(20, ge=1, description="dinucleotide-shuffled references per sequence (attributions are averaged over them)")
     seed: int = Field(0, description="seed of the shuffles: reference k of every sequence uses seed + k, as tangermeme's random_state")
-    batch_size: int | None = Field(None, ge=1, description="(sequence, reference) pairs per forward pass; empty: 128 on a CPU, 512 on a GPU")
+    batch_size: int | None = Field(None, ge=1, description="(sequence, reference) pairs per forward pass; empty: 64 on a CPU (about 40 MB each for a 64-filter model), on a GPU fitted to its free memory")
     precision: Literal["float32", "float64"] = Field("float32", description="float32 (the default, TF32 off on GPUs) or float64 (tighter convergence deltas, slower)")
     delta_tolerance: float = Field(1e-3, gt=0, description="warn when a convergence delta (sum of attributions minus the change of the output) exceeds this")
     device: str = Field("auto", description="auto (CUDA if present), cpu, cuda, cuda:N or mps")
@@ -99,17 +104,17 @@ class Attribute(Stage):
         with_n = int((one_hot.sum(axis=1) == 0).any(axis=1).sum())
         if with_n:
             context.log.info("%d of %d window(s) contain N bases: their observed contributions there are 0", with_n, len(index))
-        batch_size = params.batch_size or A.default_batch_size(device)
         context.log.info(
-            "explaining %d locus window(s) of %d bp with %d model(s) (%s), %d dinucleotide shuffles each, %d pairs per batch",
-            len(index), L, len(models), ", ".join(sorted(set(submodels))), params.n_shuffles, batch_size,
+            "explaining %d locus window(s) of %d bp with %d model(s) (%s), %d dinucleotide shuffles each, %s pairs per batch",
+            len(index), L, len(models), ", ".join(sorted(set(submodels))), params.n_shuffles,
+            params.batch_size or ("fitted to the GPU's memory" if device.type == "cuda" else A.default_batch_size(device)),
         )
 
         params.scores.mkdir(parents=True, exist_ok=True)
         summary = {}
         for head in params.heads:
             result = A.attribute(
-                models, labels, one_hot, head, n_shuffles=params.n_shuffles, seed=params.seed, batch_size=batch_size,
+                models, labels, one_hot, head, n_shuffles=params.n_shuffles, seed=params.seed, batch_size=params.batch_size,
                 device=device, precision=params.precision, delta_tolerance=params.delta_tolerance,
             )
             meta = {
@@ -129,7 +134,7 @@ class Attribute(Stage):
                 "n": len(index), "seconds": result.seconds, "sequences_per_s": result.sequences_per_s,
                 "delta_mean_abs": result.delta_mean_abs, "delta_max_abs": result.delta_max_abs,
                 "target_change_mean_abs": result.target_change_mean_abs, "delta_tolerance": params.delta_tolerance,
-                "device": describe_device(device, params.precision), "precision": params.precision, "batch_size": batch_size,
+                "device": describe_device(device, params.precision), "precision": params.precision, "batch_size": result.batch_size,
                 "n_shuffles": params.n_shuffles, "seed": params.seed, "models": labels, "submodel": meta["submodel"],
             }
         (params.scores / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -1,0 +1,368 @@
+"""Attribution: our ``attribute`` path vs tangermeme's ``deep_lift_shap`` called the way
+bpnet-lite 1.1.0 calls it, side by side in one run.
+
+Same weights, same sequences, ``n_shuffles=20``, seed 0 on every side (tangermeme's
+seeded references: shuffle ``k`` of every sequence uses seed ``k``, so all sides explain
+against the very same references). The model is a 64x8 BPNet (2 profile tracks, 2
+control tracks, 2114 bp in, 1000 bp out) with random weights (seed 0); controls are zero
+on every side (``ControlWrapper``, as bpnet-lite's ``bpnet attribute`` does).
+
+Sides (``sequences/s`` = windows explained per second, 20 references each; each side
+is timed ``--reps`` times per head in ABBA order after an untimed warm-up, and the
+median is reported, both per wall second and per CPU second of the side's process,
+because the machine is shared and burstable; every timed run records a matmul
+calibration and the CPU other processes used):
+
+* **bpnet**: :func:`bpnet.interpret.attribution.attribute` on our ``BPNet`` ('valid'
+  convolutions), float32, its default batch (64 pairs on a CPU), probe included;
+* **bpnet-lite**: in bpnet-lite's own environment (``--peer-python``): its ``BPNet``
+  holding the same weights, its ``CountWrapper``/``ProfileWrapper`` over ``ControlWrapper``,
+  ``bpnetlite.attribute.deep_lift_shap(..., hypothetical=True, n_shuffles=20,
+  batch_size=64, random_state=0)`` in float64 for the profile head and float32 for
+  counts, exactly as its ``bpnet attribute`` command;
+* **tangermeme on our model** (``--engine-check`` sequences, 2 by default): the same
+  bpnet-lite call (batch 64, float64 for profile) on our model and our wrappers, in our
+  environment: separates the engine from the architecture and checks our profile
+  attributions against tangermeme's with the official profile target.
+
+Agreement: per-sequence Pearson correlation of the hypothetical attributions (4 x 2114
+values) between bpnet and each other side. Sum-to-delta: for every side, the sum of
+observed attributions minus ``f(X) - mean_k f(ref_k)`` (``f`` = our target, float64),
+as an absolute value and relative to the mean ``|f(X) - f(ref)|``.
+
+The profile targets differ by design: bpnet-lite's ``ProfileWrapper`` gives the whole
+``logits * softmax(logits)`` one rescale rule (``_ProfileLogitScaling``), ours gives
+the softmax tangermeme's softmax rule and the product its bilinear rule. Both targets
+have the same value, and both attributions add up to its change, but they split it
+differently over the bases; so profile agreement with bpnet-lite is lower than counts
+agreement, and the ``tangermeme on our model`` row shows the engine agreement.
+
+bpnet-lite runs in its own environment (``--peer-python``, or ``BPNET_PEER_PYTHON``;
+default ``/work/bench-envs/bpnet-lite/bin/python``, see ``training.py``) as one
+long-lived worker process. Run (about 5 minutes on a 2-core machine)::
+
+    .venv/bin/python benchmarks/attribution.py [--n-sequences 2] [--reps 2] [--threads 2]
+
+Writes ``benchmarks/results/attribution.json`` and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import peer_bpnetlite as shared  # noqa: E402  (matmul calibration; imports only numpy and torch)
+
+DEFAULT_PEER = os.environ.get("BPNET_PEER_PYTHON", "/work/bench-envs/bpnet-lite/bin/python")
+LIN, LOUT = shared.INPUT_LENGTH, shared.OUTPUT_LENGTH
+MODEL = {"n_filters": 64, "n_layers": 8, "n_outputs": 2, "n_control_tracks": 2}
+N_SHUFFLES, SEED, PEER_BATCH = 20, 0, 64
+
+
+def machine_busy() -> float:
+    """CPU seconds all processes of the machine have used (non-idle time of /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------------- bpnet-lite side
+
+
+def peer_serve(job_path: str) -> None:
+    """Run in bpnet-lite's environment: load the job's weights into bpnet-lite's BPNet once,
+    then answer one JSON line per head named on stdin (``quit`` ends), attributing as
+    ``bpnet attribute`` does and saving the attributions to ``<job>-<head>-<n>.npz``."""
+    import torch
+    from bpnetlite.attribute import deep_lift_shap
+    from bpnetlite.bpnet import BPNet, ControlWrapper, CountWrapper, ProfileWrapper
+
+    protocol = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # library prints go to stderr, the protocol stays clean
+    sys.stdout = sys.stderr
+    d = np.load(job_path)
+    torch.set_num_threads(int(d["threads"]))
+    n_filters = d["w:iconv.weight"].shape[0]
+    n_outputs, n_controls = d["w:ctl_profile.weight"].shape[:2]
+    model = BPNet(n_filters=n_filters, n_layers=int(d["n_layers"]), n_outputs=n_outputs, n_control_tracks=n_controls,
+                  trimming=(LIN - LOUT) // 2, verbose=False)
+    state = model.state_dict()
+    for key in state:
+        if key == "fconv.weight":  # our 1x1 control convolution is the centre tap of its control channels
+            weight = np.zeros(tuple(state[key].shape), np.float32)
+            weight[:, :n_filters] = d["w:fconv.weight"]
+            weight[:, n_filters:, weight.shape[-1] // 2] = d["w:ctl_profile.weight"][:, :, 0]
+            state[key] = torch.from_numpy(weight)
+        else:
+            state[key] = torch.from_numpy(d["w:" + key])
+    model.load_state_dict(state)
+    model.eval()
+    X = torch.from_numpy(d["X"])
+    versions = {"torch": torch.__version__, "bpnet-lite": __import__("bpnetlite").__version__,
+                "tangermeme": __import__("tangermeme").__version__}
+    for calls, line in enumerate(sys.stdin):
+        head = line.strip()
+        if head == "quit":
+            break
+        warm_up = head.startswith("warm-up ")
+        head = head.removeprefix("warm-up ")
+        # as bpnet-lite's `bpnet attribute`: float64 for the profile head, ControlWrapper for controls
+        dtype = torch.float64 if head == "profile" else torch.float32
+        wrapper = (ProfileWrapper if head == "profile" else CountWrapper)(ControlWrapper(model)).type(dtype)
+        if warm_up:  # one sequence, two references, untimed
+            deep_lift_shap(wrapper, X[:1].type(dtype), hypothetical=True, n_shuffles=2, batch_size=PEER_BATCH, device="cpu", random_state=SEED)
+            model.float()
+            protocol.write("{}\n")
+            protocol.flush()
+            continue
+        run = timed(lambda: deep_lift_shap(wrapper, X.type(dtype), hypothetical=True, n_shuffles=N_SHUFFLES,
+                                           batch_size=PEER_BATCH, device="cpu", random_state=SEED, warning_threshold=1e-3))
+        path = f"{job_path}-{head}-{calls}.npy"
+        np.save(path, run.pop("result").float().numpy())
+        model.float()
+        protocol.write(json.dumps({**run, "attributions": path, "versions": versions}) + "\n")
+        protocol.flush()
+
+
+class Peer:
+    """bpnet-lite's side as a long-lived worker process (imports and weights loaded once)."""
+
+    def __init__(self, args, model, X: np.ndarray):
+        job = args.workdir / "peer-job.npz"
+        weights = {f"w:{k}": v.detach().numpy() for k, v in model.state_dict().items()}
+        np.savez(job, X=X, threads=args.threads, n_layers=MODEL["n_layers"], **weights)
+        env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
+        self.log_path = args.workdir / "peer.log"
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen([args.peer_python, str(Path(__file__).resolve()), "--peer", str(job)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env, cwd=HERE)
+
+    def run(self, head: str) -> dict:
+        self.process.stdin.write(head + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait()
+            self.log.flush()
+            raise SystemExit(f"the bpnet-lite side failed:\n{self.log_path.read_text()[-3000:]}")
+        result = json.loads(line)
+        result["attributions"] = np.load(result["attributions"])
+        return {**result, "batch_size": PEER_BATCH, "precision": "float64" if head == "profile" else "float32"}
+
+    def warm_up(self, head: str) -> None:
+        self.process.stdin.write(f"warm-up {head}\n")
+        self.process.stdin.flush()
+        if not self.process.stdout.readline():
+            raise SystemExit(f"the bpnet-lite side failed:\n{self.log_path.read_text()[-3000:]}")
+
+    def close(self) -> None:
+        try:
+            self.process.stdin.write("quit\n")
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass
+        self.process.wait()
+        self.log.close()
+
+
+# ---------------------------------------------------------------------- our side
+
+
+def make_inputs(n: int) -> tuple[Any, np.ndarray]:
+    """Our 8-layer BPNet (random weights, seed 0) and ``n`` random one-hot 2114 bp sequences."""
+    import torch
+
+    from bpnet.core.architectures.bpnet import BPNet
+
+    torch.manual_seed(SEED)
+    model = BPNet(**MODEL).eval()
+    bases = np.random.default_rng(SEED).integers(0, 4, (n, LIN))
+    X = np.eye(4, dtype=np.float32)[bases].transpose(0, 2, 1).copy()
+    return model, X
+
+
+def timed(fn) -> dict:
+    """Run ``fn``: its result, wall and CPU seconds (this process, all threads), the matmul
+    calibration before and after, and the CPU other processes of the machine used meanwhile."""
+    gflops_before, busy, own0, t0 = shared.matmul_gflops(), machine_busy(), time.process_time(), time.perf_counter()
+    result = fn()
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - own0
+    other = ((machine_busy() - busy) - cpu_seconds) / seconds
+    return {"result": result, "seconds": seconds, "cpu_seconds": cpu_seconds, "gflops_before": gflops_before,
+            "gflops_after": shared.matmul_gflops(), "other_cpu_cores": other}
+
+
+def run_ours(model, X: np.ndarray, head: str) -> dict:
+    from bpnet.interpret.attribution import attribute, default_batch_size
+
+    run = timed(lambda: attribute([model], ["bpnet"], X, head, n_shuffles=N_SHUFFLES, seed=SEED, device="cpu", progress=False))
+    result = run.pop("result")
+    return {**run, "attributions": result.hypothetical, "delta_max_abs_pairs": result.delta_max_abs,
+            "delta_mean_abs_pairs": result.delta_mean_abs, "batch_size": default_batch_size(__import__("torch").device("cpu")),
+            "precision": "float32"}
+
+
+def run_tangermeme_on_ours(model, X: np.ndarray, head: str) -> dict:
+    """tangermeme's deep_lift_shap called as bpnet-lite calls it, on our model and wrappers."""
+    import copy
+    import warnings
+
+    import torch
+    from tangermeme.deep_lift_shap import deep_lift_shap
+
+    from bpnet.interpret.attribution import explanation_target
+
+    dtype = torch.float64 if head == "profile" else torch.float32
+    target = explanation_target(copy.deepcopy(model), head).to(dtype)
+
+    def call():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return deep_lift_shap(target, torch.from_numpy(X).to(dtype), hypothetical=True, n_shuffles=N_SHUFFLES,
+                                  batch_size=PEER_BATCH, device="cpu", random_state=SEED).float().numpy()
+
+    run = timed(call)
+    return {**run, "attributions": run.pop("result"), "batch_size": PEER_BATCH, "precision": str(dtype).removeprefix("torch.")}
+
+
+def sum_to_delta(model, X: np.ndarray, attributions: np.ndarray, head: str) -> dict:
+    """Sum of observed attributions minus f(X) - mean_k f(ref_k), with our target in float64."""
+    import copy
+
+    import torch
+
+    from bpnet.interpret.attribution import dinucleotide_references, explanation_target
+
+    target = explanation_target(copy.deepcopy(model).double(), head).eval()
+    Xt = torch.from_numpy(X)
+    refs = dinucleotide_references(Xt, N_SHUFFLES, SEED).double()
+    with torch.no_grad():
+        fx = target(Xt.double())[:, 0]
+        fr = torch.cat([target(r)[:, 0] for r in refs.reshape(-1, 4, LIN).split(64)]).reshape(len(X), N_SHUFFLES)
+    change = (fx - fr.mean(dim=1)).numpy()
+    delta = (X * attributions).sum(axis=(1, 2), dtype=np.float64) - change
+    scale = float((fx[:, None] - fr).abs().mean())
+    return {"max_abs": float(np.abs(delta).max()), "mean_abs": float(np.abs(delta).mean()), "target_change_mean_abs": scale,
+            "max_relative": float(np.abs(delta).max() / scale)}
+
+
+def pearson_per_sequence(a: np.ndarray, b: np.ndarray) -> dict:
+    a, b = a.reshape(len(a), -1).astype(np.float64), b.reshape(len(b), -1).astype(np.float64)
+    a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
+    r = (a * b).sum(axis=1) / np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    return {"min": float(r.min()), "median": float(np.median(r)), "per_sequence": r.tolist()}
+
+
+def summarise(runs: list[dict], n: int) -> dict:
+    """Median rates of a side's timed runs, with every run's timing kept."""
+    rates = [n / r["seconds"] for r in runs]
+    cpu_rates = [n / r["cpu_seconds"] for r in runs]
+    keys = ("seconds", "cpu_seconds", "gflops_before", "gflops_after", "other_cpu_cores")
+    return {"n_sequences": n, "sequences_per_s": float(np.median(rates)), "sequences_per_cpu_s": float(np.median(cpu_rates)),
+            "batch_size": runs[0]["batch_size"], "precision": runs[0]["precision"], "runs": [{k: r[k] for k in keys} for r in runs]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n-sequences", type=int, default=2, help="sequences explained per timed run by bpnet and bpnet-lite")
+    parser.add_argument("--reps", type=int, default=2, help="timed runs per side and head, in ABBA order")
+    parser.add_argument("--engine-check", type=int, default=2, help="sequences explained by tangermeme on our model (0: skip)")
+    parser.add_argument("--n-filters", type=int, default=64, help="filters of the 8-layer BPNet (fewer for a quick smoke run)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--peer-python", default=DEFAULT_PEER)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/bpnet-bench-attribution"))
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "attribution.json")
+    parser.add_argument("--peer", metavar="JOB", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.peer:
+        return peer_serve(args.peer)
+
+    import torch
+
+    from bpnet.interpret.attribution import attribute
+
+    torch.set_num_threads(args.threads)
+    MODEL["n_filters"] = args.n_filters
+    os.environ.setdefault("BPNET_NO_PROGRESS", "1")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    model, X = make_inputs(args.n_sequences)
+    peer = Peer(args, model, X)
+    # warm-up (untimed): imports, numba's compilation of the shuffle, the allocator, both heads on both sides
+    for head in ("counts", "profile"):
+        attribute([model], ["warm-up"], X[:1], head, n_shuffles=2, progress=False)
+        peer.warm_up(head)
+    runs: dict[str, dict[str, list[dict]]] = {"bpnet": {}, "bpnet-lite": {}, "tangermeme-on-bpnet": {}}
+    try:
+        for head in ("counts", "profile"):
+            for rep in range(args.reps):  # ABBA order against drifts of the (burstable, shared) CPU
+                for side in ("bpnet", "bpnet-lite") if (rep + (head == "profile")) % 2 == 0 else ("bpnet-lite", "bpnet"):
+                    r = run_ours(model, X, head) if side == "bpnet" else peer.run(head)
+                    runs[side].setdefault(head, []).append(r)
+                    print(f"{head:8s} {side:20s} rep {rep}: {args.n_sequences / r['seconds']:.3f} sequences/s, "
+                          f"{args.n_sequences / r['cpu_seconds']:.3f} per CPU-s ({r['seconds']:.1f} s; matmul {r['gflops_before']:.0f} "
+                          f"-> {r['gflops_after']:.0f} GFLOPS; other processes {r['other_cpu_cores']:.2f} cores)", flush=True)
+            if args.engine_check:
+                r = run_tangermeme_on_ours(model, X[: args.engine_check], head)
+                runs["tangermeme-on-bpnet"][head] = [r]
+                print(f"{head:8s} {'tangermeme-on-bpnet':20s}: {args.engine_check / r['seconds']:.3f} sequences/s ({r['seconds']:.1f} s)", flush=True)
+    finally:
+        peer.close()
+
+    table = {}
+    for head in ("counts", "profile"):
+        ours = runs["bpnet"][head][0]["attributions"]
+        row = {}
+        for side, by_head in runs.items():
+            if head not in by_head:
+                continue
+            attributions = by_head[head][0]["attributions"]
+            n = len(attributions)
+            entry = {**summarise(by_head[head], n), "sum_to_delta": sum_to_delta(model, X[:n], attributions, head)}
+            if side != "bpnet":
+                entry["pearson_vs_bpnet"] = pearson_per_sequence(ours[:n], attributions)
+                entry["max_abs_difference_vs_bpnet"] = float(np.abs(ours[:n] - attributions).max())
+            else:
+                entry["delta_max_abs_pairs"] = by_head[head][0]["delta_max_abs_pairs"]
+                entry["same_attributions_every_rep"] = all(np.array_equal(ours, r["attributions"]) for r in by_head[head])
+            row[side] = entry
+        for key in ("sequences_per_s", "sequences_per_cpu_s"):
+            row[f"speedup_{key}"] = row["bpnet"][key] / row["bpnet-lite"][key]
+        table[head] = row
+
+    print(f"\n{'head':8s} {'side':20s} {'seq/s':>7s} {'speed-up':>8s} {'seq/CPU-s':>9s} {'speed-up':>8s} {'Pearson min':>11s} {'max |delta|/scale':>17s}")
+    for head, row in table.items():
+        for side in runs:
+            if side not in row:
+                continue
+            e, lite = row[side], row["bpnet-lite"]
+            pearson = f"{e['pearson_vs_bpnet']['min']:.6f}" if "pearson_vs_bpnet" in e else "-"
+            print(f"{head:8s} {side:20s} {e['sequences_per_s']:7.3f} {e['sequences_per_s'] / lite['sequences_per_s']:7.2f}x "
+                  f"{e['sequences_per_cpu_s']:9.3f} {e['sequences_per_cpu_s'] / lite['sequences_per_cpu_s']:7.2f}x {pearson:>11s} "
+                  f"{e['sum_to_delta']['max_relative']:17.2e}")
+    result = {
+        "setup": {
+            "date": time.strftime("%Y-%m-%d"), "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+            "threads": args.threads, "torch": torch.__version__, "tangermeme": __import__("tangermeme").__version__,
+            "peer": runs["bpnet-lite"]["counts"][0]["versions"],
+            "model": {**MODEL, "input_length": LIN, "output_length": LOUT, "weights": "random, seed 0"},
+            "n_sequences": args.n_sequences, "reps": args.reps, "engine_check_sequences": args.engine_check,
+            "n_shuffles": N_SHUFFLES, "seed": SEED, "command": " ".join(sys.argv),
+        },
+        "heads": table,
+    }
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
