@@ -12,7 +12,7 @@ from bpnet.core.stages.base import Input, Output, Stage, StageContext, StagePara
 
 
 class PredictParams(StageParams):
-    models: list[Input] = Field(..., description="bpnet model folders (e.g. the folds of one experiment); their predictions are averaged")
+    models: list[Input] = Field(..., min_length=1, description="bpnet model folders (e.g. the folds of one experiment); their predictions are averaged")
     genome: Input = Field(..., description="reference genome FASTA")
     regions: Input = Field(..., description="regions to predict, BED or narrowPeak; one window per region, centred on the summit where there is one")
     use_summits: bool = Field(True, description="centre windows on the narrowPeak summit (column 10) rather than the interval midpoint")
@@ -29,13 +29,6 @@ class PredictParams(StageParams):
     device: str = Field("auto", description="auto (CUDA if present), cpu, cuda, cuda:N or mps")
     bigwigs: Output = Field(Path("bigwigs"), description="track-set folder: one bigWig of predicted expected counts per track, plus tracks.json")
     arrays: Output = Field(Path("predictions.npz"), description="npz: output windows (chrom, start, end, centre), log_counts (N,), profiles (N, tracks, length) probabilities, track_names, models")
-
-    @field_validator("models")
-    @classmethod
-    def _some_model(cls, models: list[Path]) -> list[Path]:
-        if not models:
-            raise ValueError("give at least one model folder")
-        return models
 
     @field_validator("track_names")
     @classmethod

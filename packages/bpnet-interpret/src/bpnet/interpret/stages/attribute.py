@@ -38,7 +38,7 @@ from bpnet.core.stages.base import Input, Output, Stage, StageContext, StagePara
 
 
 class AttributeParams(StageParams):
-    models: list[Input] = Field(..., description="bpnet model folders (e.g. the folds of one experiment); their attributions are averaged")
+    models: list[Input] = Field(..., min_length=1, description="bpnet model folders (e.g. the folds of one experiment); their attributions are averaged")
     loci: Input = Field(..., description="loci.h5 from the loci stage the models were trained on; each locus's sequence window is explained, centred, without jitter")
     split: str | list[str] | None = Field(None, description="split(s) whose loci are explained, e.g. test or [valid, test]; empty: every split")
     peaks_only: bool = Field(True, description="explain peaks only (false: negatives too)")
@@ -55,13 +55,6 @@ class AttributeParams(StageParams):
     device: str = Field("auto", description="auto (CUDA if present), cpu, cuda, cuda:N or mps")
     genome: Input | None = Field(None, description="FASTA whose chromosome sizes head the bigWigs; empty: the genome loci.h5 was extracted from (if still there)")
     scores: Output = Field(Path("scores"), description="folder: counts.h5/profile.h5 (attributions, modisco-lite reads them), counts.bw/profile.bw (observed contributions per base), summary.json")
-
-    @field_validator("models")
-    @classmethod
-    def _some_model(cls, models: list[Path]) -> list[Path]:
-        if not models:
-            raise ValueError("give at least one model folder")
-        return models
 
     @field_validator("heads")
     @classmethod
@@ -185,7 +178,6 @@ def load_models(paths: list[Path], submodel: str, device) -> tuple[list, list[st
 def chromosome_sizes(loci, genome: Path | None, context: StageContext) -> dict[str, int]:
     """Chromosome sizes for the bigWig headers: ``genome``, else the FASTA the loci came
     from, else (logged) each chromosome's extent as far as the loci windows reach."""
-    import numpy as np
 
     from bpnet.data.chroms import check_chromosomes
     from bpnet.data.sources.fasta import FastaSource

@@ -18,13 +18,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from bpnet.core.stages.base import Input, Output, Stage, StageContext, StageParams
 
 
 class MarginalizeParams(StageParams):
-    models: list[Input] = Field(..., description="bpnet model folders (e.g. the folds of one experiment); their predictions are averaged")
+    models: list[Input] = Field(..., min_length=1, description="bpnet model folders (e.g. the folds of one experiment); their predictions are averaged")
     loci: Input = Field(..., description="loci.h5 from the loci stage; its negatives (or peaks) are the background sequences")
     motifs: Input = Field(..., description="MEME motif database (minimal MEME format, e.g. from JASPAR or HOCOMOCO, or a modisco stage's patterns.meme)")
     peaks: bool = Field(False, description="insert into peaks instead of the negatives (negatives show a motif's effect on its own; peaks, on top of what is there)")
@@ -42,13 +42,6 @@ class MarginalizeParams(StageParams):
     table: Output = Field(Path("marginalization.tsv"), description="motifs ranked by mean delta log counts, with count and profile effects")
     effects: Output = Field(Path("effects.npz"), description="per motif: delta log counts per locus, profile JSD per locus, mean expected profiles before and after")
     plots: Output = Field(Path("plots"), description="folder of one PNG per motif: profile before/after, difference, counts before vs after")
-
-    @field_validator("models")
-    @classmethod
-    def _some_model(cls, models: list[Path]) -> list[Path]:
-        if not models:
-            raise ValueError("give at least one model folder")
-        return models
 
 
 class Marginalize(Stage):
