@@ -40,15 +40,16 @@ SHORT_MOTIF = "MA0035.5"  # GATA1, 7 bp
 
 @pytest.fixture(scope="module")
 def chip_branch(tmp_path_factory):
-    """The quickstart run up to chip-annotate: (spec folder, output folder, recovered motif ids)."""
+    """The quickstart run up to chip-annotate and chip-marginalize: (spec folder, output folder, recovered motif ids)."""
     folder = tmp_path_factory.mktemp("quickstart")
     spec = folder / "quickstart.yaml"
     spec.write_text(QUICKSTART.read_text().replace("output_dir: ../bpnet-out/quickstart", "output_dir: out"))
-    result = subprocess.run(
-        [str(BPNET), "run", str(spec), "--until", "chip-annotate"],
-        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=1500,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for last in ("chip-annotate", "chip-marginalize"):  # the second run only adds marginalize
+        result = subprocess.run(
+            [str(BPNET), "run", str(spec), "--until", last],
+            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=1500,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = folder / "out"
     matches = best_matches(out / "chip-annotate/patterns.tsv")
     recovered = {motif for pattern, (motif, _) in matches.items() if pattern.startswith("pos_")}
