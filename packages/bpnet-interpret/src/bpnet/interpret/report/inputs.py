@@ -185,10 +185,9 @@ def read_metrics(path: Path) -> dict[str, Any]:
     return metrics
 
 
-def read_predictions(path: Path) -> Predictions:
-    """An evaluate ``predictions.npz`` (plain arrays only: no pickled objects)."""
-    if not path.is_file():
-        raise InputError(f"{path}: predictions.npz not found; give the predictions.npz of an evaluate stage")
+def read_npz(path: Path, where: str, todo: str) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` of plain arrays (no pickle), or an :class:`InputError`
+    starting with ``where`` and ending with ``todo``."""
     try:
         # our own handle: numpy leaves its handle open when the file is not a zip
         with open(path, "rb") as handle:
@@ -196,9 +195,16 @@ def read_predictions(path: Path) -> Predictions:
             if not isinstance(loaded, np.lib.npyio.NpzFile):
                 raise ValueError("a single .npy array, not an .npz archive")
             with loaded as npz:
-                arrays = {key: npz[key] for key in npz.files}
+                return {key: npz[key] for key in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise InputError(f"{path}: not a readable .npz of plain arrays ({exc}); re-run the evaluate stage") from None
+        raise InputError(f"{where}: not a readable .npz of plain arrays ({exc}); {todo}") from None
+
+
+def read_predictions(path: Path) -> Predictions:
+    """An evaluate ``predictions.npz`` (plain arrays only: no pickled objects)."""
+    if not path.is_file():
+        raise InputError(f"{path}: predictions.npz not found; give the predictions.npz of an evaluate stage")
+    arrays = read_npz(path, f"{path}", "re-run the evaluate stage")
     missing = [key for key in REQUIRED_PREDICTIONS if key not in arrays]
     if missing:
         raise InputError(f"{path}: predictions.npz lacks {', '.join(missing)}; give the predictions.npz of an evaluate stage")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,18 +294,12 @@ def read_marginalization(path: Path, *, label: str = "marginalization") -> Margi
 
 def read_effects(path: Path, *, label: str = "marginalization_effects") -> MarginalEffects:
     """The mean profiles of the marginalize stage's ``effects.npz`` (plain arrays only: no pickle)."""
-    try:
-        with open(path, "rb") as handle:
-            loaded = np.load(handle, allow_pickle=False)
-            if not isinstance(loaded, np.lib.npyio.NpzFile):
-                raise ValueError("a single .npy array, not an .npz archive")
-            with loaded as npz:
-                missing = [key for key in EFFECT_ARRAYS if key not in npz.files]
-                if missing:
-                    raise DataError(f"{label}: {path} lacks {', '.join(missing)}; give the effects.npz of a marginalize stage")
-                arrays = {key: npz[key] for key in (*EFFECT_ARRAYS, "alt_name", "track_names") if key in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise DataError(f"{label}: {path} is not a readable .npz of plain arrays ({error}); re-run the marginalize stage") from None
+    from .inputs import read_npz  # inputs imports this module
+
+    arrays = read_npz(path, f"{label}: {path}", "re-run the marginalize stage")
+    missing = [key for key in EFFECT_ARRAYS if key not in arrays]
+    if missing:
+        raise DataError(f"{label}: {path} lacks {', '.join(missing)}; give the effects.npz of a marginalize stage")
     motifs = [str(m) for m in np.atleast_1d(arrays["motif"])]
     before, after = arrays["mean_profile_before"], arrays["mean_profile_after"]
     if before.ndim != 2 or after.shape != (len(motifs), *before.shape):
