@@ -85,28 +85,14 @@ def peer_serve(job_path: str) -> None:
     ``bpnet attribute`` does and saving the attributions to ``<job>-<head>-<n>.npz``."""
     import torch
     from bpnetlite.attribute import deep_lift_shap
-    from bpnetlite.bpnet import BPNet, ControlWrapper, CountWrapper, ProfileWrapper
+    from bpnetlite.bpnet import ControlWrapper, CountWrapper, ProfileWrapper
 
     protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # library prints go to stderr, the protocol stays clean
     sys.stdout = sys.stderr
     d = np.load(job_path)
     torch.set_num_threads(int(d["threads"]))
-    n_filters = d["w:iconv.weight"].shape[0]
-    n_outputs, n_controls = d["w:ctl_profile.weight"].shape[:2]
-    model = BPNet(n_filters=n_filters, n_layers=int(d["n_layers"]), n_outputs=n_outputs, n_control_tracks=n_controls,
-                  trimming=(LIN - LOUT) // 2, verbose=False)
-    state = model.state_dict()
-    for key in state:
-        if key == "fconv.weight":  # our 1x1 control convolution is the centre tap of its control channels
-            weight = np.zeros(tuple(state[key].shape), np.float32)
-            weight[:, :n_filters] = d["w:fconv.weight"]
-            weight[:, n_filters:, weight.shape[-1] // 2] = d["w:ctl_profile.weight"][:, :, 0]
-            state[key] = torch.from_numpy(weight)
-        else:
-            state[key] = torch.from_numpy(d["w:" + key])
-    model.load_state_dict(state)
-    model.eval()
+    model = shared.bpnetlite_with_our_weights(d).eval()
     X = torch.from_numpy(d["X"])
     versions = {"torch": torch.__version__, "bpnet-lite": __import__("bpnetlite").__version__,
                 "tangermeme": __import__("tangermeme").__version__}

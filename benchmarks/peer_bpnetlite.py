@@ -209,22 +209,16 @@ def fit(job_path: str) -> None:
         json.dump(result, out, indent=2)
 
 
-def gradients(npz_path: str, out_path: str) -> None:
-    """Load our model's weights into bpnet-lite's BPNet, run one batch through it and
-    ``_mixture_loss``, and write how far the outputs, losses and gradients are from ours.
-
-    Our 1x1 control convolution becomes the centre tap (37) of the control channels of
-    bpnet-lite's 75-wide ``fconv``; our controls cover the 1000 bp output window, so
-    bpnet-lite gets them zero-padded to 2114 bp (its count head then sums the same reads).
-    """
+def bpnetlite_with_our_weights(d) -> torch.nn.Module:
+    """bpnet-lite's ``BPNet`` holding our model's weights (``d["w:<name>"]``, plus
+    ``n_layers``): our 1x1 control convolution becomes the centre tap of the control
+    channels of its 75-wide ``fconv``."""
     from bpnetlite import BPNet
-    from bpnetlite.losses import _mixture_loss
 
-    d = np.load(npz_path)
     n_filters = d["w:iconv.weight"].shape[0]
     n_outputs, n_controls = d["w:ctl_profile.weight"].shape[:2]
     model = BPNet(n_filters=n_filters, n_layers=int(d["n_layers"]), n_outputs=n_outputs, n_control_tracks=n_controls,
-                  trimming=(INPUT_LENGTH - OUTPUT_LENGTH) // 2, verbose=False).train()
+                  trimming=(INPUT_LENGTH - OUTPUT_LENGTH) // 2, verbose=False)
     state = model.state_dict()
     for key in state:
         if key == "fconv.weight":
@@ -235,6 +229,22 @@ def gradients(npz_path: str, out_path: str) -> None:
         else:
             state[key] = torch.from_numpy(d["w:" + key])
     model.load_state_dict(state)
+    return model
+
+
+def gradients(npz_path: str, out_path: str) -> None:
+    """Load our model's weights into bpnet-lite's BPNet, run one batch through it and
+    ``_mixture_loss``, and write how far the outputs, losses and gradients are from ours.
+
+    Our 1x1 control convolution becomes the centre tap (37) of the control channels of
+    bpnet-lite's 75-wide ``fconv``; our controls cover the 1000 bp output window, so
+    bpnet-lite gets them zero-padded to 2114 bp (its count head then sums the same reads).
+    """
+    from bpnetlite.losses import _mixture_loss
+
+    d = np.load(npz_path)
+    model = bpnetlite_with_our_weights(d).train()
+    n_filters, n_controls = d["w:iconv.weight"].shape[0], d["w:ctl_profile.weight"].shape[1]
     pad = (INPUT_LENGTH - OUTPUT_LENGTH) // 2
     controls = torch.zeros((len(d["X"]), n_controls, INPUT_LENGTH))
     controls[:, :, pad : pad + OUTPUT_LENGTH] = torch.from_numpy(d["X_ctl"])
