@@ -372,7 +372,10 @@ def predict_windows(
         ctl = None
         if controls is not None and controls.n_tracks:
             ctl = torch.from_numpy(controls.read(windows.chrom[rows], windows.output_start[rows], windows.output_length)).to(device)
-        probs, counts = _average(models, X, ctl, reverse_complement_average, strand_pairs, controls.pairs if controls else [])
+        probs, counts = average_predictions(
+            models, X, ctl, reverse_complement=reverse_complement_average, strand_pairs=strand_pairs,
+            control_pairs=controls.pairs if controls else (),
+        )
         if profiles is None:
             profiles = np.empty((len(windows), *probs.shape[1:]), np.float32)
         profiles[rows] = probs.cpu().numpy()
@@ -380,13 +383,15 @@ def predict_windows(
     return Predictions(profiles, log_counts)
 
 
-def _average(
-    models: Sequence[torch.nn.Module], X: torch.Tensor, ctl: torch.Tensor | None, rc: bool,
-    strand_pairs: Sequence[tuple[int, int]], control_pairs: Sequence[tuple[int, int]],
+def average_predictions(
+    models: Sequence[torch.nn.Module], X: torch.Tensor, ctl: torch.Tensor | None = None, *,
+    reverse_complement: bool = False, strand_pairs: Sequence[tuple[int, int]] = (),
+    control_pairs: Sequence[tuple[int, int]] = (),
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean probabilities and mean log counts over models (and strands) for one batch."""
+    """Mean profile probabilities and mean log counts of one batch over ``models`` (and
+    over both strands with ``reverse_complement``; see the module docstring)."""
     inputs = [(X, ctl, False)]
-    if rc:
+    if reverse_complement:
         inputs.append((X.flip(-2, -1), None if ctl is None else flip_strands(ctl, control_pairs), True))
     prob_sum, count_sum = 0.0, 0.0
     with torch.no_grad():

@@ -51,7 +51,7 @@ from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
 from bpnet.data.motifs import Motif, sample_sites
 from bpnet.data.onehot import codes_to_one_hot, encode_codes
-from bpnet.data.predict import PredictorShape, Predictions, check_predictors, profile_probabilities
+from bpnet.data.predict import PredictorShape, Predictions, average_predictions, check_predictors
 
 log = logging.getLogger("bpnet.interpret.marginalize")
 
@@ -222,24 +222,18 @@ def predict_codes(
 ) -> Predictions:
     """Average predictions of ``models`` on uint8 ``codes`` ``(N, L)`` (and ``controls`` for
     models that take them): mean probabilities ``(N, T, L_out)`` and mean log counts ``(N,)``."""
-    from bpnet.core.architectures.base import call_model
-
     device = next((p.device for p in models[0].parameters()), torch.device("cpu"))
     profiles: np.ndarray | None = None
     log_counts = np.empty(len(codes), np.float32)
-    with torch.no_grad():
-        for first in range(0, len(codes), batch_size):
-            rows = slice(first, first + batch_size)
-            X = torch.from_numpy(codes_to_one_hot(codes[rows])).to(device)
-            ctl = None if controls is None else torch.from_numpy(np.ascontiguousarray(controls[rows])).to(device)
-            prob_sum, count_sum = 0.0, 0.0
-            for model in models:
-                probs, total = profile_probabilities(*call_model(model, X, ctl))
-                prob_sum, count_sum = prob_sum + probs, count_sum + total
-            if profiles is None:
-                profiles = np.empty((len(codes), *prob_sum.shape[1:]), np.float32)
-            profiles[rows] = (prob_sum / len(models)).cpu().numpy()
-            log_counts[rows] = (count_sum / len(models)).cpu().numpy()
+    for first in range(0, len(codes), batch_size):
+        rows = slice(first, first + batch_size)
+        X = torch.from_numpy(codes_to_one_hot(codes[rows])).to(device)
+        ctl = None if controls is None else torch.from_numpy(np.ascontiguousarray(controls[rows])).to(device)
+        probs, counts = average_predictions(models, X, ctl)
+        if profiles is None:
+            profiles = np.empty((len(codes), *probs.shape[1:]), np.float32)
+        profiles[rows] = probs.cpu().numpy()
+        log_counts[rows] = counts.cpu().numpy()
     assert profiles is not None, "predict_codes needs at least one sequence"
     return Predictions(profiles, log_counts)
 
