@@ -27,6 +27,8 @@ of different shapes, a file that is not an attribution file).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,13 +117,13 @@ def write_scores(path: str | Path, scores: Scores) -> None:
     tmp.replace(path)
 
 
-def read_scores(path: str | Path, *, input_length: int | None = None, label: str = "attributions") -> Scores:
-    """Read an attribution file written by :func:`write_scores` and check it.
-
-    ``input_length``, when given, is the window the caller expects (a model's input
-    length, or another attribution file's): a file made for another window is refused
-    with a :class:`DataError` naming both lengths. ``label`` names the spec field.
-    """
+@contextmanager
+def open_scores(path: str | Path, label: str = "attributions") -> Iterator[tuple[Any, dict[str, Any], dict[str, np.ndarray]]]:
+    """Open an attribution file for reading without loading its arrays: yields
+    ``(h5py file, meta, loci)`` with ``loci`` the ``loci/*`` arrays. The format, the
+    ``(N, 4, L)`` shapes of ``raw/seq`` and ``shap/seq`` and the loci lengths are checked
+    first; every problem (also an unreadable file or a missing dataset met inside the
+    ``with`` block) is a :class:`DataError` naming ``label`` and ``path``."""
     import h5py
 
     path = Path(path)
@@ -134,20 +136,41 @@ def read_scores(path: str | Path, *, input_length: int | None = None, label: str
                     f"{label}: {path} is not a bpnet attribution file (no format={FORMAT!r} with raw/seq and shap/seq); "
                     "make it with the attribute stage"
                 )
+            shape = f["shap/seq"].shape
+            if len(shape) != 3 or shape[1] != 4 or f["raw/seq"].shape != shape:
+                raise DataError(
+                    f"{label}: {path} holds raw/seq {f['raw/seq'].shape} and shap/seq {shape}; both must be (N, 4, L) "
+                    "from the same windows"
+                )
+            loci = {name: f[f"loci/{name}"][...] for name in ("chrom", "start", "is_peak", "delta")}
+            for name, values in loci.items():
+                if len(values) != shape[0]:
+                    raise DataError(f"{label}: {path} loci/{name} has {len(values)} entries for {shape[0]} windows; re-run the attribute stage")
             meta = {k: _decode_attr(v) for k, v in f.attrs.items() if k not in ("format", "version")}
-            scores = Scores(
-                one_hot=f["raw/seq"][...].astype(np.float32, copy=False),
-                hypothetical=f["shap/seq"][...].astype(np.float32, copy=False),
-                chrom=f["loci/chrom"][...].astype(str),
-                start=f["loci/start"][...].astype(np.int64),
-                is_peak=f["loci/is_peak"][...].astype(bool),
-                delta=f["loci/delta"][...].astype(np.float32),
-                meta=meta,
-            )
+            yield f, meta, loci
     except OSError as error:
         raise DataError(f"{label}: cannot read {path} as HDF5 ({error}); re-run the attribute stage") from None
     except KeyError as error:
         raise DataError(f"{label}: {path} lacks {error}; re-run the attribute stage") from None
+
+
+def read_scores(path: str | Path, *, input_length: int | None = None, label: str = "attributions") -> Scores:
+    """Read an attribution file written by :func:`write_scores` and check it.
+
+    ``input_length``, when given, is the window the caller expects (a model's input
+    length, or another attribution file's): a file made for another window is refused
+    with a :class:`DataError` naming both lengths. ``label`` names the spec field.
+    """
+    with open_scores(path, label) as (f, meta, loci):
+        scores = Scores(
+            one_hot=f["raw/seq"][...].astype(np.float32, copy=False),
+            hypothetical=f["shap/seq"][...].astype(np.float32, copy=False),
+            chrom=loci["chrom"].astype(str),
+            start=loci["start"].astype(np.int64),
+            is_peak=loci["is_peak"].astype(bool),
+            delta=loci["delta"].astype(np.float32),
+            meta=meta,
+        )
     _check_shapes(scores, f"{label}: {path}")
     recorded = int(scores.meta.get("input_length", scores.input_length))
     if recorded != scores.input_length:

@@ -77,35 +77,15 @@ class AttributionExamples:
 def read_attribution_examples(path: Path, k: int = MAX_ATTRIBUTION_EXAMPLES, *, label: str = "attributions") -> AttributionExamples:
     """The ``k`` peak windows (all windows when there is no peak) with the largest summed
     |contribution| in the attribution file ``path`` (see :mod:`bpnet.interpret.scores`)."""
-    import h5py
+    from ..scores import open_scores
 
-    from ..scores import FORMAT
-
-    try:
-        with h5py.File(path, "r") as f:
-            if f.attrs.get("format") != FORMAT or "shap/seq" not in f or "raw/seq" not in f:
-                raise DataError(
-                    f"{label}: {path} is not a bpnet attribution file (no format={FORMAT!r} with raw/seq and shap/seq); "
-                    "give counts.h5 or profile.h5 from an attribute stage"
-                )
-            meta = {key: _decode_attr(value) for key, value in f.attrs.items() if key not in ("format", "version")}
-            shape = f["shap/seq"].shape
-            if len(shape) != 3 or shape[1] != 4 or f["raw/seq"].shape != shape:
-                raise DataError(f"{label}: {path} holds raw/seq {f['raw/seq'].shape} and shap/seq {shape}; both must be (N, 4, L)")
-            n, _, length = shape
-            loci = {name: f[f"loci/{name}"][...] for name in ("chrom", "start", "is_peak", "delta")}
-            for name, values in loci.items():
-                if len(values) != n:
-                    raise DataError(f"{label}: {path} loci/{name} has {len(values)} entries for {n} windows; re-run the attribute stage")
-            totals = _summed_contributions(f, n, path, label)
-            is_peak = loci["is_peak"].astype(bool)
-            candidates = np.flatnonzero(is_peak) if is_peak.any() else np.arange(n)
-            chosen = candidates[np.argsort(-totals[candidates], kind="stable")[:k]]
-            observed = _observed_rows(f, np.sort(chosen))
-    except OSError as error:
-        raise DataError(f"{label}: cannot read {path} as HDF5 ({error}); re-run the attribute stage") from None
-    except KeyError as error:
-        raise DataError(f"{label}: {path} lacks {error}; re-run the attribute stage") from None
+    with open_scores(path, label) as (f, meta, loci):
+        n, _, length = f["shap/seq"].shape
+        totals = _summed_contributions(f, n, path, label)
+        is_peak = loci["is_peak"].astype(bool)
+        candidates = np.flatnonzero(is_peak) if is_peak.any() else np.arange(n)
+        chosen = candidates[np.argsort(-totals[candidates], kind="stable")[:k]]
+        observed = _observed_rows(f, np.sort(chosen))
     by_row = dict(zip(np.sort(chosen).tolist(), observed))
     chrom = loci["chrom"].astype(str)
     delta = np.abs(loci["delta"].astype(np.float64))
@@ -146,15 +126,6 @@ def _observed_rows(f, rows: np.ndarray) -> list[np.ndarray]:
     if not len(rows):
         return []
     return list(_observed_block(f, rows))
-
-
-def _decode_attr(value: Any) -> Any:
-    """An HDF5 attribute as plain Python (bytes decoded, numpy scalars unwrapped)."""
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 # --- TF-MoDISco patterns ------------------------------------------------------------------------
