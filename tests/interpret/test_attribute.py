@@ -238,6 +238,7 @@ def test_a_functional_relu_gets_a_clear_error(run, tmp_path, monkeypatch):
     with pytest.raises(DataError, match="non-linearity DeepLIFT cannot see.*torch.relu") as error:
         run_stage(run, tmp_path / "stage", models=[folder], heads=["counts"])
     assert str(folder) in str(error.value) and "torch.nn.ReLU()" in str(error.value)
+    assert not list((tmp_path / "stage").glob("scores/*.h5"))
 
 
 def test_a_module_without_a_deeplift_rule_is_refused_before_running(run, tmp_path):
@@ -256,6 +257,7 @@ def test_loci_of_another_window_are_refused(run, tmp_path, kwargs, message):
     with pytest.raises(DataError, match=message) as error:
         run_stage(run, tmp_path / "stage", models=[folder])
     assert str(run["loci"]) in str(error.value)
+    assert not list((tmp_path / "stage").glob("scores/*.h5"))
 
 
 def test_a_split_without_peaks_is_refused(run, tmp_path):

@@ -258,6 +258,7 @@ def test_loci_made_for_another_model_window_are_refused(files, tmp_path, capsys,
     code, output = spec_run(tmp_path, {"models": [str(files[model])], "loci": str(files["loci"]), "motifs": str(files["motifs"])}, capsys)
     assert code == 2, output
     assert message.format(loci=files["loci"]) in output and "Traceback" not in output, output
+    assert not any((tmp_path / "out/marg" / name).exists() for name in ("marginalization.tsv", "effects.npz", "plots"))
 
 
 def test_a_split_without_background_loci_is_a_clear_error(files, tmp_path):

@@ -183,6 +183,7 @@ def test_window_longer_than_the_attributions_is_exit_2_naming_the_file(tmp_path,
     code, err = run_in_process(tmp_path, {"modisco": {"stage": "modisco", "params": {"attributions": "short.h5", "window": 400}}}, capsys)
     assert code == 2, err
     assert "short.h5" in err and "400 bp" in err and "300 bp" in err
+    assert not (tmp_path / "out/modisco/modisco_results.h5").exists() and not (tmp_path / "out/modisco/report.html").exists()
 
 
 def test_malformed_motif_database_stops_modisco_before_it_runs(tmp_path, capsys):
@@ -192,6 +193,7 @@ def test_malformed_motif_database_stops_modisco_before_it_runs(tmp_path, capsys)
     code, err = run_in_process(tmp_path, {"modisco": {"stage": "modisco", "params": {"attributions": "counts.h5", "motifs": "bad.meme"}}}, capsys)
     assert code == 2, err
     assert f"{bad}:7" in err and "4 columns" in err
+    assert not (tmp_path / "out/modisco/modisco_results.h5").exists() and not (tmp_path / "out/modisco/report.html").exists()
 
 
 def test_seqlets_longer_than_the_window_are_refused_when_the_spec_is_read():
