@@ -13,7 +13,7 @@ from tangermeme.deep_lift_shap import deep_lift_shap  # noqa: E402
 from tangermeme.design import greedy_substitution  # noqa: E402
 from tangermeme.predict import predict  # noqa: E402
 
-from bpnet.core import BPNet, ChromBPNet, ControlWrapper, CountWrapper, ProfileWrapper, build_model  # noqa: E402
+from bpnet.core import BPNet, ChromBPNet, ControlWrapper, CountWrapper, ProfileWrapper, build_model, deeplift_rules  # noqa: E402
 
 
 def one_hot(n: int, length: int, seed: int = 0) -> torch.Tensor:
@@ -71,12 +71,12 @@ def test_predict(name):
     torch.testing.assert_close(counts, ref_counts)
 
 
-def attribute(wrapper, X, args):
+def attribute(wrapper, X, args, rules=True):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = deep_lift_shap(
             wrapper, X, args=args, n_shuffles=3, batch_size=8, random_state=0, device="cpu",
-            hypothetical=True, return_references=True,
+            hypothetical=True, return_references=True, additional_nonlinear_ops=deeplift_rules() if rules else None,
         )
     messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     return result, messages
@@ -111,6 +111,15 @@ def test_deep_lift_shap(name, Wrapper):
     assert not messages, messages  # no convergence warnings: every non-linearity has a rule
     deltas = convergence_deltas(wrapper, X, args, result)
     assert deltas.max() < 1e-3, deltas
+
+
+def test_profile_target_needs_the_extra_rule_to_add_up():
+    model = MODELS["bpnet"]()
+    X, args = inputs(model)
+    wrapper = ProfileWrapper(model)
+    with_rule = convergence_deltas(wrapper, X, args, attribute(wrapper, X, args)[0])
+    without = convergence_deltas(wrapper, X, args, attribute(wrapper, X, args, rules=False)[0])
+    assert with_rule.max() < 1e-3 < without.max()
 
 
 def test_deep_lift_shap_with_zero_controls():

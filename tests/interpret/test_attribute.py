@@ -20,7 +20,7 @@ import yaml
 
 from bpnet.core.architectures.bpnet import BPNet
 from bpnet.core.architectures.chrombpnet import ChromBPNet
-from bpnet.core.architectures.wrappers import ControlWrapper, CountWrapper, ProfileWrapper
+from bpnet.core.architectures.wrappers import ControlWrapper, CountWrapper, ProfileWrapper, deeplift_rules
 from bpnet.core.cli.main import run_cli
 from bpnet.core.modelfile import build_model, load_model, save_model
 from bpnet.core.stages.base import StageContext
@@ -155,8 +155,45 @@ def test_attributions_equal_tangermeme_deep_lift_shap_with_the_same_seed(run):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = deep_lift_shap(target, one_hot_of(scores)[:3], hypothetical=True, n_shuffles=SHUFFLES, random_state=SEED,
-                                batch_size=8, device="cpu")
+                                batch_size=8, device="cpu", additional_nonlinear_ops=deeplift_rules())
     np.testing.assert_allclose(scores.hypothetical[:3], theirs.numpy(), rtol=1e-5, atol=1e-8)
+
+
+class _LiteScaling(torch.nn.Module):
+    """bpnet-lite 1.1's ``_ProfileLogitScaling``, rebuilt: a Softmax child, ``logits * softmax``."""
+
+    def __init__(self):
+        super().__init__()
+        self.softmax = torch.nn.Softmax(dim=-1)
+
+    def forward(self, logits):
+        return logits * self.softmax(logits)
+
+
+class _LiteProfileWrapper(torch.nn.Module):
+    """bpnet-lite 1.1's ``ProfileWrapper``: centred logits through ``_ProfileLogitScaling``, summed."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.scaling = model, _LiteScaling()
+
+    def forward(self, X):
+        logits = self.model(X)[0].reshape(len(X), -1)
+        return self.scaling(logits - logits.mean(dim=-1, keepdim=True)).sum(dim=-1, keepdim=True)
+
+
+def test_profile_attributions_equal_bpnet_lites_rule(run):
+    """bpnet-lite registers its scaling module with tangermeme's rescale rule and runs float64."""
+    from tangermeme.deep_lift_shap import _nonlinear, deep_lift_shap
+
+    scores = read_scores(run["out"] / "attr" / "scores" / "profile.h5")
+    lite = _LiteProfileWrapper(ControlWrapper(load_model(run["m1"]))).double()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = deep_lift_shap(lite, one_hot_of(scores).double(), hypothetical=True, n_shuffles=SHUFFLES, random_state=SEED,
+                                batch_size=8, device="cpu", additional_nonlinear_ops={_LiteScaling: _nonlinear}).numpy()
+    for ours, lites in zip(scores.hypothetical, theirs):
+        assert np.corrcoef(ours.ravel(), lites.ravel())[0, 1] > 0.9999
 
 
 def test_two_identical_models_average_to_one(run):

@@ -28,6 +28,7 @@ _EXPORTS = {
     "ControlWrapper": ".architectures",
     "CountWrapper": ".architectures",
     "ProfileWrapper": ".architectures",
+    "deeplift_rules": ".architectures",
     "BpnetError": ".errors",
     "build_model": ".modelfile",
     "export_torch": ".modelfile",
@@ -53,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
         ControlWrapper,
         CountWrapper,
         ProfileWrapper,
+        deeplift_rules,
     )
     from .errors import BpnetError
     from .modelfile import build_model, export_torch, load_model, read_config, save_model

@@ -5,7 +5,9 @@ What is explained (the *target*), per head, with the wrappers of
 
 * ``counts``: ``CountWrapper(ControlWrapper(model))``, the predicted total log count;
 * ``profile``: ``ProfileWrapper(ControlWrapper(model))``, the official profile target
-  ``sum(softmax(logits) * (logits - mean(logits)))`` over all tracks and positions.
+  ``sum(softmax(logits) * (logits - mean(logits)))`` over all tracks and positions; its
+  ``z * softmax(z)`` step gets one rescale rule, as in bpnet-lite
+  (:func:`bpnet.core.deeplift_rules`).
 
 ``ControlWrapper`` feeds **all-zero control tracks** to models that take them, as the
 official BPNet/ChromBPNet code and bpnet-lite do: the attributions explain the sequence
@@ -138,11 +140,14 @@ def explanation_target(model: torch.nn.Module, head: Head) -> torch.nn.Module:
 
 
 def deeplift_rules() -> dict[type, object]:
-    """tangermeme's table of DeepLIFT rules: module type -> rule (exact types).
+    """The DeepLIFT rules attribution runs with: module type -> rule (exact types).
 
-    Read from tangermeme (a private function, ``_build_nonlinear_ops``); should a later
-    tangermeme move it, the module types tangermeme 1.6 has rules for are used.
+    tangermeme's table (a private function, ``_build_nonlinear_ops``; should a later
+    tangermeme move it, the module types tangermeme 1.6 has rules for are used) plus
+    the rules of the core wrappers (:func:`bpnet.core.deeplift_rules`).
     """
+    from bpnet.core.architectures.wrappers import deeplift_rules as wrapper_rules
+
     try:
         from tangermeme._deep_lift_utils import _build_nonlinear_ops
     except ImportError:
@@ -150,8 +155,8 @@ def deeplift_rules() -> dict[type, object]:
         known = (nn.ReLU, nn.ReLU6, nn.RReLU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish, nn.GLU, nn.ELU, nn.LeakyReLU,
                  nn.Sigmoid, nn.Tanh, nn.Softplus, nn.Softshrink, nn.LogSigmoid, nn.PReLU, nn.MaxPool1d, nn.MaxPool2d,
                  nn.Softmax, nn.LayerNorm, nn.RMSNorm)
-        return dict.fromkeys(known, None)
-    return _build_nonlinear_ops()
+        return dict.fromkeys(known, None) | wrapper_rules()
+    return _build_nonlinear_ops(wrapper_rules())
 
 
 def _known_nonlinear_types() -> tuple[type, ...]:
@@ -301,6 +306,8 @@ def _attribute_chunk(
     """DeepLIFT/SHAP of ``X`` ``(n, 4, L)`` against ``references`` ``(n, S, 4, L)``."""
     from tangermeme.deep_lift_shap import deep_lift_shap
 
+    from bpnet.core.architectures.wrappers import deeplift_rules as wrapper_rules
+
     n, S = references.shape[:2]
     recorder.outputs.clear()
     with warnings.catch_warnings():
@@ -309,7 +316,7 @@ def _attribute_chunk(
         warnings.simplefilter("ignore")
         multipliers = deep_lift_shap(
             recorder, X, references=references, batch_size=batch_size, raw_outputs=True, warning_threshold=float("inf"),
-            only_warn=True, dtype=dtype, device=device, verbose=False,
+            only_warn=True, dtype=dtype, device=device, verbose=False, additional_nonlinear_ops=wrapper_rules(),
         )
     m = multipliers.to(torch.float64 if dtype == torch.float64 else torch.float32)  # (n, S, 4, L), on the CPU
     refs = references.to(m.dtype)

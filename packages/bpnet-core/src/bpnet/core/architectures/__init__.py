@@ -4,7 +4,7 @@ from .base import Architecture, ArchitectureConfig
 from .bpnet import BPNet, BPNetConfig
 from .chrombpnet import ChromBPNet
 from .dilated import DilatedResidualArchitecture
-from .wrappers import ControlWrapper, CountWrapper, ProfileWrapper, WeightedMeanNormedLogits
+from .wrappers import ControlWrapper, CountWrapper, ProfileWrapper, SoftmaxWeightedLogits, deeplift_rules
 
 __all__ = [
     "Architecture",
@@ -16,5 +16,6 @@ __all__ = [
     "ControlWrapper",
     "CountWrapper",
     "ProfileWrapper",
-    "WeightedMeanNormedLogits",
+    "SoftmaxWeightedLogits",
+    "deeplift_rules",
 ]

@@ -8,11 +8,14 @@ and positions jointly ("weighted-sum mean-normalised logits").
 
 DeepLIFT (tangermeme's ``deep_lift_shap``) hooks modules by type and treats every
 operation outside a known module as linear, so each non-linear step here is a module
-with a rule there: the softmax is ``torch.nn.Softmax``, the product of the weights and
-the centred logits is tangermeme's ``BilinearOp`` (a plain product outside attribution)
-when tangermeme is installed, and a logsumexp over several count outputs is a chain of
-``torch.nn.Softplus`` (``log(e^a + e^b) = a + softplus(b - a)``). With these the
-attributions sum to the change of the target (small convergence deltas).
+with a rule there. The profile target's non-linear step, ``z * softmax(z)`` of the
+centred logits ``z``, is one module, :class:`SoftmaxWeightedLogits`, given DeepLIFT's
+rescale rule as a whole, which is how bpnet-lite explains the profile head: pass
+:func:`deeplift_rules` as ``additional_nonlinear_ops`` when calling tangermeme
+yourself (``bpnet attribute`` does). A logsumexp over several count outputs is a chain
+of ``torch.nn.Softplus`` (``log(e^a + e^b) = a + softplus(b - a)``), which tangermeme
+knows. With these the attributions sum to the change of the target (small
+convergence deltas).
 
 The official code stops the gradient through the softmax weights. That cannot be
 reproduced under DeepLIFT: the weights differ between a sequence and its reference, so
@@ -23,7 +26,7 @@ detached; the forward value is the same.
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 
 import torch
 
@@ -64,40 +67,30 @@ class CountWrapper(torch.nn.Module):
         return total
 
 
-class ElementwiseProduct(torch.nn.Module):
-    """``left * right``; stands in for tangermeme's ``BilinearOp`` when it is not installed."""
+class SoftmaxWeightedLogits(torch.nn.Module):
+    """``z * softmax(z)`` over the last axis, element by element (the caller sums).
 
-    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-        return left * right
-
-
-def _product_module() -> torch.nn.Module:
-    if importlib.util.find_spec("tangermeme") is not None:
-        try:
-            from tangermeme.deep_lift_shap import BilinearOp
-        except ImportError:  # an older tangermeme without the bilinear rule
-            pass
-        else:
-            return BilinearOp("...,...->...")
-    return ElementwiseProduct()
-
-
-class WeightedMeanNormedLogits(torch.nn.Module):
-    """``sum(softmax(z) * (z - mean(z)))`` over the last axis, kept as (N, 1).
-
-    The softmax and the product are modules (see the module docstring) so that DeepLIFT
-    gives each its exact rule.
+    One module, so that DeepLIFT gives the whole step one rescale rule
+    (:func:`deeplift_rules`): each logit's multiplier is the change of its term over
+    its own change, ``(z softmax(z) - z' softmax(z')) / (z - z')``, as bpnet-lite
+    explains the profile head. The multipliers sum to the change of the target.
     """
 
-    def __init__(self):
-        super().__init__()
-        self.softmax = torch.nn.Softmax(dim=-1)
-        self.product = _product_module()
-
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
-        centred = logits - logits.mean(dim=-1, keepdim=True)
-        weights = self.softmax(logits)
-        return self.product(weights, centred).sum(dim=-1, keepdim=True)
+        return logits * torch.softmax(logits, dim=-1)
+
+
+def deeplift_rules() -> dict[type, Callable]:
+    """The DeepLIFT rules these wrappers need beyond tangermeme's own table.
+
+    Pass them to ``tangermeme.deep_lift_shap.deep_lift_shap(...,
+    additional_nonlinear_ops=deeplift_rules())``: without them the profile target's
+    :class:`SoftmaxWeightedLogits` is treated as linear and its attributions do not add
+    up. Needs tangermeme (installed with bpnet-interpret).
+    """
+    from tangermeme.deep_lift_shap import _nonlinear
+
+    return {SoftmaxWeightedLogits: _nonlinear}
 
 
 class ProfileWrapper(torch.nn.Module):
@@ -107,11 +100,12 @@ class ProfileWrapper(torch.nn.Module):
         super().__init__()
         self.model = model
         self.flatten = torch.nn.Flatten()
-        self.weighting = WeightedMeanNormedLogits()
+        self.scaling = SoftmaxWeightedLogits()
 
     def forward(self, X: torch.Tensor, X_ctl: torch.Tensor | None = None) -> torch.Tensor:
-        logits = _call(self.model, X, X_ctl)[0]
-        return self.weighting(self.flatten(logits))
+        logits = self.flatten(_call(self.model, X, X_ctl)[0])
+        centred = logits - logits.mean(dim=-1, keepdim=True)
+        return self.scaling(centred).sum(dim=-1, keepdim=True)
 
 
 def _n_count_outputs(model: torch.nn.Module) -> int:
