@@ -213,6 +213,39 @@ def test_every_motif_is_planted_many_times(chip):
     assert max(counts.values()) - min(counts.values()) <= 1  # dealt evenly
 
 
+def strong_matches(sim: Simulation, threshold: float) -> list[tuple[str, int, int]]:
+    """(chrom, start, end) of every window matching a planted motif at ``threshold`` of its score range."""
+    fasta = pyfaidx.Fasta(str(sim.genome))
+    found = []
+    for motif in read_meme(sim.motifs):
+        low, high = motif.score_range()
+        for chrom in fasta.keys():
+            _, starts = np.nonzero(scan(encode_codes(str(fasta[chrom][:])), motif) >= low + threshold * (high - low))
+            found += [(chrom, int(a), int(a) + motif.width) for a in starts]
+    return found
+
+
+def test_strong_motif_matches_occur_only_at_planted_sites(chip, tmp_path):
+    sites = [line.split("\t") for line in chip.sites.read_text().splitlines()]
+
+    def near_a_site(chrom: str, start: int, end: int) -> bool:  # overlaps a site, or a site's edge made it
+        return any(c == chrom and start < int(b) and int(a) < end for c, a, b, *_ in sites)
+
+    matches = strong_matches(chip, 0.8)
+    assert matches and all(near_a_site(*m) for m in matches)
+    kept = simulate(tmp_path / "kept", "chip", seed=7, reads=False, deplete_above=None, **SMALL)
+    assert sum(not near_a_site(*m) for m in strong_matches(kept, 0.8)) > 50  # a random genome has many
+
+
+def test_depletion_changes_few_bases_and_keeps_the_gc_blocks(chip, tmp_path):
+    kept = simulate(tmp_path / "kept", "chip", seed=7, reads=False, deplete_above=None, **SMALL)
+    depleted, original = (encode_codes(str(pyfaidx.Fasta(str(s.genome))["chr1"][:])) for s in (chip, kept))
+    changed = depleted != original
+    assert 0.001 < changed.mean() < 0.06
+    gc = lambda codes: np.isin(codes, (1, 2)).mean()  # noqa: E731
+    assert gc(depleted) == pytest.approx(gc(original), abs=0.01)
+
+
 def test_peaks_are_narrowpeaks_around_their_sites(chip):
     peaks = read_bed(chip.peaks)
     assert len(peaks) == chip.counts["peaks"] == 40

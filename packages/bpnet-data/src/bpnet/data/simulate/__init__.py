@@ -19,6 +19,16 @@ are independent: P(G) = P(C) = gc/2, P(A) = P(T) = (1 - gc)/2. A fraction
 ``amplified_fraction`` (5%) of isochores has relative copy number ``amplification``
 (1.5), which only scales ChIP background and control reads.
 
+**Depleted background.** Before any site is planted, every window of the random genome
+that matches one of the motifs at ``deplete_above`` (0.8) of its score range or more,
+on either strand, has its most contributing base swapped with a different base 30-200
+bp away (so the base composition is unchanged); rounds repeat until no match is left
+(about 2% of the bases swap for the default motifs). A random 6 Mb genome otherwise holds some 24,000 windows that score
+like a planted GATA1 site (7 bp), fifty times the planted ones: the simulator binds
+only planted sites, so a short motif would barely predict the signal and no model
+could learn it. With the depletion every strong match is bound, as the ground truth of
+a benchmark should be. ``deplete_above: null`` keeps the background as drawn.
+
 **Peaks.** ``n_peaks`` (default one per 20 kb, denser than strong peaks in a real
 genome but sparse enough for GC matching) centres at least ``min_distance`` (1 kb)
 apart and 2.5 kb from chromosome ends. An isochore receives centres in proportion to

@@ -30,6 +30,11 @@ class SimulationConfig(BaseModel):
     gc_bias: float = Field(0.2, ge=0.0, le=0.95, description="background read/cut density 1 + gc_bias * z")
     amplified_fraction: float = Field(0.05, ge=0.0, le=1.0, description="chip: fraction of isochores with extra copies")
     amplification: float = Field(1.5, gt=0.0, description="chip: copy number of amplified isochores (relative)")
+    deplete_above: float | None = Field(
+        0.8, ge=0.0, le=1.0,
+        description="background windows matching a planted motif at this relative score or more (0 lowest, 1 best; either strand) "
+        "are swapped away before planting, so only planted sites match strongly; null keeps the random background as drawn",
+    )
     activity_sd: float = Field(0.25, ge=0.0, description="sd of the per-peak log-normal activity")
     read_length: int = Field(50, ge=10, le=500, description="read length (bp)")
     fragment_length: float = Field(200.0, ge=20.0, description="chip: mean fragment length (bp)")

@@ -160,11 +160,16 @@ def _run(folder: Path, config: SimulationConfig, motifs: list[Motif], motif_sour
     from . import layout
 
     started = time.perf_counter()
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(4)]
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(5)]
     genome = genome_mod.make_genome(
         streams[0], config.genome_size, config.n_chroms, gc_range=config.gc_range, isochore_size=config.isochore_size,
         amplified_fraction=config.amplified_fraction, amplification=config.amplification,
     )
+    if config.deplete_above is not None:
+        from .depletion import deplete_matches
+
+        changed = deplete_matches(streams[4], genome.codes, motifs, config.deplete_above)
+        log.info("background depleted of motif matches at relative score >= %.2f: %d bases changed", config.deplete_above, changed)
     chrom, centre = layout.place_centres(
         streams[1], genome, config.n_peaks, min_distance=config.min_distance, margin=PEAK_MARGIN,
         gc_preference=config.gc_preference, gc_range=config.gc_range,
