@@ -151,10 +151,11 @@ def test_attributions_equal_tangermeme_deep_lift_shap_with_the_same_seed(run):
     from tangermeme.deep_lift_shap import deep_lift_shap
 
     scores = read_scores(run["out"] / "attr" / "scores" / "profile.h5")
-    target = ProfileWrapper(ControlWrapper(load_model(run["m1"])))
+    target = ProfileWrapper(ControlWrapper(load_model(run["m1"]))).double()  # the stage's profile head runs in float64
+    assert scores.meta["precision"] == "float64"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = deep_lift_shap(target, one_hot_of(scores)[:3], hypothetical=True, n_shuffles=SHUFFLES, random_state=SEED,
+        theirs = deep_lift_shap(target, one_hot_of(scores)[:3].double(), hypothetical=True, n_shuffles=SHUFFLES, random_state=SEED,
                                 batch_size=8, device="cpu", additional_nonlinear_ops=deeplift_rules())
     np.testing.assert_allclose(scores.hypothetical[:3], theirs.numpy(), rtol=1e-5, atol=1e-8)
 

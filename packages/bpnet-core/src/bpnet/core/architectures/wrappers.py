@@ -104,8 +104,11 @@ class ProfileWrapper(torch.nn.Module):
 
     def forward(self, X: torch.Tensor, X_ctl: torch.Tensor | None = None) -> torch.Tensor:
         logits = self.flatten(_call(self.model, X, X_ctl)[0])
-        centred = logits - logits.mean(dim=-1, keepdim=True)
-        return self.scaling(centred).sum(dim=-1, keepdim=True)
+        # float64 from here on: the rescale rule divides the change of each term by the
+        # change of its logit, which float32 rounds badly where the logits barely move
+        wide = logits.to(torch.float64)
+        centred = wide - wide.mean(dim=-1, keepdim=True)
+        return self.scaling(centred).sum(dim=-1, keepdim=True).to(logits.dtype)
 
 
 def _n_count_outputs(model: torch.nn.Module) -> int:
