@@ -30,12 +30,10 @@ values) between bpnet and each other side. Sum-to-delta: for every side, the sum
 observed attributions minus ``f(X) - mean_k f(ref_k)`` (``f`` = our target, float64),
 as an absolute value and relative to the mean ``|f(X) - f(ref)|``.
 
-The profile targets differ by design: bpnet-lite's ``ProfileWrapper`` gives the whole
-``logits * softmax(logits)`` one rescale rule (``_ProfileLogitScaling``), ours gives
-the softmax tangermeme's softmax rule and the product its bilinear rule. Both targets
-have the same value, and both attributions add up to its change, but they split it
-differently over the bases; so profile agreement with bpnet-lite is lower than counts
-agreement, and the ``tangermeme on our model`` row shows the engine agreement.
+Both sides explain the profile head the same way: the centred logits' ``z * softmax(z)``
+is one module given tangermeme's rescale rule (bpnet-lite's ``_ProfileLogitScaling``,
+our ``SoftmaxWeightedLogits``), so the profile attributions agree up to float32 against
+float64 precision.
 
 bpnet-lite runs in its own environment (``--peer-python``, or ``BPNET_PEER_PYTHON``;
 default ``/work/bench-envs/bpnet-lite/bin/python``, see ``training.py``) as one
@@ -188,24 +186,26 @@ def timed(fn) -> dict:
             "gflops_after": shared.matmul_gflops(), "other_cpu_cores": other}
 
 
-def run_ours(model, X: np.ndarray, head: str) -> dict:
-    from bpnet.interpret.attribution import attribute, default_batch_size
+def run_ours(model, X: np.ndarray, head: str, precision: str = "auto") -> dict:
+    from bpnet.interpret.attribution import attribute, default_batch_size, resolve_precision
 
-    run = timed(lambda: attribute([model], ["bpnet"], X, head, n_shuffles=N_SHUFFLES, seed=SEED, device="cpu", progress=False))
+    run = timed(lambda: attribute([model], ["bpnet"], X, head, n_shuffles=N_SHUFFLES, seed=SEED, device="cpu", progress=False,
+                                  precision=precision))
     result = run.pop("result")
     return {**run, "attributions": result.hypothetical, "delta_max_abs_pairs": result.delta_max_abs,
             "delta_mean_abs_pairs": result.delta_mean_abs, "batch_size": default_batch_size(__import__("torch").device("cpu")),
-            "precision": "float32"}
+            "precision": resolve_precision(precision, head)}
 
 
 def run_tangermeme_on_ours(model, X: np.ndarray, head: str) -> dict:
-    """tangermeme's deep_lift_shap called as bpnet-lite calls it, on our model and wrappers."""
+    """tangermeme's deep_lift_shap called as bpnet-lite calls it (with the wrappers' extra rule), on our model and wrappers."""
     import copy
     import warnings
 
     import torch
     from tangermeme.deep_lift_shap import deep_lift_shap
 
+    from bpnet.core import deeplift_rules
     from bpnet.interpret.attribution import explanation_target
 
     dtype = torch.float64 if head == "profile" else torch.float32
@@ -215,7 +215,8 @@ def run_tangermeme_on_ours(model, X: np.ndarray, head: str) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return deep_lift_shap(target, torch.from_numpy(X).to(dtype), hypothetical=True, n_shuffles=N_SHUFFLES,
-                                  batch_size=PEER_BATCH, device="cpu", random_state=SEED).float().numpy()
+                                  batch_size=PEER_BATCH, device="cpu", random_state=SEED,
+                                  additional_nonlinear_ops=deeplift_rules()).float().numpy()
 
     run = timed(call)
     return {**run, "attributions": run.pop("result"), "batch_size": PEER_BATCH, "precision": str(dtype).removeprefix("torch.")}
@@ -287,7 +288,7 @@ def main() -> None:
     for head in ("counts", "profile"):
         attribute([model], ["warm-up"], X[:1], head, n_shuffles=2, progress=False)
         peer.warm_up(head)
-    runs: dict[str, dict[str, list[dict]]] = {"bpnet": {}, "bpnet-lite": {}, "tangermeme-on-bpnet": {}}
+    runs: dict[str, dict[str, list[dict]]] = {"bpnet": {}, "bpnet-lite": {}, "tangermeme-on-bpnet": {}, "bpnet-float32": {}}
     try:
         for head in ("counts", "profile"):
             for rep in range(args.reps):  # ABBA order against drifts of the (burstable, shared) CPU
@@ -301,6 +302,10 @@ def main() -> None:
                 r = run_tangermeme_on_ours(model, X[: args.engine_check], head)
                 runs["tangermeme-on-bpnet"][head] = [r]
                 print(f"{head:8s} {'tangermeme-on-bpnet':20s}: {args.engine_check / r['seconds']:.3f} sequences/s ({r['seconds']:.1f} s)", flush=True)
+            if head == "profile":  # our profile head in float32 throughout (precision: float32), one timed run
+                r = run_ours(model, X, head, "float32")
+                runs["bpnet-float32"][head] = [r]
+                print(f"{head:8s} {'bpnet-float32':20s}: {args.n_sequences / r['seconds']:.3f} sequences/s ({r['seconds']:.1f} s)", flush=True)
     finally:
         peer.close()
 
