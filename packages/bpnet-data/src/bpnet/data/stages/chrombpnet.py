@@ -49,6 +49,12 @@ class TrainChromBPNetParams(TrainingLoopParams):
     negative_ratio: float = Field(0.1, ge=0, description="negatives per peak in each epoch of the accessibility model, drawn afresh (official 0.1)")
     max_jitter: int | None = Field(None, ge=0, description="jitter of training peaks (bp); default: the loci's (extract them with max_jitter 500 as the official code)")
     count_loss_weight: float | Literal["auto"] = Field("auto", description="accessibility model's count-loss weight; auto = official median/10")
+    count_bias_init: bool = Field(
+        False,
+        description="start the count heads' biases (bias model, then accessibility model) at the mean log(1 + count) of "
+        "their training examples; off by default, as the official code: on simulated ATAC it left the accessibility "
+        "model's count head nearly constant (see docs/training.md)",
+    )
     model: Output = Field(Path("model"), description="combined ChromBPNet (frozen scaled bias + accessibility)")
     bias_model_out: Output = Field(Path("bias_model"), description="the scaled bias model")
     accessibility_model: Output = Field(Path("accessibility_model"), description="the accessibility model alone: the de-biased model")
