@@ -70,9 +70,9 @@ def test_quickstart_names_the_four_long_planted_motifs(chip_branch):
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="known gap: the quickstart's 32x6 BPNet (1,200 peaks, 40 epochs on CPU) learns the 7 bp GATA1 motif "
-    "only weakly; with 2,400 peaks and 1,500 attributed windows TF-MoDISco names it (q 1.7e-4), but that run "
-    "would take the quickstart to about 15.5 minutes on 2 cores (estimated from its stage times), over its budget",
+    reason="not robust yet: with the depleted-background simulator the final run named GATA1 (7 bp) as the rank-1 "
+    "match of one pattern (39 seqlets, consensus AGATGAGGCA, q 0.003, tied with FOS::JUN), but the previous simulator "
+    "version with the same budget did not; its site attributions are several times weaker than the other motifs'",
     strict=False,
 )
 def test_quickstart_names_every_planted_motif(chip_branch):
