@@ -388,6 +388,21 @@ def test_bad_parameters_and_motif_files_are_data_errors(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+def test_a_motif_too_weak_to_deplete_is_a_clear_error_and_leaves_nothing(tmp_path, capsys):
+    flat = tmp_path / "flat.meme"  # uniform: every window of any genome matches it
+    flat.write_text("MEME version 4\n\nALPHABET= ACGT\n\nMOTIF flat FLAT\nletter-probability matrix: alength= 4 w= 6\n"
+                    + "0.25 0.25 0.25 0.25\n" * 6)
+    with pytest.raises(DataError, match=r"motif\(s\) FLAT still match the background .* deplete_above"):
+        simulate(tmp_path / "x", "chip", motifs=flat, reads=False, **SMALL)
+    assert not (tmp_path / "x").exists()
+    args = ["simulate", "--out", str(tmp_path / "cli"), "--motifs", str(flat), "--genome-size", "200000", "--no-reads"]
+    assert run_cli(args) == 2
+    output = capsys.readouterr()
+    errors = [line for line in (output.out + output.err).splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "FLAT still match the background" in errors[0] and "Traceback" not in output.err
+    assert not (tmp_path / "cli").exists()
+
+
 def test_an_interrupted_run_leaves_nothing_behind(tmp_path, monkeypatch):
     from bpnet.data.simulate import bam
 

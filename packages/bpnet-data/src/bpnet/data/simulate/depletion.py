@@ -13,6 +13,7 @@ import logging
 
 import numpy as np
 
+from ..errors import DataError
 from ..motifs import Motif, scan
 
 log = logging.getLogger("bpnet.data.simulate")
@@ -24,25 +25,31 @@ SWAP_DISTANCE = (30, 200)
 
 
 def deplete_matches(rng: np.random.Generator, codes: list[np.ndarray], motifs: list[Motif], threshold: float) -> int:
-    """Mutate ``codes`` (in place) until no window matches a motif at ``threshold`` or more.
+    """Swap bases of ``codes`` (in place) until no window matches a motif at ``threshold`` or more.
 
     ``threshold`` is a relative score (0: the lowest possible log-odds score of the
     motif, 1: the highest), on either strand. The base that contributes most to a
-    matching window's score is swapped with the base :data:`SWAP_DISTANCE` bp away on
-    a random side, so the base composition (and each isochore's GC) is unchanged. The
-    first round scans whole chromosomes; later rounds only the windows around the bases
-    just swapped, until no match is left. Returns the number of swaps.
+    matching window's score is swapped with a different base :data:`SWAP_DISTANCE` bp
+    away, so the base composition (and each isochore's GC) is unchanged. The first round
+    scans whole chromosomes; later rounds only the windows around the bases just
+    swapped, until no match is left. Returns the number of swaps. A motif too weak to be
+    cleared (most windows match it) raises :class:`DataError` naming it.
     """
-    changed = 0
+    swaps = 0
     near: list[np.ndarray | None] = [None] * len(codes)
     for _ in range(MAX_ROUNDS):
-        hits = [_mutations(chrom, motifs, threshold, around) for chrom, around in zip(codes, near)]
+        hits = [_positions_to_swap(chrom, motifs, threshold, around) for chrom, around in zip(codes, near)]
         n = sum(len(h) for h in hits)
         if n == 0:
-            return changed
+            return swaps
         near = [_swap(rng, chrom, positions) for chrom, positions in zip(codes, hits)]
-        changed += n
-    raise RuntimeError(f"motif matches remain in the background after {MAX_ROUNDS} rounds of depletion")
+        swaps += n
+    weak = [m.label for m in motifs if any(len(_positions_to_swap(chrom, [m], threshold, None)) for chrom in codes)]
+    raise DataError(
+        f"motif(s) {', '.join(weak)} still match the background at {threshold} of their score range after "
+        f"{MAX_ROUNDS} rounds of depletion: too weak to tell planted sites from background; plant more specific "
+        "motifs, or raise deplete_above (null keeps the background as drawn)"
+    )
 
 
 def _swap(rng: np.random.Generator, chrom: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -62,7 +69,7 @@ def _swap(rng: np.random.Generator, chrom: np.ndarray, positions: np.ndarray) ->
     return np.unique(np.concatenate([positions, partners]))
 
 
-def _mutations(chrom: np.ndarray, motifs: list[Motif], threshold: float, around: np.ndarray | None) -> np.ndarray:
+def _positions_to_swap(chrom: np.ndarray, motifs: list[Motif], threshold: float, around: np.ndarray | None) -> np.ndarray:
     """Positions (unique) of the most contributing base of every matching window of ``chrom``.
 
     With ``around``, only windows that contain one of those positions are scored.

@@ -168,8 +168,8 @@ def _run(folder: Path, config: SimulationConfig, motifs: list[Motif], motif_sour
     if config.deplete_above is not None:
         from .depletion import deplete_matches
 
-        changed = deplete_matches(streams[4], genome.codes, motifs, config.deplete_above)
-        log.info("background depleted of motif matches at relative score >= %.2f: %d bases changed", config.deplete_above, changed)
+        swaps = deplete_matches(streams[4], genome.codes, motifs, config.deplete_above)
+        log.info("background depleted of motif matches at relative score >= %.2f: %d bases swapped", config.deplete_above, swaps)
     chrom, centre = layout.place_centres(
         streams[1], genome, config.n_peaks, min_distance=config.min_distance, margin=PEAK_MARGIN,
         gc_preference=config.gc_preference, gc_range=config.gc_range,
