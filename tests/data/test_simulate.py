@@ -18,6 +18,7 @@ from bpnet.data.errors import DataError
 from bpnet.data.motifs import read_meme, scan, score_sites
 from bpnet.data.onehot import encode_codes
 from bpnet.data.simulate import Simulation, simulate
+from bpnet.data.simulate.config import SimulationConfig
 from bpnet.data.sources.bed import read_bed
 from bpnet.data.tracks import read_track_set
 
@@ -202,8 +203,17 @@ def test_planted_sites_carry_their_motif(chip):
         found = forward if strand == "+" else reverse
         low, high = motif.score_range()
         assert found == pytest.approx(float(score), abs=1e-3)
-        assert (found - low) / (high - low) >= 0.85
+        assert (found - low) / (high - low) >= SimulationConfig().min_site_score
         assert found == pytest.approx(score_sites(codes if strand == "+" else 3 - codes[::-1], motif))
+
+
+def test_min_site_score_sets_how_close_to_consensus_planted_sites_are(tmp_path):
+    strict = simulate(tmp_path / "strict", "chip", seed=3, reads=False, min_site_score=0.97, **SMALL)
+    motifs = {m.name: m for m in read_meme(strict.motifs)}
+    for line in strict.sites.read_text().splitlines():
+        _, _, _, name, score, _ = line.split("\t")
+        low, high = motifs[name].score_range()
+        assert (float(score) - low) / (high - low) >= 0.97 - 1e-9
 
 
 def test_every_motif_is_planted_many_times(chip):
@@ -383,6 +393,8 @@ def test_bad_parameters_and_motif_files_are_data_errors(tmp_path):
     bad.write_text("MOTIF a\nletter-probability matrix: alength= 4 w= 1\n0.5 0.5 0.5\n")
     with pytest.raises(DataError, match=r"bad\.meme:3"):
         simulate(tmp_path / "x", "chip", motifs=bad)
+    with pytest.raises(DataError, match=r"min_site_score \(0.8\) must be above deplete_above \(0.8\)"):
+        simulate(tmp_path / "x", "chip", min_site_score=0.8)
     with pytest.raises(DataError, match="cannot place 1000 peaks"):
         simulate(tmp_path / "x", "chip", genome_size=100_000, n_peaks=1000)
     assert not (tmp_path / "x").exists()

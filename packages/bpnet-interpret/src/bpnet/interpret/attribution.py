@@ -144,7 +144,7 @@ def explanation_target(model: torch.nn.Module, head: Head) -> torch.nn.Module:
     return CountWrapper(inner) if head == "counts" else ProfileWrapper(inner)
 
 
-def deeplift_rules() -> dict[type, object]:
+def attribution_rules() -> dict[type, object]:
     """The DeepLIFT rules attribution runs with: module type -> rule (exact types).
 
     tangermeme's table (a private function, ``_build_nonlinear_ops``; should a later
@@ -187,7 +187,7 @@ def _known_nonlinear_types() -> tuple[type, ...]:
 
 def missing_rules(model: torch.nn.Module) -> list[tuple[str, str]]:
     """``(module path, type name)`` of every non-linear module tangermeme has no rule for."""
-    rules = deeplift_rules()
+    rules = attribution_rules()
     nonlinear = _known_nonlinear_types()
     missing = []
     for name, module in model.named_modules():
@@ -203,7 +203,7 @@ def check_rules(model: torch.nn.Module, label: str) -> None:
     if not missing:
         return
     listed = ", ".join(f"{name} ({kind})" for name, kind in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-    supported = ", ".join(sorted({cls.__name__ for cls in deeplift_rules()}))
+    supported = ", ".join(sorted({cls.__name__ for cls in attribution_rules()}))
     raise DataError(
         f"{label}: the model has non-linear module(s) that DeepLIFT (tangermeme) has no rule for: {listed}; "
         f"they would be treated as linear and the attributions would be wrong. Use module types with a rule "
@@ -476,6 +476,6 @@ def _check_probe(chunk: _Chunk, label: str, head: str) -> None:
 
 __all__ = [
     "DELTA_TOLERANCE", "HEADS", "HeadAttributions", "MAX_GPU_BATCH", "PROBE_RELATIVE_LIMIT", "PROBE_SEQUENCES", "attribute", "check_rules",
-    "check_window", "default_batch_size", "deeplift_rules", "dinucleotide_references", "explanation_target", "missing_rules",
+    "attribution_rules", "check_window", "default_batch_size", "dinucleotide_references", "explanation_target", "missing_rules",
     "resolve_submodel",
 ]

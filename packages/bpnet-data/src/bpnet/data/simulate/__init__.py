@@ -23,11 +23,14 @@ are independent: P(G) = P(C) = gc/2, P(A) = P(T) = (1 - gc)/2. A fraction
 that matches one of the motifs at ``deplete_above`` (0.8) of its score range or more,
 on either strand, has its most contributing base swapped with a different base 30-200
 bp away (so the base composition is unchanged); rounds repeat until no match is left
-(about 2% of the bases swap for the default motifs). A random 6 Mb genome otherwise holds some 24,000 windows that score
-like a planted GATA1 site (7 bp), fifty times the planted ones: the simulator binds
-only planted sites, so a short motif would barely predict the signal and no model
-could learn it. With the depletion every strong match is bound, as the ground truth of
-a benchmark should be. ``deplete_above: null`` keeps the background as drawn.
+(about 2% of the bases swap for the default motifs). A random 6 Mb genome otherwise
+holds some 24,000 windows that score like a planted GATA1 site (7 bp), fifty times the
+planted ones: the simulator binds only planted sites, so a short motif would barely
+predict the signal and no model could learn it. With the depletion every strong match
+is bound, as the ground truth of a benchmark should be, and planted sites (at least
+``min_site_score``, 0.9) stand a tenth of the score range above anything left in the
+background (4 bits for GATA1; with sites from 0.85 the gap was 2 bits and a small
+model learned GATA1 only weakly). ``deplete_above: null`` keeps the background as drawn.
 
 **Peaks.** ``n_peaks`` (default one per 20 kb, denser than strong peaks in a real
 genome but sparse enough for GC matching) centres at least ``min_distance`` (1 kb)
@@ -42,9 +45,10 @@ MA0035.5, Spi1 MA0080.7, FOS::JUN MA0099.4, CEBPB MA0466.4; any MEME file may be
 given) are dealt evenly over all instances; strands are random. Instances occupy
 distinct slots around the centre spaced by the widest motif + 4 bp (central slots
 preferred). Bases are drawn from the motif's probabilities and redrawn while the
-site's log-odds score is below 85% of the motif's score range, then written over the
+site's log-odds score is below ``min_site_score`` (0.9) of the motif's score range
+(0 its lowest log-odds, 1 its consensus), then written over the
 genome. A site's *strength* is ``activity * exp(4 * (r - 1))``, r its relative score
-in [0.85, 1] and ``activity`` a per-peak log-normal factor (sd ``activity_sd`` = 0.25).
+in [0.9, 1] and ``activity`` a per-peak log-normal factor (sd ``activity_sd`` = 0.25).
 A peak's region spans its sites +-100 bp (at least 200 bp wide); its summit is the
 centre of its strongest site; its narrowPeak signalValue is its total strength.
 

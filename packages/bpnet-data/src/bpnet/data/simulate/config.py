@@ -30,6 +30,11 @@ class SimulationConfig(BaseModel):
     gc_bias: float = Field(0.2, ge=0.0, le=0.95, description="background read/cut density 1 + gc_bias * z")
     amplified_fraction: float = Field(0.05, ge=0.0, le=1.0, description="chip: fraction of isochores with extra copies")
     amplification: float = Field(1.5, gt=0.0, description="chip: copy number of amplified isochores (relative)")
+    min_site_score: float = Field(
+        0.9, ge=0.0, le=1.0,
+        description="planted sites are drawn from the motif's probabilities and redrawn while they score below this relative score "
+        "(0 the motif's lowest log-odds, 1 its consensus); above deplete_above, so planted sites stand out of the background",
+    )
     deplete_above: float | None = Field(
         0.8, ge=0.0, le=1.0,
         description="background windows matching a planted motif at this relative score or more (0 lowest, 1 best; either strand) "
@@ -49,6 +54,11 @@ class SimulationConfig(BaseModel):
         lo, hi = self.gc_range
         if not 0.0 < lo <= hi < 1.0:
             raise ValueError(f"gc_range must satisfy 0 < low <= high < 1, got {self.gc_range}")
+        if self.deplete_above is not None and self.min_site_score <= self.deplete_above:
+            raise ValueError(
+                f"min_site_score ({self.min_site_score}) must be above deplete_above ({self.deplete_above}): planted sites "
+                "must score higher than anything left in the depleted background"
+            )
         return self
 
     def resolved(self) -> "SimulationConfig":

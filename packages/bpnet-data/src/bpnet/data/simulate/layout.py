@@ -13,8 +13,6 @@ from .genome import Genome
 
 #: Motif instances of a peak sit in this many slots around its centre.
 N_SLOTS = 9
-#: Sampled sites scoring below this fraction of the motif's score range are redrawn.
-MIN_RELATIVE_SCORE = 0.85
 #: Bases added on each side of the outermost sites to make a peak region.
 PEAK_PAD = 100
 MIN_PEAK_WIDTH = 200
@@ -125,6 +123,7 @@ def plant_sites(
     *,
     max_sites: int,
     activity_sd: float,
+    min_score: float,
 ) -> tuple[Peaks, Sites]:
     """Plant 1..``max_sites`` motif instances in each peak; write them into ``genome``.
 
@@ -132,7 +131,7 @@ def plant_sites(
     preferred) around the peak centre; motifs are dealt evenly across all instances,
     strands at random. Each site's bases are drawn from its motif's probabilities and
     redrawn (up to 50 times, then the consensus) while the site scores below
-    ``MIN_RELATIVE_SCORE`` of the motif's score range. A site's strength is
+    ``min_score`` of the motif's score range (0 its lowest, 1 its highest log-odds). A site's strength is
     ``activity * exp(4 * (r - 1))``, ``r`` its relative score and ``activity`` a
     per-peak log-normal factor (``activity_sd``) for variation the sequence does not
     explain.
@@ -155,7 +154,7 @@ def plant_sites(
     relative = np.zeros(total)
     for m, mot in enumerate(motifs):
         idx = np.flatnonzero(motif == m)
-        codes, score[idx], relative[idx] = _draw_sites(rng, mot, len(idx))
+        codes, score[idx], relative[idx] = _draw_sites(rng, mot, len(idx), min_score)
         codes = np.where(reverse[idx, None], 3 - codes[:, ::-1], codes).astype(np.uint8)
         for i, site in zip(idx.tolist(), codes):
             genome.codes[chrom[peak[i]]][start[i] : start[i] + mot.width] = site
@@ -165,18 +164,18 @@ def plant_sites(
     return _peaks(chrom, centre, sites), sites
 
 
-def _draw_sites(rng: np.random.Generator, motif: Motif, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _draw_sites(rng: np.random.Generator, motif: Motif, n: int, min_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     low, high = motif.score_range()
     codes = sample_sites(motif, n, rng)
     for _ in range(50):
         relative = (score_sites(codes, motif) - low) / (high - low)
-        bad = np.flatnonzero(relative < MIN_RELATIVE_SCORE)
+        bad = np.flatnonzero(relative < min_score)
         if not len(bad):
             break
         codes[bad] = sample_sites(motif, len(bad), rng)
     else:
         relative = (score_sites(codes, motif) - low) / (high - low)
-        codes[relative < MIN_RELATIVE_SCORE] = motif.pwm.argmax(axis=1)
+        codes[relative < min_score] = motif.pwm.argmax(axis=1)
     score = score_sites(codes, motif)
     return codes, score, (score - low) / (high - low)
 

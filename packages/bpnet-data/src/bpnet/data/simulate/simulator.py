@@ -174,7 +174,10 @@ def _run(folder: Path, config: SimulationConfig, motifs: list[Motif], motif_sour
         streams[1], genome, config.n_peaks, min_distance=config.min_distance, margin=PEAK_MARGIN,
         gc_preference=config.gc_preference, gc_range=config.gc_range,
     )
-    peaks, sites = layout.plant_sites(streams[1], genome, motifs, chrom, centre, max_sites=config.max_sites, activity_sd=config.activity_sd)
+    peaks, sites = layout.plant_sites(
+        streams[1], genome, motifs, chrom, centre,
+        max_sites=config.max_sites, activity_sd=config.activity_sd, min_score=config.min_site_score,
+    )
     genome_mod.write_fasta(folder, genome)
     comments = ["motifs planted by `bpnet simulate`", f"source: {motif_source}"]
     (folder / "motifs.meme").write_text(format_meme(motifs, comments=comments))
