@@ -116,6 +116,20 @@ def test_changed_parameters_do_not_resume_a_stale_checkpoint(preprocessed, tmp_p
     assert again.resumed_from == 0 and again.epochs_run == 1
 
 
+def test_a_run_stopped_without_improving_on_epoch_1_warns_it_is_stuck(preprocessed, tmp_path, caplog):
+    from bpnet.core.training import Trainer, TrainerSettings
+    from bpnet.core.architectures.bpnet import BPNet
+    from bpnet.data.samplers import make_batches
+
+    loci = LociSet.load(preprocessed["chip_loci"])
+    batches = make_batches(loci, "train", 64, "cpu", train=True), make_batches(loci, "valid", 64, "cpu", train=False)
+    model = BPNet(n_outputs=2, n_control_tracks=2, output_length=200, **TINY)
+    frozen = TrainerSettings(max_epochs=5, patience=1, learning_rate=0.0)  # the loss cannot move
+    result = Trainer(model, frozen, device="cpu", workdir=tmp_path, name="bpnet").fit(*batches)
+    assert result.stopped_early and result.best_epoch == 1 and result.epochs_run == 2
+    assert any("stuck at its starting plateau" in r.getMessage() and "batch_size" in r.getMessage() for r in caplog.records)
+
+
 def test_train_chrombpnet_trains_bias_then_accessibility_and_saves_three_models(preprocessed, tmp_path):
     stage = {"stage": "train-chrombpnet", "params": {
         "loci": str(preprocessed["atac_loci"]), "hyperparameters": TINY, "bias_hyperparameters": {"n_filters": 4, "n_layers": 2},

@@ -192,6 +192,12 @@ class Trainer:
         epochs_run = history[-1]["epoch"] if history else 0
         if stopped_early:
             self.log.info("%s: early stop after epoch %d (no improvement for %d epochs)", self.name, epochs_run, s.patience)
+            if state["best_epoch"] == 1:
+                self.log.warning(
+                    "%s: the validation loss never improved on epoch 1: the model is likely stuck at its starting plateau "
+                    "(it predicts one average profile everywhere); a smaller batch_size (more steps per epoch), a larger "
+                    "patience or more peaks gets it past", self.name,
+                )
         self.load_best()
         return TrainingResult(
             epochs_run=epochs_run, best_epoch=state["best_epoch"], best_valid_loss=state["best_loss"],
