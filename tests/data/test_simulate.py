@@ -477,3 +477,16 @@ def test_stage_runs_from_a_spec_is_skipped_then_reruns_on_changes(tmp_path, caps
     assert run_cli(["run", str(spec)]) == 0
     assert "ran" in capsys.readouterr().err
     assert "CEBPbeta" in (folder / "motifs.meme").read_text()
+
+
+@pytest.mark.parametrize("option, named", [("min_site_score: 0.8", "min_site_score (0.8) must be above deplete_above"),
+                                           ("tn5_strength: -1", "tn5_strength: Input should be greater than or equal to 0")])
+def test_bad_simulator_options_fail_validation_naming_them_and_write_nothing(tmp_path, capsys, option, named):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.replace("motifs: mine.meme, ", "").replace("max_sites: 2", option).format(seed=1))
+    for command in ("validate", "run"):
+        assert run_cli([command, str(spec)]) == 2
+        output = capsys.readouterr()
+        errors = [line for line in (output.out + output.err).splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "spec.yaml:5" in errors[0] and named in errors[0] and "Traceback" not in output.err
+    assert not (tmp_path / "out").exists()

@@ -103,14 +103,20 @@ def test_killed_training_resumes_from_last_and_ends_like_an_uninterrupted_run(pr
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_changed_parameters_do_not_resume_a_stale_checkpoint(preprocessed, tmp_path):
-    from bpnet.core.training import Trainer, TrainerSettings
+def tiny_bpnet_and_batches(preprocessed) -> tuple[torch.nn.Module, tuple]:
+    """A TINY BPNet for the ChIP loci and its (train, valid) batches, for driving the Trainer directly."""
     from bpnet.core.architectures.bpnet import BPNet
     from bpnet.data.samplers import make_batches
 
     loci = LociSet.load(preprocessed["chip_loci"])
     batches = make_batches(loci, "train", 64, "cpu", train=True), make_batches(loci, "valid", 64, "cpu", train=False)
-    model = BPNet(n_outputs=2, n_control_tracks=2, output_length=200, **TINY)
+    return BPNet(n_outputs=2, n_control_tracks=2, output_length=200, **TINY), batches
+
+
+def test_changed_parameters_do_not_resume_a_stale_checkpoint(preprocessed, tmp_path):
+    from bpnet.core.training import Trainer, TrainerSettings
+
+    model, batches = tiny_bpnet_and_batches(preprocessed)
     Trainer(model, TrainerSettings(max_epochs=1), device="cpu", workdir=tmp_path, run_key="a").fit(*batches)
     again = Trainer(model, TrainerSettings(max_epochs=1), device="cpu", workdir=tmp_path, run_key="b").fit(*batches)
     assert again.resumed_from == 0 and again.epochs_run == 1
@@ -118,12 +124,8 @@ def test_changed_parameters_do_not_resume_a_stale_checkpoint(preprocessed, tmp_p
 
 def test_a_run_stopped_without_improving_on_epoch_1_warns_it_is_stuck(preprocessed, tmp_path, caplog):
     from bpnet.core.training import Trainer, TrainerSettings
-    from bpnet.core.architectures.bpnet import BPNet
-    from bpnet.data.samplers import make_batches
 
-    loci = LociSet.load(preprocessed["chip_loci"])
-    batches = make_batches(loci, "train", 64, "cpu", train=True), make_batches(loci, "valid", 64, "cpu", train=False)
-    model = BPNet(n_outputs=2, n_control_tracks=2, output_length=200, **TINY)
+    model, batches = tiny_bpnet_and_batches(preprocessed)
     frozen = TrainerSettings(max_epochs=5, patience=1, learning_rate=0.0)  # the loss cannot move
     result = Trainer(model, frozen, device="cpu", workdir=tmp_path, name="bpnet").fit(*batches)
     assert result.stopped_early and result.best_epoch == 1 and result.epochs_run == 2

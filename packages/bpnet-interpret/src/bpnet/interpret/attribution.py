@@ -477,5 +477,5 @@ def _check_probe(chunk: _Chunk, label: str, head: str) -> None:
 __all__ = [
     "DELTA_TOLERANCE", "HEADS", "HeadAttributions", "MAX_GPU_BATCH", "PROBE_RELATIVE_LIMIT", "PROBE_SEQUENCES", "attribute", "check_rules",
     "attribution_rules", "check_window", "default_batch_size", "dinucleotide_references", "explanation_target", "missing_rules",
-    "resolve_submodel",
+    "resolve_precision", "resolve_submodel",
 ]

@@ -131,8 +131,8 @@ def plant_sites(
     preferred) around the peak centre; motifs are dealt evenly across all instances,
     strands at random. Each site's bases are drawn from its motif's probabilities and
     redrawn (up to 50 times, then the consensus) while the site scores below
-    ``min_score`` of the motif's score range (0 its lowest, 1 its highest log-odds). A site's strength is
-    ``activity * exp(4 * (r - 1))``, ``r`` its relative score and ``activity`` a
+    ``min_score`` of the motif's score range (0 its lowest, 1 its highest log-odds). A
+    site's strength is ``activity * exp(4 * (r - 1))``, ``r`` its relative score and ``activity`` a
     per-peak log-normal factor (``activity_sd``) for variation the sequence does not
     explain.
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from bpnet.core.stages.base import Input, Output, Stage, StageContext, StageParams
 
@@ -41,6 +41,22 @@ class SimulateParams(StageParams):
         if unknown:
             raise ValueError(f"unknown simulator option(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
         return options
+
+    @model_validator(mode="after")
+    def _valid_simulation(self) -> "SimulateParams":
+        """Check the whole simulation (option values, rules between fields) when the spec is validated, not at run time."""
+        try:
+            SimulationConfig(
+                kind=self.kind, seed=self.seed, genome_size=self.genome_size, n_chroms=self.chroms, n_peaks=self.n_peaks,
+                depth=self.depth, frip=self.frip, reads=self.reads, **self.options,
+            )
+        except ValidationError as error:
+            problems = "; ".join(
+                (f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+                for e in error.errors()
+            )
+            raise ValueError(f"simulation parameters: {problems}") from None
+        return self
 
 
 class Simulate(Stage):
