@@ -166,3 +166,17 @@ def test_scaled_bias_head_removes_the_mean_log_count_residual(preprocessed):
     shift = scale_bias_counts(bias, loci, rows, torch.device("cpu"))
     residual = np.log1p(loci.total_counts(rows)) - predicted_log_counts(bias, loci, rows, torch.device("cpu"))
     assert abs(residual.mean()) < 1e-4 and shift != 0
+
+
+def test_accessibility_validation_holds_every_valid_peak_and_a_fixed_tenth_as_many_negatives(preprocessed):
+    from bpnet.data.chrombpnet import validation_rows
+
+    loci = LociSet.load(preprocessed["atac_loci"])
+    rows = np.arange(len(loci))
+    chosen = validation_rows(loci, rows, negative_ratio=0.1, seed=3)
+    valid_peaks = loci.select("valid", peaks=True)
+    negatives = np.setdiff1d(chosen, valid_peaks)
+    assert set(valid_peaks) <= set(chosen) and np.all(loci.split[chosen] == "valid")
+    assert len(negatives) == round(0.1 * len(valid_peaks)) and not loci.is_peak[negatives].any()
+    assert np.array_equal(chosen, validation_rows(loci, rows, negative_ratio=0.1, seed=3))
+    assert len(validation_rows(loci, rows, negative_ratio=0.0)) == len(valid_peaks)

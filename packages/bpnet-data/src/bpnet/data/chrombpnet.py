@@ -11,6 +11,8 @@ Read from kundajelab/chrombpnet (``find_bias_hyperparams.py``,
 * **Accessibility model data**: outlier bounds from the quantiles of the peaks' counts
   plus ``negative_ratio x n_peaks`` random negatives' counts; peaks and negatives outside
   them are dropped. Count-loss weight: the median of those counts / 10 (at least 1).
+  It validates on the validation peaks plus ``negative_ratio x n_peaks`` validation
+  negatives, drawn once (the official generator redraws them, unseeded, every epoch).
 * **Bias scaling**: before the accessibility model trains, the frozen bias model's count
   head is shifted by ``mean(log(1 + counts) - predicted log counts)`` over the kept
   negatives (the official ``bias_model_scaled.h5``), so the bias model explains the
@@ -107,6 +109,22 @@ def select_accessibility_loci(
         peaks[_inside(peak_counts, lower, upper)], negatives[_inside(negative_counts, lower, upper)], loci.select("test"),
     ])
     return Selection(np.sort(kept), lower, upper, weight)
+
+
+def validation_rows(loci: LociSet, rows: np.ndarray, negative_ratio: float, seed: int = 0) -> np.ndarray:
+    """The accessibility model's validation loci among ``rows``: every validation peak
+    plus ``negative_ratio x n_peaks`` validation negatives drawn once (seeded).
+
+    The official generator validates on the same peak/negative mix it trains on; all
+    negatives (two per peak from the negatives stage) would let the background, which
+    training barely sees, decide early stopping.
+    """
+    valid = rows[loci.split[rows] == "valid"]
+    peaks = valid[loci.is_peak[valid].astype(bool)]
+    negatives = valid[~loci.is_peak[valid].astype(bool)]
+    k = min(len(negatives), int(round(negative_ratio * len(peaks))))
+    drawn = np.random.default_rng(seed).choice(negatives, size=k, replace=False) if k else negatives[:0]
+    return np.sort(np.concatenate([peaks, drawn]))
 
 
 @torch.no_grad()

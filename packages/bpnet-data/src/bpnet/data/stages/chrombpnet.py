@@ -10,7 +10,8 @@
 4. **Accessibility model** (512 x 8 by default) trained through the combined model on
    peaks plus ``negative_ratio x n_peaks`` negatives drawn afresh each epoch, jittered by
    up to the loci's ``max_jitter`` (500 official), profile loss on every example,
-   validation on the validation peaks and negatives.
+   validation on the validation peaks plus ``negative_ratio x n_peaks`` validation
+   negatives drawn once.
 
 Outputs: the combined model, the scaled bias model and the accessibility model (the
 de-biased model for interpretation), plus the logs of both runs.
@@ -146,7 +147,7 @@ class TrainChromBPNet(Stage):
     def accessibility(self, params, context, loci, bias, run, report):
         from bpnet.core.architectures.chrombpnet import ChromBPNet
 
-        from ..chrombpnet import scale_bias_counts, select_accessibility_loci
+        from ..chrombpnet import scale_bias_counts, select_accessibility_loci, validation_rows
         from ..training import build_for_loci, initialise_count_bias
 
         chosen = select_accessibility_loci(loci, params.negative_ratio, params.outlier_quantile, params.seed)
@@ -164,7 +165,9 @@ class TrainChromBPNet(Stage):
             peaks = train_rows[loci.is_peak[train_rows].astype(bool)]
             initialise_count_bias(model, loci, peaks, train_rows[~loci.is_peak[train_rows].astype(bool)], params.negative_ratio, context.log)
         train = run.batches(kept, "train", train=True, negative_ratio=params.negative_ratio, max_jitter=params.max_jitter)
-        valid = run.batches(kept, "valid", train=False)
+        valid_rows = validation_rows(loci, chosen.rows, params.negative_ratio, params.seed)
+        report["n_validation_loci"] = int(len(valid_rows))
+        valid = run.batches(loci.subset(valid_rows), "valid", train=False)
         finished = run.fit(model, train, valid, count_loss_weight=weight, profile_on="all", name="accessibility")
         report["hyperparameters"] = hyper
         return model, finished
