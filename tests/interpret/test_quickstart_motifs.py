@@ -42,19 +42,19 @@ PLANTED = {  # the simulator's default motifs
 }
 
 
-def run_branch(folder: Path, stages: tuple[str, ...]) -> tuple[Path, set[str]]:
-    """Run the quickstart up to each of ``stages`` in ``folder/out``: (output folder, motifs recovered)."""
+def run_branch(folder: Path, branch: str, *more_stages: str) -> tuple[Path, set[str]]:
+    """Run the quickstart up to ``<branch>-annotate``, then up to each of ``more_stages``, in
+    ``folder/out``: (output folder, motif ids named by the annotate stage's patterns)."""
     spec = folder / "quickstart.yaml"
     spec.write_text(QUICKSTART.read_text().replace("output_dir: ../bpnet-out/quickstart", "output_dir: out"))
-    for last in stages:
+    for last in (f"{branch}-annotate", *more_stages):
         result = subprocess.run(
             [str(BPNET), "run", str(spec), "--until", last],
             capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=1500,
         )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = folder / "out"
-    annotate = stages[0]
-    matches = best_matches(out / annotate / "patterns.tsv")
+    matches = best_matches(out / f"{branch}-annotate" / "patterns.tsv")
     return out, {motif for pattern, (motif, _) in matches.items() if pattern.startswith("pos_")}
 
 
@@ -62,7 +62,7 @@ def run_branch(folder: Path, stages: tuple[str, ...]) -> tuple[Path, set[str]]:
 def chip_branch(tmp_path_factory):
     """The quickstart up to chip-annotate, then chip-marginalize (not an ancestor of annotate): (folder, out, motif ids)."""
     folder = tmp_path_factory.mktemp("quickstart-chip")
-    out, recovered = run_branch(folder, ("chip-annotate", "chip-marginalize"))
+    out, recovered = run_branch(folder, "chip", "chip-marginalize")
     return folder, out, recovered
 
 
@@ -72,7 +72,7 @@ def atac_branch(tmp_path_factory):
     if not os.environ.get("BPNET_TEST_ATAC_QUICKSTART"):
         pytest.skip("the ATAC branch adds about 5 minutes; set BPNET_TEST_ATAC_QUICKSTART=1 to run it")
     folder = tmp_path_factory.mktemp("quickstart-atac")
-    out, recovered = run_branch(folder, ("atac-annotate",))
+    out, recovered = run_branch(folder, "atac")
     return folder, out, recovered
 
 

@@ -88,11 +88,15 @@ def select_bias_loci(loci: LociSet, path: Path, threshold_factor: float = 0.5, o
     return Selection(negatives[keep], lower, upper, median_count_weight(counts[keep], "bias model"), threshold)
 
 
+def _draw(values: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """``k`` of ``values`` (at most all of them) drawn without replacement, seeded."""
+    k = min(len(values), k)
+    return np.random.default_rng(seed).choice(values, size=k, replace=False) if k else values[:0]
+
+
 def pooled_counts(peak_counts: np.ndarray, negative_counts: np.ndarray, negative_ratio: float, seed: int = 0) -> np.ndarray:
     """The peaks' counts plus those of ``negative_ratio x n_peaks`` negatives drawn at random."""
-    k = min(len(negative_counts), int(negative_ratio * len(peak_counts)))
-    drawn = np.random.default_rng(seed).choice(negative_counts, size=k, replace=False) if k else negative_counts[:0]
-    return np.concatenate([peak_counts, drawn])
+    return np.concatenate([peak_counts, _draw(negative_counts, int(negative_ratio * len(peak_counts)), seed)])
 
 
 def select_accessibility_loci(
@@ -120,11 +124,9 @@ def validation_rows(loci: LociSet, rows: np.ndarray, negative_ratio: float, seed
     training barely sees, decide early stopping.
     """
     valid = rows[loci.split[rows] == "valid"]
-    peaks = valid[loci.is_peak[valid].astype(bool)]
-    negatives = valid[~loci.is_peak[valid].astype(bool)]
-    k = min(len(negatives), int(round(negative_ratio * len(peaks))))
-    drawn = np.random.default_rng(seed).choice(negatives, size=k, replace=False) if k else negatives[:0]
-    return np.sort(np.concatenate([peaks, drawn]))
+    is_peak = loci.is_peak[valid].astype(bool)
+    peaks, negatives = valid[is_peak], valid[~is_peak]
+    return np.sort(np.concatenate([peaks, _draw(negatives, round(negative_ratio * len(peaks)), seed)]))
 
 
 @torch.no_grad()
