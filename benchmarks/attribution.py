@@ -41,6 +41,14 @@ long-lived worker process. Run (about 5 minutes on a 2-core machine)::
 
     .venv/bin/python benchmarks/attribution.py [--n-sequences 2] [--reps 2] [--threads 2]
 
+On a GPU, ``--device cuda`` runs every side there (our side with its automatic batch,
+fitted to the free memory; the others with bpnet-lite's 64). Where bpnet-lite's
+environment is missing (a bare GPU machine), ``--no-peer`` drops that side and
+measures against tangermeme called as bpnet-lite calls it on our model instead, timed
+in ABBA order with ours on every sequence::
+
+    .venv/bin/python benchmarks/attribution.py --device cuda --no-peer --n-sequences 64
+
 Writes ``benchmarks/results/attribution.json`` and prints the table.
 """
 
@@ -90,6 +98,7 @@ def peer_serve(job_path: str) -> None:
     sys.stdout = sys.stderr
     d = np.load(job_path)
     torch.set_num_threads(int(d["threads"]))
+    device = str(d["device"])
     model = shared.bpnetlite_with_our_weights(d).eval()
     X = torch.from_numpy(d["X"])
     versions = {"torch": torch.__version__, "bpnet-lite": __import__("bpnetlite").__version__,
@@ -104,13 +113,13 @@ def peer_serve(job_path: str) -> None:
         dtype = torch.float64 if head == "profile" else torch.float32
         wrapper = (ProfileWrapper if head == "profile" else CountWrapper)(ControlWrapper(model)).type(dtype)
         if warm_up:  # one sequence, two references, untimed
-            deep_lift_shap(wrapper, X[:1].type(dtype), hypothetical=True, n_shuffles=2, batch_size=PEER_BATCH, device="cpu", random_state=SEED)
+            deep_lift_shap(wrapper, X[:1].type(dtype), hypothetical=True, n_shuffles=2, batch_size=PEER_BATCH, device=device, random_state=SEED)
             model.float()
             protocol.write("{}\n")
             protocol.flush()
             continue
         run = timed(lambda: deep_lift_shap(wrapper, X.type(dtype), hypothetical=True, n_shuffles=N_SHUFFLES,
-                                           batch_size=PEER_BATCH, device="cpu", random_state=SEED, warning_threshold=1e-3))
+                                           batch_size=PEER_BATCH, device=device, random_state=SEED, warning_threshold=1e-3))
         path = f"{job_path}-{head}-{calls}.npy"
         np.save(path, run.pop("result").float().numpy())
         model.float()
@@ -124,7 +133,7 @@ class Peer:
     def __init__(self, args, model, X: np.ndarray):
         job = args.workdir / "peer-job.npz"
         weights = {f"w:{k}": v.detach().numpy() for k, v in model.state_dict().items()}
-        np.savez(job, X=X, threads=args.threads, n_layers=MODEL["n_layers"], **weights)
+        np.savez(job, X=X, threads=args.threads, device=args.device, n_layers=MODEL["n_layers"], **weights)
         env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
         self.log_path = args.workdir / "peer.log"
         self.log = open(self.log_path, "w")
@@ -186,18 +195,18 @@ def timed(fn) -> dict:
             "gflops_after": shared.matmul_gflops(), "other_cpu_cores": other}
 
 
-def run_ours(model, X: np.ndarray, head: str, precision: str = "auto") -> dict:
+def run_ours(model, X: np.ndarray, head: str, device: str, precision: str = "auto") -> dict:
     from bpnet.interpret.attribution import attribute, default_batch_size, resolve_precision
 
-    run = timed(lambda: attribute([model], ["bpnet"], X, head, n_shuffles=N_SHUFFLES, seed=SEED, device="cpu", progress=False,
+    run = timed(lambda: attribute([model], ["bpnet"], X, head, n_shuffles=N_SHUFFLES, seed=SEED, device=device, progress=False,
                                   precision=precision))
     result = run.pop("result")
+    batch = default_batch_size(__import__("torch").device(device)) if device == "cpu" else "fitted to free GPU memory"
     return {**run, "attributions": result.hypothetical, "delta_max_abs_pairs": result.delta_max_abs,
-            "delta_mean_abs_pairs": result.delta_mean_abs, "batch_size": default_batch_size(__import__("torch").device("cpu")),
-            "precision": resolve_precision(precision, head)}
+            "delta_mean_abs_pairs": result.delta_mean_abs, "batch_size": batch, "precision": resolve_precision(precision, head)}
 
 
-def run_tangermeme_on_ours(model, X: np.ndarray, head: str) -> dict:
+def run_tangermeme_on_ours(model, X: np.ndarray, head: str, device: str) -> dict:
     """tangermeme's deep_lift_shap called as bpnet-lite calls it (with the wrappers' extra rule), on our model and wrappers."""
     import copy
     import warnings
@@ -215,8 +224,8 @@ def run_tangermeme_on_ours(model, X: np.ndarray, head: str) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return deep_lift_shap(target, torch.from_numpy(X).to(dtype), hypothetical=True, n_shuffles=N_SHUFFLES,
-                                  batch_size=PEER_BATCH, device="cpu", random_state=SEED,
-                                  additional_nonlinear_ops=deeplift_rules()).float().numpy()
+                                  batch_size=PEER_BATCH, device=device, random_state=SEED,
+                                  additional_nonlinear_ops=deeplift_rules()).float().cpu().numpy()
 
     run = timed(call)
     return {**run, "attributions": run.pop("result"), "batch_size": PEER_BATCH, "precision": str(dtype).removeprefix("torch.")}
@@ -267,6 +276,9 @@ def main() -> None:
     parser.add_argument("--n-filters", type=int, default=64, help="filters of the 8-layer BPNet (fewer for a quick smoke run)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--peer-python", default=DEFAULT_PEER)
+    parser.add_argument("--no-peer", action="store_true",
+                        help="no bpnet-lite side: measure against tangermeme called as bpnet-lite calls it, on our model")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where every side runs")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bpnet-bench-attribution"))
     parser.add_argument("--out", type=Path, default=HERE / "results" / "attribution.json")
     parser.add_argument("--peer", metavar="JOB", help=argparse.SUPPRESS)
@@ -283,31 +295,44 @@ def main() -> None:
     os.environ.setdefault("BPNET_NO_PROGRESS", "1")
     args.workdir.mkdir(parents=True, exist_ok=True)
     model, X = make_inputs(args.n_sequences)
-    peer = Peer(args, model, X)
-    # warm-up (untimed): imports, numba's compilation of the shuffle, the allocator, both heads on both sides
+    peer = None if args.no_peer else Peer(args, model, X)
+    reference = "tangermeme-on-bpnet" if peer is None else "bpnet-lite"
+    # warm-up (untimed): imports, numba's compilation of the shuffle, the allocator, both heads on every side
     for head in ("counts", "profile"):
-        attribute([model], ["warm-up"], X[:1], head, n_shuffles=2, progress=False)
-        peer.warm_up(head)
-    runs: dict[str, dict[str, list[dict]]] = {"bpnet": {}, "bpnet-lite": {}, "tangermeme-on-bpnet": {}, "bpnet-float32": {}}
+        attribute([model], ["warm-up"], X[:1], head, n_shuffles=2, device=args.device, progress=False)
+        if peer is None:
+            run_tangermeme_on_ours(model, X[:1], head, args.device)
+        else:
+            peer.warm_up(head)
+
+    def run_side(side: str, head: str, n: int, precision: str = "auto") -> dict:
+        if side == "bpnet":
+            return run_ours(model, X[:n], head, args.device, precision)
+        if side == "tangermeme-on-bpnet":
+            return run_tangermeme_on_ours(model, X[:n], head, args.device)
+        return peer.run(head)
+
+    runs: dict[str, dict[str, list[dict]]] = {"bpnet": {}, reference: {}, "tangermeme-on-bpnet": {}, "bpnet-float32": {}}
     try:
         for head in ("counts", "profile"):
             for rep in range(args.reps):  # ABBA order against drifts of the (burstable, shared) CPU
-                for side in ("bpnet", "bpnet-lite") if (rep + (head == "profile")) % 2 == 0 else ("bpnet-lite", "bpnet"):
-                    r = run_ours(model, X, head) if side == "bpnet" else peer.run(head)
+                for side in ("bpnet", reference) if (rep + (head == "profile")) % 2 == 0 else (reference, "bpnet"):
+                    r = run_side(side, head, args.n_sequences)
                     runs[side].setdefault(head, []).append(r)
                     print(f"{head:8s} {side:20s} rep {rep}: {args.n_sequences / r['seconds']:.3f} sequences/s, "
                           f"{args.n_sequences / r['cpu_seconds']:.3f} per CPU-s ({r['seconds']:.1f} s; matmul {r['gflops_before']:.0f} "
                           f"-> {r['gflops_after']:.0f} GFLOPS; other processes {r['other_cpu_cores']:.2f} cores)", flush=True)
-            if args.engine_check:
-                r = run_tangermeme_on_ours(model, X[: args.engine_check], head)
+            if args.engine_check and peer is not None:
+                r = run_side("tangermeme-on-bpnet", head, args.engine_check)
                 runs["tangermeme-on-bpnet"][head] = [r]
                 print(f"{head:8s} {'tangermeme-on-bpnet':20s}: {args.engine_check / r['seconds']:.3f} sequences/s ({r['seconds']:.1f} s)", flush=True)
             if head == "profile":  # our profile head in float32 throughout (precision: float32), one timed run
-                r = run_ours(model, X, head, "float32")
+                r = run_side("bpnet", head, args.n_sequences, "float32")
                 runs["bpnet-float32"][head] = [r]
                 print(f"{head:8s} {'bpnet-float32':20s}: {args.n_sequences / r['seconds']:.3f} sequences/s ({r['seconds']:.1f} s)", flush=True)
     finally:
-        peer.close()
+        if peer is not None:
+            peer.close()
 
     table = {}
     for head in ("counts", "profile"):
@@ -327,7 +352,7 @@ def main() -> None:
                 entry["same_attributions_every_rep"] = all(np.array_equal(ours, r["attributions"]) for r in by_head[head])
             row[side] = entry
         for key in ("sequences_per_s", "sequences_per_cpu_s"):
-            row[f"speedup_{key}"] = row["bpnet"][key] / row["bpnet-lite"][key]
+            row[f"speedup_{key}"] = row["bpnet"][key] / row[reference][key]
         table[head] = row
 
     print(f"\n{'head':8s} {'side':20s} {'seq/s':>7s} {'speed-up':>8s} {'seq/CPU-s':>9s} {'speed-up':>8s} {'Pearson min':>11s} {'max |delta|/scale':>17s}")
@@ -335,7 +360,7 @@ def main() -> None:
         for side in runs:
             if side not in row:
                 continue
-            e, lite = row[side], row["bpnet-lite"]
+            e, lite = row[side], row[reference]
             pearson = f"{e['pearson_vs_bpnet']['min']:.6f}" if "pearson_vs_bpnet" in e else "-"
             print(f"{head:8s} {side:20s} {e['sequences_per_s']:7.3f} {e['sequences_per_s'] / lite['sequences_per_s']:7.2f}x "
                   f"{e['sequences_per_cpu_s']:9.3f} {e['sequences_per_cpu_s'] / lite['sequences_per_cpu_s']:7.2f}x {pearson:>11s} "
@@ -344,7 +369,9 @@ def main() -> None:
         "setup": {
             "date": time.strftime("%Y-%m-%d"), "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
             "threads": args.threads, "torch": torch.__version__, "tangermeme": __import__("tangermeme").__version__,
-            "peer": runs["bpnet-lite"]["counts"][0]["versions"],
+            "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(args.device),
+            "speed_up_against": reference,
+            "peer": runs["bpnet-lite"]["counts"][0]["versions"] if peer is not None else None,
             "model": {**MODEL, "input_length": LIN, "output_length": LOUT, "weights": "random, seed 0"},
             "n_sequences": args.n_sequences, "reps": args.reps, "engine_check_sequences": args.engine_check,
             "n_shuffles": N_SHUFFLES, "seed": SEED, "command": " ".join(sys.argv),
