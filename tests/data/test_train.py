@@ -151,6 +151,9 @@ def test_train_chrombpnet_trains_bias_then_accessibility_and_saves_three_models(
     assert report["bias_count_threshold"] == pytest.approx(0.5 * np.quantile(peak_counts, 0.01))
     assert report["count_loss_weight"] >= 1 and np.isfinite(report["bias_count_shift"])
     assert {"peaks_count_pearson", "background_count_pearson", "passed"} <= set(report["bias_check"])
+    check = report["count_check"]
+    assert check["observed_peaks"] > check["observed_negatives"] and np.isfinite(check["separation"])
+    assert check["passed"] == (check["separation"] >= check["min_separation"])
     for run in ("bias", "accessibility"):
         assert [int(r["epoch"]) for r in epochs(out / "training" / run)] == [1]
 
@@ -166,6 +169,31 @@ def test_scaled_bias_head_removes_the_mean_log_count_residual(preprocessed):
     shift = scale_bias_counts(bias, loci, rows, torch.device("cpu"))
     residual = np.log1p(loci.total_counts(rows)) - predicted_log_counts(bias, loci, rows, torch.device("cpu"))
     assert abs(residual.mean()) < 1e-4 and shift != 0
+
+
+def test_a_count_head_that_predicts_one_count_everywhere_separates_nothing_and_warns(preprocessed, caplog):
+    import logging
+    from types import SimpleNamespace
+
+    from bpnet.core.architectures.bpnet import BPNet
+    from bpnet.data.chrombpnet import count_separation
+    from bpnet.data.stages.chrombpnet import TrainChromBPNet
+
+    loci = LociSet.load(preprocessed["atac_loci"])
+    peaks, negatives = loci.select("valid", peaks=True), loci.select("valid", peaks=False)
+    torch.manual_seed(0)
+    flat = BPNet(n_outputs=1, output_length=200, **TINY)
+    with torch.no_grad():
+        flat.linear.weight.zero_()  # the count head ignores the sequence
+    check = count_separation(flat, loci, peaks, negatives, torch.device("cpu"))
+    assert check["separation"] == pytest.approx(0.0, abs=1e-6)
+    assert check["observed_peaks"] == pytest.approx(float(np.log1p(loci.total_counts(peaks)).mean()))
+    report: dict = {}
+    context, run = SimpleNamespace(log=logging.getLogger("test-count-check")), SimpleNamespace(device=torch.device("cpu"))
+    with caplog.at_level(logging.WARNING):
+        TrainChromBPNet().check_counts(context, loci, flat, run, report)
+    assert report["count_check"]["passed"] is False
+    assert any("barely tells peaks from background" in r.getMessage() and "negative_ratio" in r.getMessage() for r in caplog.records)
 
 
 def test_accessibility_validation_holds_every_valid_peak_and_a_fixed_tenth_as_many_negatives(preprocessed):

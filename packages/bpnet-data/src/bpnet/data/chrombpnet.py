@@ -161,3 +161,19 @@ def count_pearson(model: torch.nn.Module, loci: LociSet, rows: np.ndarray, devic
 
     predicted = torch.from_numpy(predicted_log_counts(model, loci, rows, device))
     return float(pearson_along(predicted, torch.from_numpy(np.log1p(loci.total_counts(rows)))))
+
+
+def count_separation(model: torch.nn.Module, loci: LociSet, peaks: np.ndarray, negatives: np.ndarray, device: torch.device) -> dict[str, float]:
+    """How far the model's log counts tell ``peaks`` from ``negatives``, against the data.
+
+    ``separation`` is the gap of the mean predicted log(1 + counts) between peaks and
+    negatives divided by the observed gap: about 1 for a count head that learned what
+    makes a peak, about 0 for one that predicts the same count everywhere (NaN when the
+    data show no gap or a set is empty).
+    """
+    observed = [float(np.log1p(loci.total_counts(rows)).mean()) if len(rows) else float("nan") for rows in (peaks, negatives)]
+    predicted = [float(predicted_log_counts(model, loci, rows, device).mean()) if len(rows) else float("nan") for rows in (peaks, negatives)]
+    gap = observed[0] - observed[1]
+    separation = (predicted[0] - predicted[1]) / gap if gap > 0 else float("nan")
+    return {"observed_peaks": observed[0], "observed_negatives": observed[1], "predicted_peaks": predicted[0],
+            "predicted_negatives": predicted[1], "separation": separation}

@@ -62,6 +62,10 @@ class TrainChromBPNetParams(TrainingLoopParams):
     training: Output = Field(Path("training"), description="bias/ and accessibility/ training logs and chrombpnet.json")
 
 
+#: below this ``count_separation`` (predicted peak-vs-negative gap / observed gap) training warns
+MIN_COUNT_SEPARATION = 0.25
+
+
 class TrainChromBPNet(Stage):
     """Train ChromBPNet: bias model on background, frozen and scaled, then the accessibility model."""
 
@@ -80,6 +84,7 @@ class TrainChromBPNet(Stage):
         bias, bias_run = self.bias_model(params, context, loci, run, report)
         self.check_bias(params, context, loci, bias, run, report)
         model, acc_run = self.accessibility(params, context, loci, bias, run, report)
+        self.check_counts(context, loci, model, run, report)
         self.save(params, context, model, bias_run, acc_run, report)
 
     # ------------------------------------------------------------------ steps
@@ -143,6 +148,31 @@ class TrainChromBPNet(Stage):
             raise BpnetError(f"{message}: the bias model explains accessibility; lower bias_threshold_factor")
         else:
             context.log.warning("%s: the bias model may capture accessibility; consider a lower bias_threshold_factor", message)
+
+    def check_counts(self, context, loci, model, run, report) -> None:
+        """Warn when the trained model's counts barely tell validation peaks from validation negatives."""
+        import numpy as np
+
+        from ..chrombpnet import count_separation
+
+        valid = np.flatnonzero(loci.split == "valid")
+        is_peak = loci.is_peak[valid].astype(bool)
+        check = count_separation(model, loci, valid[is_peak], valid[~is_peak], run.device)
+        check["min_separation"] = MIN_COUNT_SEPARATION
+        check["passed"] = not (check["separation"] < MIN_COUNT_SEPARATION)
+        report["count_check"] = check
+        message = (
+            f"predicted log counts {check['predicted_peaks']:.2f} on validation peaks and {check['predicted_negatives']:.2f} "
+            f"on validation negatives (observed {check['observed_peaks']:.2f} and {check['observed_negatives']:.2f}): "
+            f"separation {check['separation']:.2f}"
+        )
+        if check["passed"]:
+            context.log.info("%s", message)
+        else:
+            context.log.warning(
+                "%s: the count head barely tells peaks from background; with few peaks, raise negative_ratio "
+                "(e.g. 0.5) and count_loss_weight (e.g. 500), as examples/quickstart.yaml does", message,
+            )
 
     def accessibility(self, params, context, loci, bias, run, report):
         from bpnet.core.architectures.chrombpnet import ChromBPNet

@@ -42,6 +42,10 @@ CHROMBPNET_FIELDS = {
     "bias_count_loss_weight": "weight of the count loss when training the bias model",
     "count_loss_weight": "weight of the count loss when training the accessibility model",
     "bias_count_shift": "shift of the bias model's log counts recorded by train-chrombpnet for combining it with the accessibility model",
+    "count_check.separation": "gap of the predicted log counts between validation peaks and negatives over the observed gap: "
+    "near 1, the count head learned what makes a peak; near 0, it predicts one count everywhere (then raise negative_ratio "
+    "and count_loss_weight)",
+    "count_check.passed": "whether the separation reached count_check.min_separation",
 }
 
 HOW_TO_READ = """
