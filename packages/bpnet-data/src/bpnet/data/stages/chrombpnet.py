@@ -151,13 +151,9 @@ class TrainChromBPNet(Stage):
 
     def check_counts(self, context, loci, model, run, report) -> None:
         """Warn when the trained model's counts barely tell validation peaks from validation negatives."""
-        import numpy as np
-
         from ..chrombpnet import count_separation
 
-        valid = np.flatnonzero(loci.split == "valid")
-        is_peak = loci.is_peak[valid].astype(bool)
-        check = count_separation(model, loci, valid[is_peak], valid[~is_peak], run.device)
+        check = count_separation(model, loci, loci.select("valid", peaks=True), loci.select("valid", peaks=False), run.device)
         check["min_separation"] = MIN_COUNT_SEPARATION
         check["passed"] = not (check["separation"] < MIN_COUNT_SEPARATION)
         report["count_check"] = check
