@@ -9,7 +9,7 @@ fresh subprocess so peak memory is the tool's own:
 * ``tangermeme``: ``tangermeme.io.extract_loci`` on the same narrowPeak with the four
   tracks as signals (same windows and bytes of signal), ``n_jobs`` threads;
 * ``batches``: training batches of 64 per second from the fast path
-  (:class:`bpnet.data.samplers.BatchIterator`) and from ``LociDataset`` +
+  (:class:`bpnet.train.samplers.BatchIterator`) and from ``LociDataset`` +
   ``PeakNegativeSampler`` in a DataLoader (0 workers);
 * ``check``: both extractors on the first 2000 loci give the same arrays.
 
@@ -173,7 +173,7 @@ def worker_batches(work: Path, args) -> dict:
     import torch
 
     from bpnet.data.loci import LociSet
-    from bpnet.data.samplers import make_batches, make_dataloader
+    from bpnet.train.samplers import make_batches, make_dataloader
 
     torch.set_num_threads(args.threads)
     loci = LociSet.load(work / "loci-peaks.h5")

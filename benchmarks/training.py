@@ -273,7 +273,7 @@ def count_loss_weight(loci, rule: str, negative_ratio: float) -> float:
         index = loci.select("train", peaks=True)
         return float(loci.signals[index].sum(axis=-1, dtype=np.float64).mean())
     if rule == "official":
-        from bpnet.data.training import official_count_loss_weight
+        from bpnet.train.session import official_count_loss_weight
 
         peaks, negatives = loci.total_counts(loci.select("train", peaks=True)), loci.total_counts(loci.select("train", peaks=False))
         return official_count_loss_weight(peaks, negatives, negative_ratio, seed=0)
@@ -342,7 +342,7 @@ def same_gradients(args, loci, weight: float) -> dict[str, Any]:
 
     from bpnet.core.architectures.bpnet import BPNet
     from bpnet.core.training.losses import profile_count_loss
-    from bpnet.data.samplers import make_batches
+    from bpnet.train.samplers import make_batches
 
     torch.manual_seed(0)
     model = BPNet(n_filters=64, n_layers=8, n_outputs=loci.n_signals, n_control_tracks=loci.n_controls).train()

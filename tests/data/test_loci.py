@@ -16,7 +16,7 @@ from bpnet.data.onehot import encode_codes
 from bpnet.data.splits import Fold, Splits
 from bpnet.data.tracks import Track, TrackSet
 
-from .conftest import random_sequence, write_fasta
+from ..conftest import random_sequence, write_fasta
 
 LIN, LOUT, J = 200, 100, 10
 SIZES = {"chr1": 5000, "chr2": 3000}

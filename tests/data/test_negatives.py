@@ -18,7 +18,7 @@ from bpnet.data.onehot import encode_codes
 from bpnet.data.sources.bed import read_bed
 from bpnet.data.sources.fasta import FastaSource
 
-from .conftest import write_fasta
+from ..conftest import write_fasta
 
 WIDTH = 2114
 

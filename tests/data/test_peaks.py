@@ -24,7 +24,7 @@ from bpnet.data.intervals import Intervals
 from bpnet.data.peaks import Macs3Error, call_peaks, detect_format, effective_genome_size, finish_peaks
 from bpnet.data.sources import read_bed
 
-from .conftest import random_sequence, write_fasta
+from ..conftest import random_sequence, write_fasta
 
 pytest.importorskip("MACS3", reason="MACS3 is the optional bpnet-data[peaks] extra")
 

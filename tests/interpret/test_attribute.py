@@ -26,7 +26,7 @@ from bpnet.core.modelfile import build_model, load_model, save_model
 from bpnet.core.stages.base import StageContext
 from bpnet.data.bigwig_io import write_bigwig
 from bpnet.data.errors import DataError
-from bpnet.data.predict import owned_spans
+from bpnet.data.bigwig_io import owned_spans
 from bpnet.interpret.attribution import attribute, check_rules, dinucleotide_references
 from bpnet.interpret.scores import read_scores
 from bpnet.interpret.stages.attribute import Attribute

@@ -23,12 +23,13 @@ from bpnet.core.architectures.bpnet import BPNet
 from bpnet.core.architectures.chrombpnet import ChromBPNet
 from bpnet.core.cli.main import run_cli
 from bpnet.core.modelfile import build_model, save_model
+from bpnet.core.outputs import resolve_submodel, select_submodel
 from bpnet.core.stages.base import StageContext
 from bpnet.data.loci import LociSet
 from bpnet.data.motifs import Motif, write_meme
 from bpnet.data.onehot import codes_to_one_hot, encode_codes
 from bpnet.interpret.marginalize import (
-    TABLE_COLUMNS, insert_at_centre, insertion_sites, resolve_submodel, safe_file_name, select_background,
+    TABLE_COLUMNS, insert_at_centre, insertion_sites, safe_file_name, select_background,
 )
 from bpnet.interpret.stages.marginalize import Marginalize
 
@@ -229,9 +230,9 @@ def test_chrombpnet_models_are_marginalized_through_their_accessibility_model(fi
     torch.manual_seed(0)
     tiny = lambda: BPNet(n_filters=4, n_layers=1, n_outputs=1, output_length=LOUT, conv1_kernel_size=7, profile_kernel_size=9)  # noqa: E731
     model = ChromBPNet(tiny(), tiny())
-    assert resolve_submodel(model, "auto", "m")[0] is model.accessibility
+    assert select_submodel(model, "auto", "m") is model.accessibility
     plain = tiny()
-    assert resolve_submodel(plain, "auto", "m") == (plain, "model")
+    assert select_submodel(plain, "auto", "m") is plain and resolve_submodel(plain, "auto") == "model"
     folder = save_model(model, tmp_path / "chrombpnet")
     rows, arrays = run_stage(tmp_path, {**files, "chrombpnet": folder}, "chrombpnet", n_loci=4, insertion="sample")
     assert len(rows) == 3 and arrays["submodels"].tolist() == ["accessibility"]

@@ -124,6 +124,15 @@ def _jsd(p: torch.Tensor, log_p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return (0.5 * (kl_p + kl_q)).clamp_min(0.0)
 
 
+def jensen_shannon(p, q) -> np.ndarray:
+    """Jensen-Shannon divergence (natural log, in ``[0, log 2]``) of distributions ``p`` and
+    ``q`` (arrays or tensors ``(N, ...)``; everything after the first axis is one
+    distribution), per row, as float64 ``(N,)``."""
+    p = _tensor(p)
+    p, q = p.reshape(len(p), -1), _tensor(q, p.device).reshape(len(p), -1)
+    return _jsd(p, torch.log(p), q).cpu().numpy()
+
+
 def _profile_chunk(logits: torch.Tensor, counts: torch.Tensor, smooth: tuple[float, int] | None) -> dict[str, torch.Tensor]:
     """Per-locus profile metrics of one chunk of (n, T, L) logits and counts."""
     log_p = torch.log_softmax(logits, dim=-1)
@@ -229,6 +238,6 @@ def summarize(per_locus: Mapping[str, np.ndarray]) -> dict[str, float]:
 
 
 __all__ = [
-    "COUNT_KEYS", "PROFILE_KEYS", "average_ranks", "count_metrics", "gaussian_smooth", "pearson_along",
+    "COUNT_KEYS", "PROFILE_KEYS", "average_ranks", "count_metrics", "gaussian_smooth", "jensen_shannon", "pearson_along",
     "profile_metrics", "spearman_along", "summarize",
 ]

@@ -3,7 +3,7 @@
 :func:`extract_loci` reads, for every peak and negative, a sequence window of
 ``input_length + 2 * max_jitter`` bp and signal (and control) windows of
 ``output_length + 2 * max_jitter`` bp centred on the locus, into a :class:`LociSet`.
-The extra ``max_jitter`` bp on each side let the samplers (:mod:`bpnet.data.samplers`)
+The extra ``max_jitter`` bp on each side let the samplers (:mod:`bpnet.train.samplers`)
 shift every window by up to ``max_jitter`` bp without touching the files again.
 
 Sequences are kept as one byte per base (codes A=0, C=1, G=2, T=3, other=4; one-hot
@@ -35,7 +35,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -49,20 +48,20 @@ from .sources.bigwig import BigWigSource
 from .sources.fasta import FastaSource
 from .splits import Fold
 from .tracks import read_track_set
+from .windows import OffChrom, WindowGeometry, keep_on_chromosome, output_offset
 
 log = logging.getLogger("bpnet.data.loci")
 
 FORMAT = "bpnet-loci"
-VERSION = 1
+#: 2: signal and control windows sit where :mod:`bpnet.data.windows` puts them (version 1
+#: put the signal window of an even input and an odd output one base to the right)
+VERSION = 2
 #: split label of loci when no fold is given
 UNASSIGNED = "unassigned"
 #: the largest stretch of a chromosome read at once (bp); longer runs of loci are read in pieces
 MAX_BLOCK = 8_000_000
 #: loci whose windows lie closer than this (bp) are read with one call per file
 BLOCK_GAP = 32_768
-
-OffChrom = Literal["drop", "error"]
-
 
 def memory_per_locus(
     input_length: int = 2114,
@@ -95,7 +94,8 @@ class LociSet:
 
     * ``codes`` uint8 ``(N, W_x)``: bases, A=0 C=1 G=2 T=3 other=4; the sequence window of
       locus ``i`` starts at ``centre[i] - input_length // 2 - max_jitter``.
-    * ``signals`` float32 ``(N, T, W_y)``: counts, starting at ``centre - output_length // 2 - max_jitter``.
+    * ``signals`` float32 ``(N, T, W_y)``: counts, starting ``max_jitter`` bp before the
+      output window of :attr:`geometry` (:mod:`bpnet.data.windows`).
     * ``controls`` float32 ``(N, C, W_c)`` (C may be 0).
 
     ``signal_pairs`` / ``control_pairs`` are the (plus, minus) track indices swapped by
@@ -128,6 +128,11 @@ class LociSet:
 
     def __len__(self) -> int:
         return len(self.centre)
+
+    @property
+    def geometry(self) -> WindowGeometry:
+        """Where the input, output and control windows of a locus lie (without jitter)."""
+        return WindowGeometry(self.input_length, self.output_length, self.control_length)
 
     @property
     def n_peaks(self) -> int:
@@ -236,8 +241,16 @@ class LociSet:
         bad = f"{path}: not a bpnet loci file"
         if f.attrs.get("format") != FORMAT:
             raise DataError(f"{bad} (format attribute is {f.attrs.get('format')!r}, expected {FORMAT!r}): write it with the loci stage")
-        if int(f.attrs.get("version", -1)) > VERSION:
-            raise DataError(f"{path}: loci format version {f.attrs['version']} is newer than this bpnet-data reads ({VERSION}): upgrade bpnet-data")
+        version = int(f.attrs.get("version", -1))
+        if version > VERSION:
+            raise DataError(f"{path}: loci format version {version} is newer than this bpnet-data reads ({VERSION}): upgrade bpnet-data")
+        lengths = int(f.attrs.get("input_length", 0)), int(f.attrs.get("output_length", 0))
+        if version < 2 and output_offset(*lengths) != lengths[0] // 2 - lengths[1] // 2:
+            raise DataError(
+                f"{path}: written by an earlier bpnet-data whose signal windows for an even input_length ({lengths[0]}) "
+                f"and an odd output_length ({lengths[1]}) sit 1 bp right of the model's output window: "
+                "re-run the loci stage (bpnet run SPEC --from LOCI-STAGE)"
+            )
         names = ("chrom", "split", "centre", "is_peak", "source_row", "codes", "signals", "controls")
         missing = [n for n in names if n not in f]
         if missing:
@@ -391,14 +404,14 @@ def extract_loci(
     neg_iv, neg_label, neg_path = _read_intervals(negatives, "negatives")
     sig, ctl = open_tracks(signals), open_tracks(controls)
 
-    lengths = [input_length, output_length] + ([control_length] if ctl.sources else [])
+    geometry = WindowGeometry(input_length, output_length, control_length if ctl.sources else 0)
     parts = []
     for iv, label, path, is_peak in ((peak_iv, peak_label, peak_path, True), (neg_iv, neg_label, neg_path, False)):
         if not len(iv):
             continue
         _check_files(iv, label, fasta, sig.sources + ctl.sources)
         centre = iv.centres(use_summits and is_peak)
-        keep = _on_chromosome(iv, centre, lengths, max_jitter, fasta, label, path, off_chrom)
+        keep = _on_chromosome(iv, centre, geometry, max_jitter, fasta, label, path, off_chrom)
         parts.append((iv.chrom[keep].astype(str), centre[keep], np.full(keep.sum(), is_peak), np.flatnonzero(keep)))
     if not parts:
         raise DataError(f"{peak_label}: no loci to extract (the peak and negative files are empty)")
@@ -446,25 +459,15 @@ def _check_files(iv: Intervals, label: str, fasta: FastaSource, tracks: list[Big
 
 
 def _on_chromosome(
-    iv: Intervals, centre: np.ndarray, lengths: list[int], jitter: int, fasta: FastaSource,
+    iv: Intervals, centre: np.ndarray, geometry: WindowGeometry, jitter: int, fasta: FastaSource,
     label: str, path: Path | None, off_chrom: OffChrom,
 ) -> np.ndarray:
     """Mask of loci whose every padded window lies on the chromosome."""
-    lo = centre - max(length // 2 for length in lengths) - jitter
-    hi = centre + max(length - length // 2 for length in lengths) + jitter
-    size = np.array([fasta.sizes[c] for c in iv.chrom], dtype=np.int64)
-    ok = (lo >= 0) & (hi <= size)
-    bad = np.flatnonzero(~ok)
-    if len(bad) and off_chrom == "error":
-        i = bad[0]
-        raise DataError(
-            f"{label}:{_line_of_row(path, int(i))}: {len(bad)} locus/loci have windows off a chromosome end, the first "
-            f"{iv.chrom[i]}:{iv.start[i]}-{iv.end[i]} needs {iv.chrom[i]}:{lo[i]}-{hi[i]} ({iv.chrom[i]} has {size[i]} bp "
-            f"in {fasta.label}): drop such loci (off_chrom: drop) or use shorter windows"
-        )
-    if len(bad):
-        log.info("%s: dropped %d of %d loci whose windows run off a chromosome end", label, len(bad), len(iv))
-    return ok
+    return keep_on_chromosome(
+        iv.chrom, centre, fasta.sizes, geometry, padding=jitter, off_chrom=off_chrom, what="locus/loci", plural="loci",
+        describe=lambda i: (f"{label}:{_line_of_row(path, i)}", f"{iv.chrom[i]}:{iv.start[i]}-{iv.end[i]}"),
+        label=label, reference_label=fasta.label, log=log,
+    )
 
 
 def _label_splits(chrom: np.ndarray, fold: Fold | None, fold_name: str | None) -> np.ndarray:
@@ -493,10 +496,6 @@ def _blocks(starts: np.ndarray, width: int, gap: int, cap: int = MAX_BLOCK) -> l
             first = split
         blocks.append((int(first), int(last)))
     return blocks
-
-
-def _window_starts(centre: np.ndarray, length: int, jitter: int) -> np.ndarray:
-    return centre - length // 2 - jitter
 
 
 def _read_track_windows(tracks: list[BigWigSource], chroms: np.ndarray, starts: np.ndarray, width: int, out: np.ndarray) -> None:
@@ -535,10 +534,10 @@ def _fill(loci: LociSet, fasta: FastaSource, signals: list[BigWigSource], contro
     """Read every window: sequences chromosome by chromosome in blocks, tracks file by file."""
     from bpnet.core.console import track
 
-    j = loci.max_jitter
-    s_x = _window_starts(loci.centre, loci.input_length, j)
-    s_y = _window_starts(loci.centre, loci.output_length, j)
-    s_c = _window_starts(loci.centre, loci.control_length, j)
+    j, geometry = loci.max_jitter, loci.geometry
+    s_x = geometry.input_start(loci.centre) - j
+    s_y = geometry.output_start(loci.centre) - j
+    s_c = geometry.control_start(loci.centre) - j
     w_x, w_y, w_c = loci.codes.shape[1], loci.signals.shape[2], loci.controls.shape[2]
     for chrom in track(sorted(set(loci.chrom.tolist())), "extracting sequences"):
         rows = np.flatnonzero(loci.chrom == chrom)

@@ -34,10 +34,6 @@ def bpnet_register_stages() -> list[PluginRef]:
         PluginRef("negatives", f"{_STG}.negatives:GcMatchedNegatives", "background loci matched to the GC content of the peaks"),
         PluginRef("splits", f"{_STG}.splits:ChromosomeSplits", "chromosome-held-out folds (train/valid/test)"),
         PluginRef("loci", f"{_STG}.loci:ExtractLoci", "extract sequence and signal windows of peaks and negatives"),
-        PluginRef("train-bpnet", f"{_STG}.train:TrainBPNet", "train a BPNet (or any registered architecture) on loci.h5"),
-        PluginRef("train-chrombpnet", f"{_STG}.chrombpnet:TrainChromBPNet", "train a ChromBPNet: bias model, then the accessibility model"),
-        PluginRef("evaluate", f"{_STG}.evaluate:Evaluate", "profile and count metrics of a model on held-out loci"),
-        PluginRef("predict", f"{_STG}.predict:Predict", "predict profiles and counts for a BED of regions (bigWig, npz)"),
     ]
 
 

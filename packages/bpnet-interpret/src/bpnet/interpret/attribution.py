@@ -12,7 +12,7 @@ What is explained (the *target*), per head, with the wrappers of
 ``ControlWrapper`` feeds **all-zero control tracks** to models that take them, as the
 official BPNet/ChromBPNet code and bpnet-lite do: the attributions explain the sequence
 alone, not the experiment's input track. For a ChromBPNet the de-biased
-``accessibility`` model is explained by default (``submodel="auto"``).
+``accessibility`` model is explained by default (``submodel="auto"``, :func:`bpnet.core.outputs.select_submodel`).
 
 How it runs. For each sequence, ``n_shuffles`` dinucleotide-shuffled references are
 drawn with tangermeme's ``dinucleotide_shuffle``; reference ``k`` of *every* sequence is
@@ -86,7 +86,6 @@ log = logging.getLogger("bpnet.interpret.attribution")
 
 HEADS = ("counts", "profile")
 Head = Literal["counts", "profile"]
-SubmodelChoice = Literal["auto", "model", "accessibility", "bias"]
 Precision = Literal["auto", "float32", "float64"]
 
 #: sequences attributed first, on their own, to check that DeepLIFT sees every non-linearity
@@ -123,15 +122,6 @@ class HeadAttributions:
 
 
 # ---------------------------------------------------------------------- models
-
-
-def resolve_submodel(model: torch.nn.Module, submodel: SubmodelChoice) -> str:
-    """``auto`` becomes ``accessibility`` for a ChromBPNet (a model with ``accessibility``
-    and ``bias`` parts), else ``model``; other choices are returned unchanged."""
-    if submodel != "auto":
-        return submodel
-    is_chrombpnet = isinstance(getattr(model, "accessibility", None), torch.nn.Module) and isinstance(getattr(model, "bias", None), torch.nn.Module)
-    return "accessibility" if is_chrombpnet else "model"
 
 
 def explanation_target(model: torch.nn.Module, head: Head) -> torch.nn.Module:
@@ -224,14 +214,14 @@ def check_window(model: torch.nn.Module, input_length: int, output_length: int |
             f"{loci_label}: its windows are {input_length} bp but {label} needs input windows of at least {minimum()} bp; "
             "attribute with loci extracted for this model (the loci stage's input_length)"
         )
+    from bpnet.core.outputs import call_model
+
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     dtype = next((p.dtype for p in model.parameters()), torch.float32)
     X = torch.zeros(1, 4, input_length, device=device, dtype=dtype)
-    from bpnet.core.architectures.wrappers import ControlWrapper
-
     try:
         with torch.no_grad():
-            logits = ControlWrapper(model)(X)[0]
+            logits = call_model(model, X, zero_controls=True)[0]
     except (RuntimeError, ValueError) as exc:
         raise DataError(
             f"{loci_label}: {label} does not run on its {input_length} bp windows ({str(exc).splitlines()[0]}); "
@@ -477,5 +467,5 @@ def _check_probe(chunk: _Chunk, label: str, head: str) -> None:
 __all__ = [
     "DELTA_TOLERANCE", "HEADS", "HeadAttributions", "MAX_GPU_BATCH", "PROBE_RELATIVE_LIMIT", "PROBE_SEQUENCES", "attribute", "check_rules",
     "attribution_rules", "check_window", "default_batch_size", "dinucleotide_references", "explanation_target", "missing_rules",
-    "resolve_precision", "resolve_submodel",
+    "resolve_precision",
 ]

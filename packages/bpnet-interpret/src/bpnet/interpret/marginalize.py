@@ -5,8 +5,8 @@ The steps (the ``marginalize`` stage strings them together):
 1. :func:`select_background`: a seeded choice of ``n_loci`` loci of a ``loci.h5`` (the
    negatives by default: sequence the model should find unremarkable), their centred
    input windows and, for models with control tracks, their control windows.
-2. :func:`load_models` and :func:`check_models`: the model folders (a ChromBPNet's
-   de-biased ``accessibility`` model with ``submodel: auto``), which must fit the loci's
+2. :func:`bpnet.core.outputs.load_models` and :func:`check_models`: the model folders
+   (a ChromBPNet's de-biased ``accessibility`` model with ``submodel: auto``), which must fit the loci's
    windows: an input window the model runs on, the loci's output window, and the
    control tracks the model takes.
 3. :func:`marginalize_motif`, per motif: the models' predictions (averaged as the
@@ -47,16 +47,17 @@ import numpy as np
 import torch
 
 from bpnet.core.atomic import atomic_path
+from bpnet.core.metrics import jensen_shannon
+from bpnet.core.outputs import OutputShape, Predictions, average_predictions, check_models_agree
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
 from bpnet.data.motifs import Motif, sample_sites
 from bpnet.data.onehot import codes_to_one_hot, encode_codes
-from bpnet.data.predict import PredictorShape, Predictions, average_predictions, check_predictors
+from bpnet.data.windows import output_offset
 
 log = logging.getLogger("bpnet.interpret.marginalize")
 
 Insertion = Literal["consensus", "sample"]
-Submodel = Literal["auto", "model", "accessibility", "bias"]
 
 #: columns of marginalization.tsv, in order
 TABLE_COLUMNS = (
@@ -120,30 +121,6 @@ def select_background(
 # ---------------------------------------------------------------------- models
 
 
-def resolve_submodel(model: torch.nn.Module, submodel: Submodel, label: str) -> tuple[torch.nn.Module, str]:
-    """(the module to run, what it is): ``auto`` takes a ChromBPNet's accessibility model
-    (the de-biased one interpretation is about) and any other model whole."""
-    from bpnet.data.predict import select_submodel
-
-    chrombpnet = isinstance(getattr(model, "accessibility", None), torch.nn.Module) and isinstance(getattr(model, "bias", None), torch.nn.Module)
-    if submodel == "auto":
-        submodel = "accessibility" if chrombpnet else "model"
-    return select_submodel(model, submodel, label), submodel
-
-
-def load_models(paths: Sequence[str | Path], submodel: Submodel = "auto", device: str | torch.device = "cpu") -> tuple[list[torch.nn.Module], list[str]]:
-    """(models in eval mode on ``device``, the submodel taken of each)."""
-    from bpnet.core.modelfile import load_model
-
-    models, taken = [], []
-    for path in paths:
-        model, what = resolve_submodel(load_model(path, device=device), submodel, str(path))
-        model.eval()
-        models.append(model)
-        taken.append(what)
-    return models, taken
-
-
 def trained_input_length(path: str | Path) -> int | None:
     """The input window of the loci the model folder ``path`` was trained on, when its
     provenance names a loci.h5 that still exists (train-bpnet and train-chrombpnet record
@@ -174,7 +151,7 @@ def check_models(
     loci: LociSet,
     loci_label: str,
     trained_lengths: Sequence[int | None] | None = None,
-) -> PredictorShape:
+) -> OutputShape:
     """The shape the models share on the loci's windows; :class:`DataError` when they do not fit.
 
     Refused: a model that needs a longer input than the loci hold, one trained on loci of
@@ -196,7 +173,7 @@ def check_models(
                 f"{label} was trained on {trained} bp input windows but {loci_label} holds {loci.input_length} bp windows: "
                 "use loci extracted with the model's input_length (e.g. the loci it was trained on)"
             )
-    shape = check_predictors(models, labels, loci.input_length)
+    shape = check_models_agree(models, labels, loci.input_length)
     if shape.output_length != loci.output_length:
         raise DataError(
             f"{labels[0]} predicts {shape.output_length} bp from {loci.input_length} bp inputs but {loci_label} holds "
@@ -287,22 +264,6 @@ class MotifEffect:
         return float(self.delta_log_counts.std(ddof=1)) if len(self.delta_log_counts) > 1 else 0.0
 
 
-def mean_expected_profile(predictions: Predictions) -> np.ndarray:
-    """``(T, L)`` float64 mean over windows of the expected counts."""
-    return predictions.expected_counts().astype(np.float64).mean(axis=0)
-
-
-def jsd(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Jensen-Shannon divergence (nats) of the distributions ``p`` and ``q`` ``(N, ...)``, per row."""
-    p = p.reshape(len(p), -1).astype(np.float64)
-    q = q.reshape(len(q), -1).astype(np.float64)
-    m = 0.5 * (p + q)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kl_p = np.where(p > 0, p * np.log(p / m), 0.0).sum(axis=1)
-        kl_q = np.where(q > 0, q * np.log(q / m), 0.0).sum(axis=1)
-    return np.clip(0.5 * (kl_p + kl_q), 0.0, None)
-
-
 def marginalize_motif(
     models: Sequence[torch.nn.Module],
     background: Background,
@@ -322,7 +283,7 @@ def marginalize_motif(
     after = predict_codes(models, insert_at_centre(background.codes, sites), background.controls, batch_size=batch_size)
     return MotifEffect(
         motif=motif, log_counts_after=after.log_counts, delta_log_counts=after.log_counts - before.log_counts,
-        profile_jsd=jsd(before.profiles, after.profiles), mean_profile_after=mean_expected_profile(after),
+        profile_jsd=jensen_shannon(before.profiles, after.profiles), mean_profile_after=after.mean_expected_profile(),
     )
 
 
@@ -354,7 +315,7 @@ def plot_names(ranked: Sequence[MotifEffect]) -> list[str]:
 
 def effect_table(ranked: Sequence[MotifEffect], before: Predictions, plots: Sequence[str]) -> list[dict[str, object]]:
     """The rows of marginalization.tsv (keys :data:`TABLE_COLUMNS`), in rank order."""
-    mean_before = mean_expected_profile(before)
+    mean_before = before.mean_expected_profile()
     rows = []
     for rank, (effect, plot) in enumerate(zip(ranked, plots), start=1):
         rows.append({
@@ -414,7 +375,7 @@ def write_effects(
             mean_profile_after=stack([e.mean_profile_after for e in ranked], (0, n_tracks, length)),
             loci_index=background.loci_index.astype(np.int64), chrom=np.asarray(background.chrom, dtype=str),
             centre=background.centre.astype(np.int64), log_counts_before=before.log_counts.astype(np.float32),
-            mean_profile_before=mean_expected_profile(before).astype(np.float32),
+            mean_profile_before=before.mean_expected_profile().astype(np.float32),
             track_names=np.asarray(list(track_names), dtype=str), models=np.asarray(list(models), dtype=str),
             submodels=np.asarray(list(submodels), dtype=str), insertion=np.asarray(insertion), seed=np.asarray(seed),
         )
@@ -444,9 +405,9 @@ def plot_effect(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    mean_before = mean_expected_profile(before)
+    mean_before = before.mean_expected_profile()
     n_tracks, length = mean_before.shape
-    site = insertion_start(input_length, effect.motif.width) - (input_length - length) // 2
+    site = insertion_start(input_length, effect.motif.width) - output_offset(input_length, length)
     x = np.arange(length)
     motif = effect.motif
     title = f"#{rank} {motif.name}" + (f" ({motif.alt_name})" if motif.alt_name else "") + f"  {motif.consensus[:30]}"
@@ -485,7 +446,6 @@ def plot_effect(
 
 __all__ = [
     "Background", "MotifEffect", "TABLE_COLUMNS", "check_models", "effect_table", "insert_at_centre", "insertion_sites",
-    "insertion_start", "jsd", "load_models", "marginalize_motif", "mean_expected_profile", "plot_effect", "plot_names",
-    "predict_codes", "rank_effects", "resolve_submodel", "safe_file_name", "select_background", "trained_input_length",
-    "write_effects", "write_table",
+    "insertion_start", "marginalize_motif", "plot_effect", "plot_names", "predict_codes", "rank_effects", "safe_file_name",
+    "select_background", "trained_input_length", "write_effects", "write_table",
 ]

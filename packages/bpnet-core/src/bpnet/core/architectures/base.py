@@ -82,9 +82,3 @@ class Architecture(torch.nn.Module):
         with torch.no_grad():
             return int(self(X)[0].shape[-1])
 
-
-def call_model(model: torch.nn.Module, X: torch.Tensor, X_ctl: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``model(X, X_ctl)`` for a model that takes control tracks, else ``model(X)``."""
-    if X_ctl is not None and getattr(model, "n_control_tracks", 0):
-        return model(X, X_ctl)
-    return model(X)

@@ -30,6 +30,8 @@ from collections.abc import Callable
 
 import torch
 
+from ..outputs import call_model, total_log_counts
+
 
 class ControlWrapper(torch.nn.Module):
     """Call ``model(X, X_ctl)``, using all-zero controls when ``X_ctl`` is None."""
@@ -38,11 +40,12 @@ class ControlWrapper(torch.nn.Module):
         super().__init__()
         self.model = model
 
+    @property
+    def n_control_tracks(self) -> int:
+        return int(getattr(self.model, "n_control_tracks", 0) or 0)
+
     def forward(self, X: torch.Tensor, X_ctl: torch.Tensor | None = None):
-        n_ctl = getattr(self.model, "n_control_tracks", 0)
-        if X_ctl is None and n_ctl:
-            X_ctl = X.new_zeros(X.shape[0], n_ctl, X.shape[-1])
-        return self.model(X, X_ctl) if n_ctl else self.model(X)
+        return call_model(self.model, X, X_ctl, zero_controls=True)
 
 
 class CountWrapper(torch.nn.Module):
@@ -56,11 +59,11 @@ class CountWrapper(torch.nn.Module):
         self.softpluses = torch.nn.ModuleList(torch.nn.Softplus() for _ in range(max(n - 1, 0)))
 
     def forward(self, X: torch.Tensor, X_ctl: torch.Tensor | None = None) -> torch.Tensor:
-        log_counts = _call(self.model, X, X_ctl)[1]
+        log_counts = call_model(self.model, X, X_ctl)[1]
         if log_counts.shape[-1] == 1:
             return log_counts
         if log_counts.shape[-1] != len(self.softpluses) + 1:  # a model that did not say
-            return torch.logsumexp(log_counts, dim=-1, keepdim=True)
+            return total_log_counts(log_counts)[:, None]
         total = log_counts[:, :1]
         for i, softplus in enumerate(self.softpluses, start=1):
             total = total + softplus(log_counts[:, i : i + 1] - total)
@@ -103,7 +106,7 @@ class ProfileWrapper(torch.nn.Module):
         self.scaling = SoftmaxWeightedLogits()
 
     def forward(self, X: torch.Tensor, X_ctl: torch.Tensor | None = None) -> torch.Tensor:
-        logits = self.flatten(_call(self.model, X, X_ctl)[0])
+        logits = self.flatten(call_model(self.model, X, X_ctl)[0])
         # float64 from here on: the rescale rule divides the change of each term by the
         # change of its logit, which float32 rounds badly where the logits barely move
         wide = logits.to(torch.float64)
@@ -124,6 +127,3 @@ def _n_count_outputs(model: torch.nn.Module) -> int:
         model = inner
     return 1
 
-
-def _call(model: torch.nn.Module, X: torch.Tensor, X_ctl: torch.Tensor | None):
-    return model(X) if X_ctl is None else model(X, X_ctl)

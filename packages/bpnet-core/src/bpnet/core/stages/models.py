@@ -8,18 +8,17 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ..device import announce_device, resolve_device
 from ..errors import BpnetError
 from ..modelfile import build_model, export_torch, load_model, save_model
 from ..plugin.registry import registry
 from .base import Input, Output, Stage, StageContext, StageParams
+from .params import DeviceParams
 
 
-class ModelInitParams(StageParams):
+class ModelInitParams(DeviceParams):
     architecture: str = Field("bpnet", description="registered architecture name or 'module:Class'")
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="the architecture's hyperparameters")
     seed: int = Field(0, description="seed of the weight initialisation")
-    device: str = Field("auto", description="device for the smoke test forward pass (auto, cpu, cuda, cuda:N, mps)")
     input_length: int | None = Field(None, ge=1, description="input length of the smoke test (default: the shortest the model takes)")
     model: Output = Field(Path("model"), description="model folder to write")
 
@@ -68,17 +67,16 @@ class ModelInit(Stage):
         """One forward pass on the chosen device, so a broken architecture fails here."""
         import torch
 
-        device = resolve_device(params.device)
-        announce_device(device)
+        from ..outputs import call_model
+
+        device = params.setup_device()
         length = params.input_length or getattr(model, "minimum_input_length", lambda: 2114)()
         X = torch.zeros(2, 4, length, device=device)
         X[:, 0] = 1.0
-        n_ctl = getattr(model, "n_control_tracks", 0)
-        args = (torch.zeros(2, n_ctl, length, device=device),) if n_ctl else ()
         model.to(device).eval()
         try:
             with torch.no_grad():
-                profile, counts = model(X, *args)
+                profile, counts = call_model(model, X, zero_controls=True)
         except (RuntimeError, ValueError) as exc:
             raise BpnetError(f"{params.architecture} cannot run on a {length} bp input: {exc}") from None
         finally:

@@ -2,7 +2,7 @@
 
 :class:`Trainer` fits a model whose ``forward(X[, X_ctl])`` returns ``(profile_logits,
 log_counts)`` on batches that carry ``X``, ``X_ctl``, ``y`` and ``is_peak`` (what
-``bpnet.data.samplers.make_batches`` yields), with:
+``bpnet.train.samplers.make_batches`` yields), with:
 
 * Adam, optional gradient-norm clipping and an optional ReduceLROnPlateau schedule;
 * validation once per epoch, early stopping on the validation loss (``patience``);
@@ -35,10 +35,10 @@ from typing import Any, Protocol
 
 import torch
 
-from ..architectures.base import call_model
 from ..atomic import atomic_path
 from ..console import progress_bar
 from ..errors import BpnetError
+from ..outputs import call_model, total_log_counts
 from .losses import ProfileScope, profile_count_loss
 
 log = logging.getLogger("bpnet.training")
@@ -58,7 +58,7 @@ class BatchLike(Protocol):
 
 
 class Batches(Protocol):
-    """An epoch-aware iterable of batches (``bpnet.data.samplers.BatchIterator``)."""
+    """An epoch-aware iterable of batches (``bpnet.train.samplers.BatchIterator``)."""
 
     def set_epoch(self, epoch: int) -> None: ...
     def __iter__(self) -> Iterator[BatchLike]: ...
@@ -281,7 +281,7 @@ class Trainer:
             count_sum += terms.count.item() * len(batch.X)
             n += len(batch.X)
             n_profile += terms.n_profile
-            predicted.append(torch.logsumexp(log_counts, dim=-1).cpu())
+            predicted.append(total_log_counts(log_counts).cpu())
             observed.append(torch.log1p(batch.y.float().sum(dim=(1, 2))).cpu())
             jsd.append(profile_jsd(logits, batch.y).cpu())
         if not n:

@@ -7,21 +7,25 @@ tell peaks from negatives. ``None`` means the inputs cannot give the number.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+import torch
+
+from bpnet.core.metrics import jensen_shannon, pearson_along
 
 from .inputs import Predictions
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Pearson correlation, or ``None`` with fewer than 3 points or a constant input."""
+    """Pearson correlation of the finite pairs, or ``None`` with fewer than 3 of them or a constant input."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
-    if len(x) < 3 or x.std() == 0 or y.std() == 0:
+    if keep.sum() < 3:
         return None
-    return float(np.corrcoef(x, y)[0, 1])
+    r = float(pearson_along(torch.from_numpy(x[keep]), torch.from_numpy(y[keep])))
+    return None if math.isnan(r) else r
 
 
 def auroc(scores: np.ndarray, positive: np.ndarray) -> float | None:
@@ -48,14 +52,7 @@ def mean_jsd(observed: np.ndarray, predicted: np.ndarray) -> float | None:
         return None
     p = obs[keep] / obs[keep].sum(1, keepdims=True)
     q = pred[keep] / pred[keep].sum(1, keepdims=True)
-    m = (p + q) / 2
-    return float(np.mean((_kl(p, m) + _kl(q, m)) / 2))
-
-
-def _kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * np.log(p / q), 0.0)
-    return terms.sum(1)
+    return float(np.mean(jensen_shannon(p, q)))
 
 
 def derived_numbers(metrics: dict[str, Any], predictions: Predictions) -> dict[str, float | None]:

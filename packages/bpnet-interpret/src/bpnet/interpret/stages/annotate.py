@@ -58,25 +58,25 @@ class Annotate(Stage):
     Params = AnnotateParams
 
     def run(self, params: AnnotateParams, context: StageContext) -> None:
-        from .. import annotation as A
+        from .. import annotation
 
         log = context.log
-        database = A.read_database(params.motifs, label="motifs")
+        database = annotation.read_database(params.motifs, label="motifs")
         log.info("motif database %s: %d motifs", Path(params.motifs).name, len(database))
-        patterns = A.read_patterns(params.patterns, label="patterns") if params.patterns is not None else []
-        seqlets = A.read_seqlets(params.seqlets, params.genome, log=log) if params.seqlets is not None else []
+        patterns = annotation.read_patterns(params.patterns, label="patterns") if params.patterns is not None else []
+        seqlets = annotation.read_seqlets(params.seqlets, params.genome, log=log) if params.seqlets is not None else []
         if params.patterns is not None and not patterns:
             log.warning("%s holds no pattern (TF-MoDISco found none): the patterns table is empty", params.patterns)
         if params.seqlets is not None and not seqlets:
             log.warning("%s holds no seqlet: the seqlets table is empty", params.seqlets)
 
         options = {"top_k": params.top_k, "max_q": params.max_q, "log": log}
-        pattern_matches = A.match_motifs(patterns, database, **options) if patterns else []
-        seqlet_matches = A.match_motifs(seqlets, database, **options) if seqlets else []
+        pattern_matches = annotation.match_motifs(patterns, database, **options) if patterns else []
+        seqlet_matches = annotation.match_motifs(seqlets, database, **options) if seqlets else []
 
-        A.write_table(params.patterns_table, A.PATTERN_COLUMNS, A.pattern_rows(patterns, pattern_matches))
-        A.write_table(params.seqlets_table, A.SEQLET_COLUMNS, A.seqlet_rows(seqlets, seqlet_matches))
-        A.write_table(params.counts, A.COUNT_COLUMNS, A.count_rows(database, patterns, pattern_matches, seqlet_matches))
+        annotation.write_table(params.patterns_table, annotation.PATTERN_COLUMNS, annotation.pattern_rows(patterns, pattern_matches))
+        annotation.write_table(params.seqlets_table, annotation.SEQLET_COLUMNS, annotation.seqlet_rows(seqlets, seqlet_matches))
+        annotation.write_table(params.counts, annotation.COUNT_COLUMNS, annotation.count_rows(database, patterns, pattern_matches, seqlet_matches))
         for pattern, found in zip(patterns, pattern_matches):
             best = f"{found[0].motif} {found[0].motif_alt_name} (q = {found[0].q_value:.2g})" if found else "no match"
             log.info("%s (%d seqlets): %s", pattern.name, pattern.n_seqlets, best)

@@ -10,7 +10,7 @@ averaged over the given models (folds). Outputs, in the ``scores`` folder:
 * ``counts.bw`` / ``profile.bw``: observed contributions per base (the hypothetical
   contribution of the base present, i.e. summed over bases of one-hot x hypothetical).
   Where windows overlap, each base is taken from the window whose centre is nearest
-  (:func:`bpnet.data.predict.owned_spans`), so the files have no overlapping entries;
+  (:func:`bpnet.data.bigwig_io.write_window_values`), so the files have no overlapping entries;
 * ``summary.json``: per head ``n``, ``seconds``, ``sequences_per_s``,
   ``delta_mean_abs``, ``delta_max_abs`` (over every window, reference and model),
   ``target_change_mean_abs``, and the settings (device, precision, batch size, models,
@@ -34,19 +34,16 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from bpnet.core.stages.base import Input, Output, Stage, StageContext, StageParams
+from bpnet.core.stages.base import Input, Output, Stage, StageContext
+from bpnet.core.stages.params import DeviceParams, ModelsParams
 
 
-class AttributeParams(StageParams):
-    models: list[Input] = Field(..., min_length=1, description="bpnet model folders (e.g. the folds of one experiment); their attributions are averaged")
+class AttributeParams(ModelsParams, DeviceParams):
     loci: Input = Field(..., description="loci.h5 from the loci stage the models were trained on; each locus's sequence window is explained, centred, without jitter")
     split: str | list[str] | None = Field(None, description="split(s) whose loci are explained, e.g. test or [valid, test]; empty: every split")
     peaks_only: bool = Field(True, description="explain peaks only (false: negatives too)")
     max_loci: int | None = Field(None, ge=1, description="explain at most this many loci: those with the most observed counts; empty: all")
     heads: list[Literal["counts", "profile"]] = Field(["counts", "profile"], description="heads to explain: counts (total log count) and/or profile (the official weighted-sum target)")
-    submodel: Literal["auto", "model", "accessibility", "bias"] = Field(
-        "auto", description="what to explain: auto = the de-biased accessibility model of a ChromBPNet, the model itself otherwise; or model, accessibility, bias",
-    )
     n_shuffles: int = Field(20, ge=1, description="dinucleotide-shuffled references per sequence (attributions are averaged over them)")
     seed: int = Field(0, description="seed of the shuffles: reference k of every sequence uses seed + k, as tangermeme's random_state")
     batch_size: int | None = Field(None, ge=1, description="(sequence, reference) pairs per forward pass; empty: 64 on a CPU (about 40 MB each for a 64-filter model), on a GPU fitted to its free memory")
@@ -57,7 +54,6 @@ class AttributeParams(StageParams):
         "ones (the rescale rule of the profile target divides small differences): not advised for the profile head",
     )
     delta_tolerance: float = Field(1e-3, gt=0, description="warn when a convergence delta (sum of attributions minus the change of the output) exceeds this")
-    device: str = Field("auto", description="auto (CUDA if present), cpu, cuda, cuda:N or mps")
     genome: Input | None = Field(None, description="FASTA whose chromosome sizes head the bigWigs; empty: the genome loci.h5 was extracted from (if still there)")
     scores: Output = Field(Path("scores"), description="folder: counts.h5/profile.h5 (attributions, modisco-lite reads them), counts.bw/profile.bw (observed contributions per base), summary.json")
 
@@ -80,49 +76,50 @@ class Attribute(Stage):
     def run(self, params: AttributeParams, context: StageContext) -> None:
         import numpy as np
 
-        from bpnet.core.device import announce_device, describe_device, resolve_device
+        from bpnet.core.device import describe_device
+        from bpnet.data.bigwig_io import write_window_values
         from bpnet.data.loci import LociSet
         from bpnet.data.onehot import codes_to_one_hot
 
-        from .. import attribution as A
+        from .. import attribution
         from ..scores import Scores, write_scores
 
         loci = LociSet.load(params.loci)
         index = select_loci(loci, params.split, params.peaks_only, params.max_loci, str(params.loci))
-        device = resolve_device(params.device)
-        announce_device(device, ", ".join(f"{h} {A.resolve_precision(params.precision, h)}" for h in params.heads))
-        models, labels, submodels = load_models(params.models, params.submodel, device)
+        device = params.setup_device(", ".join(f"{h} {attribution.resolve_precision(params.precision, h)}" for h in params.heads))
+        loaded = params.load_models(device)
+        models, labels, submodels = loaded.models, loaded.labels, loaded.submodels
         for model, label in zip(models, labels):
-            A.check_window(model, loci.input_length, loci.output_length, label, str(params.loci))
+            attribution.check_window(model, loci.input_length, loci.output_length, label, str(params.loci))
         sizes = chromosome_sizes(loci, params.genome, context)
 
         L, j = loci.input_length, loci.max_jitter
         one_hot = codes_to_one_hot(loci.codes[index, j : j + L])
-        chrom, start = loci.chrom[index].astype(str), loci.centre[index].astype(np.int64) - L // 2
+        chrom, start = loci.chrom[index].astype(str), loci.geometry.input_start(loci.centre[index].astype(np.int64))
         with_n = int((one_hot.sum(axis=1) == 0).any(axis=1).sum())
         if with_n:
             context.log.info("%d of %d window(s) contain N bases: their observed contributions there are 0", with_n, len(index))
         context.log.info(
             "explaining %d locus window(s) of %d bp with %d model(s) (%s), %d dinucleotide shuffles each, %s pairs per batch",
             len(index), L, len(models), ", ".join(sorted(set(submodels))), params.n_shuffles,
-            params.batch_size or ("fitted to the GPU's memory" if device.type == "cuda" else A.default_batch_size(device)),
+            params.batch_size or ("fitted to the GPU's memory" if device.type == "cuda" else attribution.default_batch_size(device)),
         )
 
         params.scores.mkdir(parents=True, exist_ok=True)
         summary = {}
         for head in params.heads:
-            result = A.attribute(
+            result = attribution.attribute(
                 models, labels, one_hot, head, n_shuffles=params.n_shuffles, seed=params.seed, batch_size=params.batch_size,
                 device=device, precision=params.precision, delta_tolerance=params.delta_tolerance,
             )
             meta = {
                 "head": head, "models": labels, "submodel": submodels[0] if len(set(submodels)) == 1 else submodels,
-                "n_shuffles": params.n_shuffles, "seed": params.seed, "precision": A.resolve_precision(params.precision, head),
+                "n_shuffles": params.n_shuffles, "seed": params.seed, "precision": attribution.resolve_precision(params.precision, head),
                 "loci": str(params.loci),
             }
             scores = Scores(one_hot, result.hypothetical, chrom, start, loci.is_peak[index], result.delta, meta)
             write_scores(params.scores / f"{head}.h5", scores)
-            write_contribution_bigwig(params.scores / f"{head}.bw", sizes, chrom, start, scores.projected)
+            write_window_values(params.scores / f"{head}.bw", sizes, chrom, start, scores.projected)
             context.log.info(
                 "%s head: %d window(s) in %.1f s (%.2f windows/s); convergence deltas: mean |delta| %.2g, max %.2g "
                 "(mean |change of the target| %.2g)",
@@ -164,23 +161,6 @@ def select_loci(loci, split: str | list[str] | None, peaks_only: bool, max_loci:
     return index
 
 
-def load_models(paths: list[Path], submodel: str, device) -> tuple[list, list[str], list[str]]:
-    """(models in eval mode on ``device``, their labels, the submodel explained of each)."""
-    from bpnet.core.modelfile import load_model
-    from bpnet.data.predict import select_submodel
-
-    from ..attribution import resolve_submodel
-
-    models, labels, chosen = [], [], []
-    for path in paths:
-        model = load_model(path, device=device)
-        part = resolve_submodel(model, submodel)
-        models.append(select_submodel(model, part, str(path)).eval())
-        labels.append(str(path))
-        chosen.append(part)
-    return models, labels, chosen
-
-
 def chromosome_sizes(loci, genome: Path | None, context: StageContext) -> dict[str, int]:
     """Chromosome sizes for the bigWig headers: ``genome``, else the FASTA the loci came
     from, else (logged) each chromosome's extent as far as the loci windows reach."""
@@ -197,33 +177,6 @@ def chromosome_sizes(loci, genome: Path | None, context: StageContext) -> dict[s
         "the genome FASTA %s is not available: the bigWig headers give each chromosome's length as far as the loci reach; "
         "set genome to the FASTA for exact chromosome sizes", source or "(unknown)",
     )
-    ends = loci.centre - loci.input_length // 2 + loci.input_length + loci.max_jitter
+    ends = loci.geometry.input_start(loci.centre) + loci.input_length + loci.max_jitter
     return {str(c): int(ends[loci.chrom == c].max()) for c in dict.fromkeys(loci.chrom.tolist())} if len(loci) else {}
 
-
-def write_contribution_bigwig(path: Path, sizes: dict[str, int], chrom, start, values) -> None:
-    """Per-base ``values`` ``(N, L)`` of windows ``[start, start + L)`` on ``chrom`` as a bigWig.
-
-    Overlapping windows share bases by nearest centre (:func:`owned_spans`); windows
-    with the same start are written once (the first). Written atomically.
-    """
-    import numpy as np
-
-    from bpnet.core.atomic import atomic_path
-    from bpnet.data.bigwig_io import bigwig_writer
-    from bpnet.data.predict import owned_spans
-
-    length = values.shape[-1]
-    with atomic_path(path) as tmp, bigwig_writer(tmp, sizes) as bw:
-        for name in sizes:
-            rows = np.flatnonzero(chrom == name)
-            if not len(rows):
-                continue
-            rows = rows[np.argsort(start[rows], kind="stable")]
-            first = np.concatenate([[True], start[rows][1:] != start[rows][:-1]])
-            rows = rows[first]
-            lo, hi = owned_spans(start[rows], length)
-            for i, a, b in zip(rows, lo, hi):
-                if b > a:
-                    offset = int(a - start[i])
-                    bw.addEntries(name, int(a), values=values[i, offset : offset + int(b - a)].astype(np.float64), span=1, step=1)

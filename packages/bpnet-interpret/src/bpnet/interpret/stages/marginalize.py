@@ -20,11 +20,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from bpnet.core.stages.base import Input, Output, Stage, StageContext, StageParams
+from bpnet.core.stages.base import Input, Output, Stage, StageContext
+from bpnet.core.stages.params import DeviceParams, ModelsParams
 
 
-class MarginalizeParams(StageParams):
-    models: list[Input] = Field(..., min_length=1, description="bpnet model folders (e.g. the folds of one experiment); their predictions are averaged")
+class MarginalizeParams(ModelsParams, DeviceParams):
     loci: Input = Field(..., description="loci.h5 from the loci stage; its negatives (or peaks) are the background sequences")
     motifs: Input = Field(..., description="MEME motif database (minimal MEME format, e.g. from JASPAR or HOCOMOCO, or a modisco stage's patterns.meme)")
     peaks: bool = Field(False, description="insert into peaks instead of the negatives (negatives show a motif's effect on its own; peaks, on top of what is there)")
@@ -34,11 +34,7 @@ class MarginalizeParams(StageParams):
     insertion: Literal["consensus", "sample"] = Field(
         "consensus", description="what is inserted: the consensus (most probable base at each position), or one site per locus drawn from the motif's probabilities"
     )
-    submodel: Literal["auto", "model", "accessibility", "bias"] = Field(
-        "auto", description="auto: a ChromBPNet's de-biased accessibility model, any other model whole; or the whole model, accessibility or bias"
-    )
     batch_size: int = Field(64, ge=1, description="windows per forward pass")
-    device: str = Field("auto", description="auto (CUDA if present), cpu, cuda, cuda:N or mps")
     table: Output = Field(Path("marginalization.tsv"), description="motifs ranked by mean delta log counts, with count and profile effects")
     effects: Output = Field(Path("effects.npz"), description="per motif: delta log counts per locus, profile JSD per locus, mean expected profiles before and after")
     plots: Output = Field(Path("plots"), description="folder of one PNG per motif: profile before/after, difference, counts before vs after")
@@ -54,23 +50,21 @@ class Marginalize(Stage):
         import numpy as np
 
         from bpnet.core.console import track
-        from bpnet.core.device import announce_device, resolve_device
+        from bpnet.core.outputs import track_names
         from bpnet.data.loci import LociSet
         from bpnet.data.motifs import read_meme
-        from bpnet.data.predict import default_track_names
 
-        from .. import marginalize as M
+        from .. import marginalize
 
         motifs = read_meme(params.motifs)
         loci = LociSet.load(params.loci)
         loci_label = str(params.loci)
-        device = resolve_device(params.device)
-        announce_device(device)
-        labels = [str(p) for p in params.models]
-        models, submodels = M.load_models(params.models, params.submodel, device)
-        trained = [M.trained_input_length(path) for path in params.models]
-        shape = M.check_models(models, labels, loci, loci_label, trained)
-        background = M.select_background(
+        device = params.setup_device()
+        loaded = params.load_models(device)
+        models, labels, submodels = loaded.models, loaded.labels, loaded.submodels
+        trained = [marginalize.trained_input_length(path) for path in params.models]
+        shape = marginalize.check_models(models, labels, loci, loci_label, trained)
+        background = marginalize.select_background(
             loci, split=params.split, peaks=params.peaks, n_loci=params.n_loci, seed=params.seed, label=loci_label,
             controls=bool(shape.n_control_tracks),
         )
@@ -80,25 +74,25 @@ class Marginalize(Stage):
             len(models), ", ".join(sorted(set(submodels))),
             f"; control tracks: the loci's own {shape.n_control_tracks}" if background.controls is not None else "",
         )
-        before = M.predict_codes(models, background.codes, background.controls, batch_size=params.batch_size)
+        before = marginalize.predict_codes(models, background.codes, background.controls, batch_size=params.batch_size)
         effects = []
         for i, motif in enumerate(track(motifs, "marginalizing motifs")):
-            effects.append(M.marginalize_motif(
+            effects.append(marginalize.marginalize_motif(
                 models, background, before, motif, insertion=params.insertion,
                 rng=np.random.default_rng([params.seed, i]), batch_size=params.batch_size, label=str(params.motifs),
             ))
-        ranked = M.rank_effects(effects)
-        names = M.plot_names(ranked)
-        tracks = default_track_names(shape.n_tracks)
-        rows = M.effect_table(ranked, before, names)
-        M.write_table(params.table, rows)
-        M.write_effects(
+        ranked = marginalize.rank_effects(effects)
+        names = marginalize.plot_names(ranked)
+        tracks = track_names(shape.n_tracks)
+        rows = marginalize.effect_table(ranked, before, names)
+        marginalize.write_table(params.table, rows)
+        marginalize.write_effects(
             params.effects, ranked, background, before, track_names=tracks, models=labels, submodels=submodels,
             insertion=params.insertion, seed=params.seed,
         )
         params.plots.mkdir(parents=True, exist_ok=True)
         for rank, (effect, name) in enumerate(zip(ranked, names), start=1):
-            M.plot_effect(params.plots / name, effect, before, rank=rank, track_names=tracks, input_length=loci.input_length)
+            marginalize.plot_effect(params.plots / name, effect, before, rank=rank, track_names=tracks, input_length=loci.input_length)
         _print_summary(rows, context)
 
 

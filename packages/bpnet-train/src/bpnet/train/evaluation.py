@@ -16,11 +16,8 @@ The steps (the ``evaluate`` stage strings them together):
    accessibility model alone should not (:func:`motif_match_track`).
 3. :func:`metrics_table`: the summary as a rich table.
 
-The *total predicted log count* of a model with one count output per track is the
-logsumexp of its outputs. *Expected counts* (the examples) are the profile probabilities
-times ``exp(log count)``: one softmax over tracks x positions jointly for a model with
-one count output (the multinomial the training loss uses), a softmax per track times
-``exp`` of that track's count for a model with one count output per track.
+Total predicted log counts and expected counts (the examples) are those of
+:mod:`bpnet.core.outputs`.
 
 Memory: per locus a few numbers (metrics, counts); only the ``n_examples`` example
 profiles are kept whole, plus one batch on the device.
@@ -37,16 +34,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from bpnet.core.architectures.chrombpnet import ChromBPNet
 from bpnet.core.architectures.layers import centre_crop
 from bpnet.core.metrics import PROFILE_KEYS, count_metrics, pearson_along, profile_metrics, summarize
+from bpnet.core.outputs import call_model, expected_counts, is_chrombpnet, total_log_counts
+from bpnet.data.errors import DataError
+from bpnet.data.loci import LociSet
+from bpnet.data.motifs import Motif, scan
+from bpnet.data.windows import output_offset
 
-from .errors import DataError
-from .loci import LociSet
-from .motifs import Motif, scan
 from .samplers import Batch, make_batches
 
-log = logging.getLogger("bpnet.data.evaluation")
+log = logging.getLogger("bpnet.train.evaluation")
 
 #: keys of each group of metrics in metrics.json, in the order of the table
 METRIC_KEYS = (
@@ -108,23 +106,7 @@ def _check_controls(model: torch.nn.Module, loci: LociSet, model_label: str, loc
 
 def run_model(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     """``(logits, log_counts)`` of ``model`` on ``batch`` (with its controls if the model takes any)."""
-    from bpnet.core.architectures.base import call_model
-
     return call_model(model, batch.X, batch.X_ctl)
-
-
-def total_log_counts(log_counts: torch.Tensor) -> torch.Tensor:
-    """``(N,)`` total predicted log count: the output itself, or the logsumexp of several."""
-    return log_counts[:, 0] if log_counts.shape[-1] == 1 else torch.logsumexp(log_counts, dim=-1)
-
-
-def expected_counts(logits: torch.Tensor, log_counts: torch.Tensor) -> torch.Tensor:
-    """``(N, T, L)`` expected counts: the predicted probabilities (as the predict stage
-    computes them) times the total predicted count."""
-    from .predict import profile_probabilities
-
-    probabilities, total = profile_probabilities(logits, log_counts)
-    return probabilities * total.exp()[:, None, None]
 
 
 def motif_match_track(codes: np.ndarray, motif: Motif, output_length: int) -> np.ndarray:
@@ -132,7 +114,7 @@ def motif_match_track(codes: np.ndarray, motif: Motif, output_length: int) -> np
 
     Position ``i`` holds the best log-odds score (bits, both strands) of the motif
     window centred on ``i``, clipped at 0 (no match), over the output window, which
-    starts ``input_length // 2 - output_length // 2`` bp into the input as in the loci.
+    starts :func:`bpnet.data.windows.output_offset` bp into the input, as in the loci.
     """
     n, input_length = codes.shape
     width = motif.width
@@ -140,7 +122,7 @@ def motif_match_track(codes: np.ndarray, motif: Motif, output_length: int) -> np
     if input_length >= width:
         best = scan(codes, motif).max(axis=-2)
         full[:, width // 2 : width // 2 + best.shape[-1]] = np.clip(best, 0, None)
-    offset = input_length // 2 - output_length // 2
+    offset = output_offset(input_length, output_length)
     return full[:, offset : offset + output_length]
 
 
@@ -190,7 +172,7 @@ def _evaluate_group(
     from bpnet.core.console import track
 
     columns = _Columns()
-    chrombpnet = isinstance(model, ChromBPNet)
+    chrombpnet = is_chrombpnet(model)
     batches = make_batches(loci, split, batch_size, device, train=False, peaks=peaks)
     for number, batch in enumerate(track(batches, f"evaluating {'peaks' if peaks else 'negatives'}")):
         if number == 0:
@@ -259,7 +241,7 @@ def evaluate(
     check_split(loci, split, loci_label)
     _check_controls(model, loci, model_label, loci_label)
     device = torch.device(device)
-    chrombpnet = isinstance(model, ChromBPNet)
+    chrombpnet = is_chrombpnet(model)
     if motif is not None and not chrombpnet:
         log.warning("bias_motifs is for ChromBPNet models; %s is not one, so the motif check is skipped", model_label)
         motif = None
@@ -355,6 +337,5 @@ def _format(value: float | int | None) -> str:
 
 
 __all__ = [
-    "Evaluation", "METRIC_KEYS", "check_split", "evaluate", "example_rows", "expected_counts", "metrics_table",
-    "motif_match_track", "run_model", "total_log_counts",
+    "Evaluation", "METRIC_KEYS", "check_split", "evaluate", "example_rows", "metrics_table", "motif_match_track", "run_model",
 ]

@@ -1,6 +1,6 @@
 """The ``evaluate`` stage: profile and count metrics of a model on held-out loci.
 
-Outputs (see :mod:`bpnet.data.evaluation` for the definitions):
+Outputs (see :mod:`bpnet.train.evaluation` for the definitions):
 
 * ``metrics.json``: ``model``, ``architecture``, ``split``; ``peaks`` and ``negatives``
   (null without negatives), each ``n`` and the means over loci of ``profile_mnll``,
@@ -25,15 +25,17 @@ from pathlib import Path
 
 from pydantic import Field
 
-from bpnet.core.stages.base import Input, Output, Stage, StageContext, StageParams
+from bpnet.core.stages.base import Input, Output, Stage, StageContext
+from bpnet.core.stages.params import DeviceParams
+
+from . import STAGE_VERSION
 
 
-class EvaluateParams(StageParams):
+class EvaluateParams(DeviceParams):
     model: Input = Field(..., description="bpnet model folder, e.g. the model output of train-bpnet or train-chrombpnet")
     loci: Input = Field(..., description="loci.h5 from the loci stage (the one the model was trained on)")
     split: str = Field("test", description="split whose loci are scored: the held-out chromosomes (test) by default")
     batch_size: int = Field(64, ge=1, description="windows per forward pass")
-    device: str = Field("auto", description="auto (CUDA if present), cpu, cuda, cuda:N or mps")
     smooth_true: bool = Field(False, description="smooth the observed profiles (Gaussian, sigma 7, width 81) before the JSD and correlations, as bpnet-lite's option")
     bias_motifs: Input | None = Field(None, description="MEME file whose first motif is the enzyme's bias motif (e.g. Tn5); ChromBPNet only: checks that the bias model, not the accessibility model, follows it")
     n_examples: int = Field(6, ge=0, description="held-out peaks with the most counts whose observed and predicted profiles are saved")
@@ -45,24 +47,23 @@ class Evaluate(Stage):
     """Profile and count metrics of a model on held-out loci (metrics.json, predictions.npz)."""
 
     name = "evaluate"
+    version = STAGE_VERSION
     Params = EvaluateParams
 
     def run(self, params: EvaluateParams, context: StageContext) -> None:
         import numpy as np
 
         from bpnet.core.console import LOG_FILE_ONLY, console
-        from bpnet.core.device import announce_device, resolve_device
         from bpnet.core.modelfile import load_model
+        from bpnet.data.loci import LociSet
+        from bpnet.data.motifs import read_meme
 
         from ..evaluation import check_split, evaluate, metrics_table
-        from ..loci import LociSet
-        from ..motifs import read_meme
 
         loci = LociSet.load(params.loci)
         n_peaks, n_negatives = check_split(loci, params.split, str(params.loci))
         motif = read_meme(params.bias_motifs)[0] if params.bias_motifs else None
-        device = resolve_device(params.device)
-        announce_device(device)
+        device = params.setup_device()
         model = load_model(params.model, device=device)
         context.log.info("evaluating %s on split %s: %d peaks, %d negatives", params.model, params.split, n_peaks, n_negatives)
         result = evaluate(

@@ -38,10 +38,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .loci import LociSet
-from .onehot import codes_to_one_hot
+from bpnet.data.loci import LociSet
+from bpnet.data.onehot import codes_to_one_hot
 
-log = logging.getLogger("bpnet.data.samplers")
+log = logging.getLogger("bpnet.train.samplers")
 
 _COMPLEMENT = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
 

@@ -1,7 +1,7 @@
 """The ``train-chrombpnet`` stage: the full official ChromBPNet procedure on ATAC/DNase loci.
 
 1. **Bias model** (128 x 4 BPNet by default) on background loci below the official count
-   threshold (:func:`bpnet.data.chrombpnet.select_bias_loci`), all of them every epoch,
+   threshold (:func:`bpnet.train.chrombpnet.select_bias_loci`), all of them every epoch,
    or a bias model you give (``bias_model``).
 2. **Check** it: its count Pearson on validation peaks must stay low (it should explain
    the enzyme's sequence preference, not accessibility); a warning, or an error with
@@ -27,7 +27,8 @@ from pydantic import Field
 
 from bpnet.core.stages.base import Input, Output, Stage, StageContext
 
-from ..training import TrainingLoopParams
+from ..session import TrainingLoopParams
+from . import STAGE_VERSION
 
 
 class TrainChromBPNetParams(TrainingLoopParams):
@@ -70,10 +71,11 @@ class TrainChromBPNet(Stage):
     """Train ChromBPNet: bias model on background, frozen and scaled, then the accessibility model."""
 
     name = "train-chrombpnet"
+    version = STAGE_VERSION
     Params = TrainChromBPNetParams
 
     def run(self, params: TrainChromBPNetParams, context: StageContext) -> None:
-        from ..training import TrainingRun, check_signal, load_training_loci
+        from ..session import TrainingRun, check_signal, load_training_loci
 
         loci = load_training_loci(params.loci)
         check_signal(loci, params.loci)
@@ -93,7 +95,7 @@ class TrainChromBPNet(Stage):
         from bpnet.core.modelfile import load_model
 
         from ..chrombpnet import select_bias_loci
-        from ..training import build_for_loci, initialise_count_bias
+        from ..session import build_for_loci, initialise_count_bias
 
         chosen = select_bias_loci(loci, params.loci, params.bias_threshold_factor, params.outlier_quantile)
         report.update(
@@ -174,7 +176,7 @@ class TrainChromBPNet(Stage):
         from bpnet.core.architectures.chrombpnet import ChromBPNet
 
         from ..chrombpnet import scale_bias_counts, select_accessibility_loci, validation_rows
-        from ..training import build_for_loci, initialise_count_bias
+        from ..session import build_for_loci, initialise_count_bias
 
         chosen = select_accessibility_loci(loci, params.negative_ratio, params.outlier_quantile, params.seed)
         background = chosen.rows[~loci.is_peak[chosen.rows] & (loci.split[chosen.rows] != "test")]

@@ -28,10 +28,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import DataError
-from .loci import LociSet
+from bpnet.core.outputs import total_log_counts
+from bpnet.data.errors import DataError
+from bpnet.data.loci import LociSet
 
-log = logging.getLogger("bpnet.data.chrombpnet")
+log = logging.getLogger("bpnet.train.chrombpnet")
 
 FIT_SPLITS = ("train", "valid")
 
@@ -136,7 +137,7 @@ def predicted_log_counts(model: torch.nn.Module, loci: LociSet, rows: np.ndarray
 
     model.eval().to(device)
     batches = make_batches(loci.subset(rows), None, batch_size, device, train=False)
-    out = [torch.logsumexp(model(b.X)[1].float(), dim=-1).cpu() for b in batches]
+    out = [total_log_counts(model(b.X)[1].float()).cpu() for b in batches]
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 

@@ -20,14 +20,15 @@ import numpy as np
 from pydantic import Field
 
 from bpnet.core.stages.base import StageParams
+from bpnet.core.stages.params import DeviceParams
 
-from .errors import DataError
-from .loci import LociSet
+from bpnet.data.errors import DataError
+from bpnet.data.loci import LociSet
 
-log = logging.getLogger("bpnet.data.training")
+log = logging.getLogger("bpnet.train.session")
 
 
-class TrainingLoopParams(StageParams):
+class TrainingLoopParams(DeviceParams):
     """Parameters of the training loop shared by train-bpnet and train-chrombpnet."""
 
     max_epochs: int = Field(50, ge=1, description="most epochs to train (official: 50)")
@@ -38,7 +39,6 @@ class TrainingLoopParams(StageParams):
     scheduler: bool = Field(False, description="halve the learning rate after 5 epochs without improvement (ReduceLROnPlateau, min 1e-4, as bpnet-lite)")
     reverse_complement: bool = Field(True, description="reverse-complement half of the training examples")
     seed: int = Field(0, description="seed of the weight initialisation and of the sampling (jitter, flips, negatives)")
-    device: str = Field("auto", description="auto (CUDA if present), cpu, cuda, cuda:N or mps; a GPU that is missing is an error")
     precision: Literal["float32", "bf16"] = Field("float32", description="bf16 autocast on a CUDA GPU, or float32")
     compile: bool = Field(False, description="compile the model with torch.compile")
     count_bias_init: bool = Field(
@@ -190,12 +190,8 @@ class TrainingRun:
     """
 
     def __init__(self, params: TrainingLoopParams, context: Any):
-        from bpnet.core.device import announce_device, check_precision, resolve_device
-
         self.params, self.context = params, context
-        self.device = resolve_device(params.device)
-        check_precision(params.precision, self.device)
-        announce_device(self.device, params.precision)
+        self.device = params.setup_device(params.precision, check_precision=True)
         self.loci_path: Path = getattr(params, "loci")
 
     def seeded(self, build):

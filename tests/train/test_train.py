@@ -106,7 +106,7 @@ def test_killed_training_resumes_from_last_and_ends_like_an_uninterrupted_run(pr
 def tiny_bpnet_and_batches(preprocessed) -> tuple[torch.nn.Module, tuple]:
     """A TINY BPNet for the ChIP loci and its (train, valid) batches, for driving the Trainer directly."""
     from bpnet.core.architectures.bpnet import BPNet
-    from bpnet.data.samplers import make_batches
+    from bpnet.train.samplers import make_batches
 
     loci = LociSet.load(preprocessed["chip_loci"])
     batches = make_batches(loci, "train", 64, "cpu", train=True), make_batches(loci, "valid", 64, "cpu", train=False)
@@ -160,7 +160,7 @@ def test_train_chrombpnet_trains_bias_then_accessibility_and_saves_three_models(
 
 def test_scaled_bias_head_removes_the_mean_log_count_residual(preprocessed):
     from bpnet.core.architectures.bpnet import BPNet
-    from bpnet.data.chrombpnet import predicted_log_counts, scale_bias_counts
+    from bpnet.train.chrombpnet import predicted_log_counts, scale_bias_counts
 
     loci = LociSet.load(preprocessed["atac_loci"])
     rows = loci.select("train", peaks=False)
@@ -176,8 +176,8 @@ def test_a_count_head_that_predicts_one_count_everywhere_separates_nothing_and_w
     from types import SimpleNamespace
 
     from bpnet.core.architectures.bpnet import BPNet
-    from bpnet.data.chrombpnet import count_separation
-    from bpnet.data.stages.chrombpnet import TrainChromBPNet
+    from bpnet.train.chrombpnet import count_separation
+    from bpnet.train.stages.chrombpnet import TrainChromBPNet
 
     loci = LociSet.load(preprocessed["atac_loci"])
     peaks, negatives = loci.select("valid", peaks=True), loci.select("valid", peaks=False)
@@ -197,7 +197,7 @@ def test_a_count_head_that_predicts_one_count_everywhere_separates_nothing_and_w
 
 
 def test_accessibility_validation_holds_every_valid_peak_and_a_fixed_tenth_as_many_negatives(preprocessed):
-    from bpnet.data.chrombpnet import validation_rows
+    from bpnet.train.chrombpnet import validation_rows
 
     loci = LociSet.load(preprocessed["atac_loci"])
     rows = np.arange(len(loci))

@@ -20,10 +20,10 @@ from bpnet.core.stages.base import StageContext
 from bpnet.data.bigwig_io import write_bigwig
 from bpnet.data.errors import DataError
 from bpnet.data.onehot import one_hot_encode
-from bpnet.data.predict import owned_spans
-from bpnet.data.stages.predict import Predict
+from bpnet.data.bigwig_io import owned_spans
+from bpnet.train.stages.predict import Predict
 
-from .conftest import random_sequence, write_fasta
+from ..conftest import random_sequence, write_fasta
 
 OUT = 100
 IN = 206  # minimum input of a 2-layer BPNet with the default kernels for 100 bp out

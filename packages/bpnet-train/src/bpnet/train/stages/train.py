@@ -15,7 +15,8 @@ from pydantic import Field
 
 from bpnet.core.stages.base import Input, Output, Stage, StageContext
 
-from ..training import TrainingLoopParams
+from ..session import TrainingLoopParams
+from . import STAGE_VERSION
 
 
 class TrainBPNetParams(TrainingLoopParams):
@@ -39,10 +40,11 @@ class TrainBPNet(Stage):
     """Train a BPNet on loci.h5 (resumable; best and last checkpoints every epoch)."""
 
     name = "train-bpnet"
+    version = STAGE_VERSION
     Params = TrainBPNetParams
 
     def run(self, params: TrainBPNetParams, context: StageContext) -> None:
-        from ..training import (
+        from ..session import (
             TrainingRun, build_for_loci, check_signal, fill_hyperparameters, initialise_count_bias,
             load_training_loci, official_count_loss_weight,
         )

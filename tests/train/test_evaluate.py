@@ -16,10 +16,10 @@ from bpnet.core.metrics import count_metrics, profile_metrics, summarize
 from bpnet.core.modelfile import save_model
 from bpnet.core.stages.base import StageContext
 from bpnet.data.errors import DataError
-from bpnet.data.evaluation import METRIC_KEYS, evaluate, motif_match_track
+from bpnet.train.evaluation import METRIC_KEYS, evaluate, motif_match_track
 from bpnet.data.loci import LociSet
 from bpnet.data.motifs import Motif, write_meme
-from bpnet.data.stages.evaluate import Evaluate
+from bpnet.train.stages.evaluate import Evaluate
 
 torch.set_num_threads(1)
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from bpnet.data.loci import LociSet
-from bpnet.data.samplers import (
+from bpnet.train.samplers import (
     BatchIterator, LociDataset, PeakNegativeSampler, augmentation, epoch_positions, make_batches, make_dataloader,
 )
 

@@ -1,0 +1,6 @@
+"""bpnet-train's pipeline stages: one module per stage, registered in :mod:`bpnet.train.plugin`."""
+
+#: Code version of these stages. They moved here from bpnet-data 0.1.0 with the same
+#: behaviour, so they keep the version they had there and outputs written then stay
+#: up to date. Bump it when a stage's results change.
+STAGE_VERSION = "bpnet-data==0.1.0"
