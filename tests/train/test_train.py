@@ -173,11 +173,9 @@ def test_scaled_bias_head_removes_the_mean_log_count_residual(preprocessed):
 
 def test_a_count_head_that_predicts_one_count_everywhere_separates_nothing_and_warns(preprocessed, caplog):
     import logging
-    from types import SimpleNamespace
 
     from bpnet.core.architectures.bpnet import BPNet
-    from bpnet.train.chrombpnet import count_separation
-    from bpnet.train.stages.chrombpnet import TrainChromBPNet
+    from bpnet.train.chrombpnet import check_counts, count_separation
 
     loci = LociSet.load(preprocessed["atac_loci"])
     peaks, negatives = loci.select("valid", peaks=True), loci.select("valid", peaks=False)
@@ -188,11 +186,10 @@ def test_a_count_head_that_predicts_one_count_everywhere_separates_nothing_and_w
     check = count_separation(flat, loci, peaks, negatives, torch.device("cpu"))
     assert check["separation"] == pytest.approx(0.0, abs=1e-6)
     assert check["observed_peaks"] == pytest.approx(float(np.log1p(loci.total_counts(peaks)).mean()))
-    report: dict = {}
-    context, run = SimpleNamespace(log=logging.getLogger("test-count-check")), SimpleNamespace(device=torch.device("cpu"))
+    result = check_counts(flat, loci, torch.device("cpu"))
     with caplog.at_level(logging.WARNING):
-        TrainChromBPNet().check_counts(context, loci, flat, run, report)
-    assert report["count_check"]["passed"] is False
+        result.report(logging.getLogger("test-count-check"))
+    assert result.passed is False and result.record()["passed"] is False
     assert any("barely tells peaks from background" in r.getMessage() and "negative_ratio" in r.getMessage() for r in caplog.records)
 
 

@@ -48,13 +48,13 @@ from .sources.bigwig import BigWigSource
 from .sources.fasta import FastaSource
 from .splits import Fold
 from .tracks import read_track_set
-from .windows import OffChrom, WindowGeometry, keep_on_chromosome, output_offset
+from .windows import OffChrom, WindowGeometry, keep_on_chromosome
 
 log = logging.getLogger("bpnet.data.loci")
 
 FORMAT = "bpnet-loci"
 #: 2: signal and control windows sit where :mod:`bpnet.data.windows` puts them (version 1
-#: put the signal window of an even input and an odd output one base to the right)
+#: put them one base to the right where an even and an odd window length meet)
 VERSION = 2
 #: split label of loci when no fold is given
 UNASSIGNED = "unassigned"
@@ -244,12 +244,11 @@ class LociSet:
         version = int(f.attrs.get("version", -1))
         if version > VERSION:
             raise DataError(f"{path}: loci format version {version} is newer than this bpnet-data reads ({VERSION}): upgrade bpnet-data")
-        lengths = int(f.attrs.get("input_length", 0)), int(f.attrs.get("output_length", 0))
-        if version < 2 and output_offset(*lengths) != lengths[0] // 2 - lengths[1] // 2:
+        if version < 2 and _shifted_in_version_1(f.attrs, f["controls"].shape[1] if "controls" in f else 0):
             raise DataError(
-                f"{path}: written by an earlier bpnet-data whose signal windows for an even input_length ({lengths[0]}) "
-                f"and an odd output_length ({lengths[1]}) sit 1 bp right of the model's output window: "
-                "re-run the loci stage (bpnet run SPEC --from LOCI-STAGE)"
+                f"{path}: written by an earlier bpnet-data that put the signal (or control) windows of an even and an odd "
+                "window length 1 bp right of where the model predicts (or reads) them: re-run the loci stage "
+                "(bpnet run SPEC --from LOCI-STAGE)"
             )
         names = ("chrom", "split", "centre", "is_peak", "source_row", "codes", "signals", "controls")
         missing = [n for n in names if n not in f]
@@ -286,6 +285,18 @@ class LociSet:
         for name, shape in expected.items():
             if getattr(self, name).shape != shape:
                 raise DataError(f"{label}: {name} has shape {getattr(self, name).shape}, expected {shape}: the file is damaged, re-run the loci stage")
+
+
+def _shifted_in_version_1(attrs, n_controls: int) -> bool:
+    """Whether a version-1 file's windows sit elsewhere than :mod:`bpnet.data.windows` puts them.
+
+    Version 1 centred every window on the locus (start ``centre - length // 2``), which
+    differs from the centre-crop geometry by 1 bp when an even and an odd length meet.
+    """
+    lengths = [int(attrs.get(key, 0)) for key in ("input_length", "output_length", "control_length")]
+    geometry = WindowGeometry(*lengths)
+    shifted = geometry.output_start(0) != -(lengths[1] // 2)
+    return bool(shifted or (n_controls and geometry.control_start(0) != -(lengths[2] // 2)))
 
 
 def _read_dataset(dataset) -> np.ndarray:

@@ -10,12 +10,14 @@ predicts it:
   bp later. That is where a model with 'valid' convolutions, or one that centre-crops
   its output (:func:`bpnet.core.architectures.layers.centre_crop`, Keras' ``Cropping1D``),
   puts it: an odd surplus leaves the extra base on the right;
-* the **control** window is centred on the output window: it starts at
-  ``output_start + output_length // 2 - control_length // 2``.
+* the **control** window surrounds the output window the same way: it starts
+  ``(control_length - output_length) // 2`` bp before it, so a model that centre-crops
+  its controls to the output window (as BPNet does) lines them up base for base.
 
 For an even input and an even output (2114 and 1000) the output window is centred on
 ``c`` too; with an even input and an odd output it starts one base left of
-``c - output_length // 2``.
+``c - output_length // 2`` (``tests/data/test_windows.py`` checks all four parities
+against a real model).
 """
 
 from __future__ import annotations
@@ -52,8 +54,8 @@ class WindowGeometry:
         return self.input_start(centre) + output_offset(self.input_length, self.output_length)
 
     def control_start(self, centre: np.ndarray | int) -> np.ndarray | int:
-        """First base of the control window (centred on the output window)."""
-        return self.output_start(centre) + self.output_length // 2 - self.control_length // 2
+        """First base of the control window (around the output window, as a centre crop expects)."""
+        return self.output_start(centre) - output_offset(self.control_length, self.output_length)
 
     def span(self, centre: np.ndarray, padding: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """``(lo, hi)``: the bases every window of ``centre`` covers, widened by ``padding`` on each side."""

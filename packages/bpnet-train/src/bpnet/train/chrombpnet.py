@@ -22,8 +22,9 @@ Read from kundajelab/chrombpnet (``find_bias_hyperparams.py``,
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -32,9 +33,14 @@ from bpnet.core.outputs import total_log_counts
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .session import FinishedRun
+
 log = logging.getLogger("bpnet.train.chrombpnet")
 
 FIT_SPLITS = ("train", "valid")
+#: below this ``count_separation`` (predicted peak-vs-negative gap / observed gap) training warns
+MIN_COUNT_SEPARATION = 0.25
 
 
 @dataclass
@@ -178,3 +184,140 @@ def count_separation(model: torch.nn.Module, loci: LociSet, peaks: np.ndarray, n
     separation = (predicted[0] - predicted[1]) / gap if gap > 0 else float("nan")
     return {"observed_peaks": observed[0], "observed_negatives": observed[1], "predicted_peaks": predicted[0],
             "predicted_negatives": predicted[1], "separation": separation}
+
+
+# ---------------------------------------------------------------------- the recipe's steps
+
+
+@dataclass
+class BiasModel:
+    """Step 1: the bias model, the background it trained on, and its run (None when it was given)."""
+
+    model: torch.nn.Module
+    selection: Selection
+    run: FinishedRun | None = None
+    source: str | None = None
+    hyperparameters: dict[str, Any] | None = None
+
+
+@dataclass
+class BiasCheck:
+    """Step 2: the bias model's count Pearson r on validation peaks and validation background."""
+
+    peaks_count_pearson: float
+    background_count_pearson: float
+    max_peaks_count_pearson: float
+
+    @property
+    def passed(self) -> bool:
+        return not (self.peaks_count_pearson > self.max_peaks_count_pearson)
+
+    def message(self) -> str:
+        return (
+            f"bias model count r on validation peaks {self.peaks_count_pearson:.3f} "
+            f"(limit {self.max_peaks_count_pearson}), on background {self.background_count_pearson:.3f}"
+        )
+
+    def report(self, action: Literal["warn", "error", "off"], logger: logging.Logger) -> None:
+        """Log the check; a failed one warns, or with ``action="error"`` stops training."""
+        from bpnet.core.errors import BpnetError
+
+        if self.passed or action == "off":
+            logger.info("%s", self.message())
+        elif action == "error":
+            raise BpnetError(f"{self.message()}: the bias model explains accessibility; lower bias_threshold_factor")
+        else:
+            logger.warning("%s: the bias model may capture accessibility; consider a lower bias_threshold_factor", self.message())
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "peaks_count_pearson": self.peaks_count_pearson, "background_count_pearson": self.background_count_pearson,
+            "max_peaks_count_pearson": self.max_peaks_count_pearson, "passed": self.passed,
+        }
+
+
+def check_bias(bias: torch.nn.Module, loci: LociSet, background: Selection, max_peak_pearson: float, device: torch.device) -> BiasCheck:
+    """How well the bias model's counts follow validation peaks (should be low) and its own validation background."""
+    valid_background = background.rows[loci.split[background.rows] == "valid"]
+    return BiasCheck(
+        count_pearson(bias, loci, loci.select("valid", peaks=True), device),
+        count_pearson(bias, loci, valid_background, device),
+        max_peak_pearson,
+    )
+
+
+@dataclass
+class AccessibilityModel:
+    """Steps 3 and 4: the combined model (scaled, frozen bias + trained accessibility model) and how it was made."""
+
+    model: torch.nn.Module
+    selection: Selection
+    run: FinishedRun
+    bias_count_shift: float
+    count_loss_weight: float
+    n_validation_loci: int
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CountCheck:
+    """Step 5: mean predicted and observed log counts of validation peaks and negatives (:func:`count_separation`)."""
+
+    observed_peaks: float
+    observed_negatives: float
+    predicted_peaks: float
+    predicted_negatives: float
+    separation: float
+    min_separation: float = MIN_COUNT_SEPARATION
+
+    @property
+    def passed(self) -> bool:
+        return not (self.separation < self.min_separation)
+
+    def report(self, logger: logging.Logger) -> None:
+        """Log the check; a count head that barely tells peaks from background warns and says what helps."""
+        message = (
+            f"predicted log counts {self.predicted_peaks:.2f} on validation peaks and {self.predicted_negatives:.2f} "
+            f"on validation negatives (observed {self.observed_peaks:.2f} and {self.observed_negatives:.2f}): "
+            f"separation {self.separation:.2f}"
+        )
+        if self.passed:
+            logger.info("%s", message)
+        else:
+            logger.warning(
+                "%s: the count head barely tells peaks from background; with few peaks, raise negative_ratio "
+                "(e.g. 0.5) and count_loss_weight (e.g. 500), as examples/quickstart.yaml does", message,
+            )
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "observed_peaks": self.observed_peaks, "observed_negatives": self.observed_negatives,
+            "predicted_peaks": self.predicted_peaks, "predicted_negatives": self.predicted_negatives,
+            "separation": self.separation, "min_separation": self.min_separation, "passed": self.passed,
+        }
+
+
+def check_counts(model: torch.nn.Module, loci: LociSet, device: torch.device) -> CountCheck:
+    """Step 5 on the validation split."""
+    return CountCheck(**count_separation(model, loci, loci.select("valid", peaks=True), loci.select("valid", peaks=False), device))
+
+
+def chrombpnet_record(bias: BiasModel, bias_check: BiasCheck, accessibility: AccessibilityModel, count_check: CountCheck) -> dict[str, Any]:
+    """What ``chrombpnet.json`` records about a train-chrombpnet run, from the steps' results."""
+    chosen = bias.selection
+    record: dict[str, Any] = {
+        "bias_count_threshold": chosen.threshold, "bias_count_bounds": [chosen.lower, chosen.upper],
+        "bias_count_loss_weight": chosen.count_loss_weight, "n_bias_training_loci": int(len(chosen.rows)),
+    }
+    if bias.source is not None:
+        record["bias_model_source"] = bias.source
+    if bias.hyperparameters is not None:
+        record["bias_hyperparameters"] = bias.hyperparameters
+    record["bias_check"] = bias_check.record()
+    record.update(
+        bias_count_shift=accessibility.bias_count_shift, count_loss_weight=accessibility.count_loss_weight,
+        count_bounds=[accessibility.selection.lower, accessibility.selection.upper],
+        n_validation_loci=int(accessibility.n_validation_loci), hyperparameters=accessibility.hyperparameters,
+        count_check=count_check.record(),
+    )
+    return record

@@ -62,7 +62,7 @@ def load_training_loci(path: Path, splits: tuple[str, ...] = ("train", "valid"))
     return loci
 
 
-def check_signal(loci: LociSet, path: Path, split: str = "train") -> np.ndarray:
+def training_peak_counts(loci: LociSet, path: Path, split: str = "train") -> np.ndarray:
     """Total counts of the split's peaks; an error when every one of them is zero."""
     peaks = loci.select(split, peaks=True)
     if not len(peaks):

@@ -12,16 +12,19 @@
    up to the loci's ``max_jitter`` (500 official), profile loss on every example,
    validation on the validation peaks plus ``negative_ratio x n_peaks`` validation
    negatives drawn once.
+5. **Check** that its counts tell validation peaks from validation negatives (a warning).
+6. **Save** the combined model, the scaled bias model and the accessibility model (the
+   de-biased model for interpretation), the logs of both runs and ``chrombpnet.json``.
 
-Outputs: the combined model, the scaled bias model and the accessibility model (the
-de-biased model for interpretation), plus the logs of both runs.
+Each step is a function returning a typed result (:mod:`bpnet.train.chrombpnet`);
+``chrombpnet.json`` is assembled from them at the end.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -29,6 +32,9 @@ from bpnet.core.stages.base import Input, Output, Stage, StageContext
 
 from ..session import TrainingLoopParams
 from . import STAGE_VERSION
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..chrombpnet import AccessibilityModel, BiasModel
 
 
 class TrainChromBPNetParams(TrainingLoopParams):
@@ -63,10 +69,6 @@ class TrainChromBPNetParams(TrainingLoopParams):
     training: Output = Field(Path("training"), description="bias/ and accessibility/ training logs and chrombpnet.json")
 
 
-#: below this ``count_separation`` (predicted peak-vs-negative gap / observed gap) training warns
-MIN_COUNT_SEPARATION = 0.25
-
-
 class TrainChromBPNet(Stage):
     """Train ChromBPNet: bias model on background, frozen and scaled, then the accessibility model."""
 
@@ -75,140 +77,98 @@ class TrainChromBPNet(Stage):
     Params = TrainChromBPNetParams
 
     def run(self, params: TrainChromBPNetParams, context: StageContext) -> None:
-        from ..session import TrainingRun, check_signal, load_training_loci
+        from ..chrombpnet import check_bias, check_counts
+        from ..session import TrainingRun, load_training_loci, training_peak_counts
 
         loci = load_training_loci(params.loci)
-        check_signal(loci, params.loci)
+        training_peak_counts(loci, params.loci)
         if loci.n_controls:
             context.log.warning("ChromBPNet takes no control tracks: the loci's controls are ignored")
-        run = TrainingRun(params, context)
-        report: dict[str, Any] = {}
-        bias, bias_run = self.bias_model(params, context, loci, run, report)
-        self.check_bias(params, context, loci, bias, run, report)
-        model, acc_run = self.accessibility(params, context, loci, bias, run, report)
-        self.check_counts(context, loci, model, run, report)
-        self.save(params, context, model, bias_run, acc_run, report)
+        session = TrainingRun(params, context)
+        bias = train_bias_model(params, context, loci, session)
+        bias_check = check_bias(bias.model, loci, bias.selection, params.bias_max_peak_pearson, session.device)
+        bias_check.report(params.bias_check, context.log)
+        accessibility = train_accessibility_model(params, context, loci, bias.model, session)
+        count_check = check_counts(accessibility.model, loci, session.device)
+        count_check.report(context.log)
+        save_models(params, context, bias, bias_check, accessibility, count_check)
 
-    # ------------------------------------------------------------------ steps
 
-    def bias_model(self, params, context, loci, run, report):
-        from bpnet.core.modelfile import load_model
+def train_bias_model(params: TrainChromBPNetParams, context: StageContext, loci, session) -> "BiasModel":
+    """Step 1: the bias model, trained on the background below the count threshold (or the one given)."""
+    from bpnet.core.modelfile import load_model
 
-        from ..chrombpnet import select_bias_loci
-        from ..session import build_for_loci, initialise_count_bias
+    from ..chrombpnet import BiasModel, select_bias_loci
+    from ..session import build_for_loci, initialise_count_bias
 
-        chosen = select_bias_loci(loci, params.loci, params.bias_threshold_factor, params.outlier_quantile)
-        report.update(
-            bias_count_threshold=chosen.threshold, bias_count_bounds=[chosen.lower, chosen.upper],
-            bias_count_loss_weight=chosen.count_loss_weight, n_bias_training_loci=int(len(chosen.rows)),
-        )
-        self.bias_rows = chosen.rows
-        context.log.info(
-            "bias model: %d background loci below %.4g counts, count-loss weight %.4g",
-            len(chosen.rows), chosen.threshold, chosen.count_loss_weight,
-        )
-        if params.bias_model is not None:
-            bias = load_model(params.bias_model)
-            report["bias_model_source"] = str(params.bias_model)
-            return bias, None
-        background = loci.subset(chosen.rows)
-        hyper = {"n_outputs": 1, "output_length": loci.output_length, **params.bias_hyperparameters}
-        bias = run.seeded(lambda: build_for_loci("bpnet", hyper, loci, params.loci, "train-chrombpnet bias model"))
-        if params.count_bias_init:
-            rows = chosen.rows[loci.split[chosen.rows] == "train"]
-            initialise_count_bias(bias, loci, rows, rows[:0], None, context.log)
-        train = run.batches(background, "train", train=True, negative_ratio=None, max_jitter=min(params.bias_max_jitter, loci.max_jitter), jitter_negatives=True)
-        valid = run.batches(background, "valid", train=False)
-        finished = run.fit(
-            bias, train, valid, count_loss_weight=chosen.count_loss_weight, profile_on="all", name="bias",
-            max_epochs=params.bias_max_epochs or params.max_epochs,
-        )
-        report["bias_hyperparameters"] = hyper
-        return bias, finished
+    chosen = select_bias_loci(loci, params.loci, params.bias_threshold_factor, params.outlier_quantile)
+    context.log.info(
+        "bias model: %d background loci below %.4g counts, count-loss weight %.4g",
+        len(chosen.rows), chosen.threshold, chosen.count_loss_weight,
+    )
+    if params.bias_model is not None:
+        return BiasModel(load_model(params.bias_model), chosen, source=str(params.bias_model))
+    background = loci.subset(chosen.rows)
+    hyper = {"n_outputs": 1, "output_length": loci.output_length, **params.bias_hyperparameters}
+    bias = session.seeded(lambda: build_for_loci("bpnet", hyper, loci, params.loci, "train-chrombpnet bias model"))
+    if params.count_bias_init:
+        rows = chosen.rows[loci.split[chosen.rows] == "train"]
+        initialise_count_bias(bias, loci, rows, rows[:0], None, context.log)
+    train = session.batches(
+        background, "train", train=True, negative_ratio=None, max_jitter=min(params.bias_max_jitter, loci.max_jitter),
+        jitter_negatives=True,
+    )
+    valid = session.batches(background, "valid", train=False)
+    finished = session.fit(
+        bias, train, valid, count_loss_weight=chosen.count_loss_weight, profile_on="all", name="bias",
+        max_epochs=params.bias_max_epochs or params.max_epochs,
+    )
+    return BiasModel(bias, chosen, run=finished, hyperparameters=hyper)
 
-    def check_bias(self, params, context, loci, bias, run, report) -> None:
-        from bpnet.core.errors import BpnetError
 
-        from ..chrombpnet import count_pearson
+def train_accessibility_model(
+    params: TrainChromBPNetParams, context: StageContext, loci, bias, session,
+) -> "AccessibilityModel":
+    """Steps 3 and 4: scale the frozen bias model's counts to the background, then train the
+    accessibility model through the combined model."""
+    from bpnet.core.architectures.chrombpnet import ChromBPNet
 
-        peaks = loci.select("valid", peaks=True)
-        background = self.bias_rows[loci.split[self.bias_rows] == "valid"]
-        check = {
-            "peaks_count_pearson": count_pearson(bias, loci, peaks, run.device),
-            "background_count_pearson": count_pearson(bias, loci, background, run.device),
-            "max_peaks_count_pearson": params.bias_max_peak_pearson,
-        }
-        check["passed"] = not (check["peaks_count_pearson"] > params.bias_max_peak_pearson)
-        report["bias_check"] = check
-        message = (
-            f"bias model count r on validation peaks {check['peaks_count_pearson']:.3f} "
-            f"(limit {params.bias_max_peak_pearson}), on background {check['background_count_pearson']:.3f}"
-        )
-        if check["passed"] or params.bias_check == "off":
-            context.log.info("%s", message)
-        elif params.bias_check == "error":
-            raise BpnetError(f"{message}: the bias model explains accessibility; lower bias_threshold_factor")
-        else:
-            context.log.warning("%s: the bias model may capture accessibility; consider a lower bias_threshold_factor", message)
+    from ..chrombpnet import AccessibilityModel, scale_bias_counts, select_accessibility_loci, validation_rows
+    from ..session import build_for_loci, initialise_count_bias
 
-    def check_counts(self, context, loci, model, run, report) -> None:
-        """Warn when the trained model's counts barely tell validation peaks from validation negatives."""
-        from ..chrombpnet import count_separation
+    chosen = select_accessibility_loci(loci, params.negative_ratio, params.outlier_quantile, params.seed)
+    background = chosen.rows[~loci.is_peak[chosen.rows] & (loci.split[chosen.rows] != "test")]
+    shift = scale_bias_counts(bias, loci, background, session.device)
+    context.log.info("bias count head shifted by %.4g (mean log-count residual on %d negatives)", shift, len(background))
+    weight = chosen.count_loss_weight if params.count_loss_weight == "auto" else float(params.count_loss_weight)
+    hyper = {"n_outputs": 1, "output_length": loci.output_length, **params.hyperparameters}
+    accessibility = session.seeded(lambda: build_for_loci("bpnet", hyper, loci, params.loci, "train-chrombpnet accessibility model"))
+    model = ChromBPNet(bias, accessibility)
+    if params.count_bias_init:
+        train_rows = chosen.rows[loci.split[chosen.rows] == "train"]
+        peaks = loci.is_peak[train_rows].astype(bool)
+        initialise_count_bias(model, loci, train_rows[peaks], train_rows[~peaks], params.negative_ratio, context.log)
+    train = session.batches(loci.subset(chosen.rows), "train", train=True, negative_ratio=params.negative_ratio, max_jitter=params.max_jitter)
+    valid_rows = validation_rows(loci, chosen.rows, params.negative_ratio, params.seed)
+    valid = session.batches(loci.subset(valid_rows), "valid", train=False)
+    finished = session.fit(model, train, valid, count_loss_weight=weight, profile_on="all", name="accessibility")
+    return AccessibilityModel(model, chosen, finished, shift, weight, len(valid_rows), hyper)
 
-        check = count_separation(model, loci, loci.select("valid", peaks=True), loci.select("valid", peaks=False), run.device)
-        check["min_separation"] = MIN_COUNT_SEPARATION
-        check["passed"] = not (check["separation"] < MIN_COUNT_SEPARATION)
-        report["count_check"] = check
-        message = (
-            f"predicted log counts {check['predicted_peaks']:.2f} on validation peaks and {check['predicted_negatives']:.2f} "
-            f"on validation negatives (observed {check['observed_peaks']:.2f} and {check['observed_negatives']:.2f}): "
-            f"separation {check['separation']:.2f}"
-        )
-        if check["passed"]:
-            context.log.info("%s", message)
-        else:
-            context.log.warning(
-                "%s: the count head barely tells peaks from background; with few peaks, raise negative_ratio "
-                "(e.g. 0.5) and count_loss_weight (e.g. 500), as examples/quickstart.yaml does", message,
-            )
 
-    def accessibility(self, params, context, loci, bias, run, report):
-        from bpnet.core.architectures.chrombpnet import ChromBPNet
+def save_models(params: TrainChromBPNetParams, context: StageContext, bias, bias_check, accessibility, count_check) -> None:
+    """Step 6: the three models, the logs of both runs and ``chrombpnet.json``."""
+    from bpnet.core.modelfile import save_model
 
-        from ..chrombpnet import scale_bias_counts, select_accessibility_loci, validation_rows
-        from ..session import build_for_loci, initialise_count_bias
+    from ..chrombpnet import chrombpnet_record
 
-        chosen = select_accessibility_loci(loci, params.negative_ratio, params.outlier_quantile, params.seed)
-        background = chosen.rows[~loci.is_peak[chosen.rows] & (loci.split[chosen.rows] != "test")]
-        shift = scale_bias_counts(bias, loci, background, run.device)
-        context.log.info("bias count head shifted by %.4g (mean log-count residual on %d negatives)", shift, len(background))
-        weight = chosen.count_loss_weight if params.count_loss_weight == "auto" else float(params.count_loss_weight)
-        report.update(bias_count_shift=shift, count_loss_weight=weight, count_bounds=[chosen.lower, chosen.upper])
-        hyper = {"n_outputs": 1, "output_length": loci.output_length, **params.hyperparameters}
-        accessibility = run.seeded(lambda: build_for_loci("bpnet", hyper, loci, params.loci, "train-chrombpnet accessibility model"))
-        model = ChromBPNet(bias, accessibility)
-        kept = loci.subset(chosen.rows)
-        if params.count_bias_init:
-            train_rows = chosen.rows[loci.split[chosen.rows] == "train"]
-            peaks = train_rows[loci.is_peak[train_rows].astype(bool)]
-            initialise_count_bias(model, loci, peaks, train_rows[~loci.is_peak[train_rows].astype(bool)], params.negative_ratio, context.log)
-        train = run.batches(kept, "train", train=True, negative_ratio=params.negative_ratio, max_jitter=params.max_jitter)
-        valid_rows = validation_rows(loci, chosen.rows, params.negative_ratio, params.seed)
-        report["n_validation_loci"] = int(len(valid_rows))
-        valid = run.batches(loci.subset(valid_rows), "valid", train=False)
-        finished = run.fit(model, train, valid, count_loss_weight=weight, profile_on="all", name="accessibility")
-        report["hyperparameters"] = hyper
-        return model, finished
-
-    def save(self, params, context, model, bias_run, acc_run, report) -> None:
-        from bpnet.core.modelfile import save_model
-
-        provenance = {"stage": context.stage_id, "seed": params.seed, "loci": str(params.loci)}
-        save_model(model, params.model, provenance={**provenance, "best_epoch": acc_run.result.best_epoch})
-        save_model(model.bias, params.bias_model_out, provenance={**provenance, "bias_count_shift": report["bias_count_shift"]})
-        save_model(model.accessibility, params.accessibility_model, provenance=provenance)
-        params.training.mkdir(parents=True, exist_ok=True)
-        if bias_run is not None:
-            bias_run.write_logs(params.training / "bias", model.bias)
-        acc_run.write_logs(params.training / "accessibility", model)
-        (params.training / "chrombpnet.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
+    model = accessibility.model
+    provenance = {"stage": context.stage_id, "seed": params.seed, "loci": str(params.loci)}
+    save_model(model, params.model, provenance={**provenance, "best_epoch": accessibility.run.result.best_epoch})
+    save_model(model.bias, params.bias_model_out, provenance={**provenance, "bias_count_shift": accessibility.bias_count_shift})
+    save_model(model.accessibility, params.accessibility_model, provenance=provenance)
+    params.training.mkdir(parents=True, exist_ok=True)
+    if bias.run is not None:
+        bias.run.write_logs(params.training / "bias", model.bias)
+    accessibility.run.write_logs(params.training / "accessibility", model)
+    record = chrombpnet_record(bias, bias_check, accessibility, count_check)
+    (params.training / "chrombpnet.json").write_text(json.dumps(record, indent=2, default=float) + "\n")

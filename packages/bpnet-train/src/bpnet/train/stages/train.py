@@ -45,12 +45,12 @@ class TrainBPNet(Stage):
 
     def run(self, params: TrainBPNetParams, context: StageContext) -> None:
         from ..session import (
-            TrainingRun, build_for_loci, check_signal, fill_hyperparameters, initialise_count_bias,
+            TrainingRun, build_for_loci, training_peak_counts, fill_hyperparameters, initialise_count_bias,
             load_training_loci, official_count_loss_weight,
         )
 
         loci = load_training_loci(params.loci)
-        peak_counts = check_signal(loci, params.loci)
+        peak_counts = training_peak_counts(loci, params.loci)
         hyperparameters = fill_hyperparameters(params.architecture, params.hyperparameters, loci)
         run = TrainingRun(params, context)
         model = run.seeded(lambda: build_for_loci(params.architecture, hyperparameters, loci, params.loci, "train-bpnet"))
