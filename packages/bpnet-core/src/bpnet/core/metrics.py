@@ -44,6 +44,8 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from .outputs import total_log_counts
+
 #: keys of :func:`profile_metrics`
 PROFILE_KEYS = ("mnll", "jsd", "pearson", "spearman")
 #: keys of :func:`count_metrics`
@@ -208,7 +210,7 @@ def count_metrics(pred_log_counts, counts_total) -> dict[str, float]:
     """
     pred = _tensor(pred_log_counts)
     if pred.ndim == 2:
-        pred = torch.logsumexp(pred, dim=-1)
+        pred = total_log_counts(pred)
     observed = torch.log1p(_tensor(counts_total, pred.device))
     if pred.ndim != 1 or pred.shape != observed.shape:
         raise ValueError(
