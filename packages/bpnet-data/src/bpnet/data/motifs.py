@@ -74,14 +74,6 @@ class Motif:
         """The motif as read on the other strand."""
         return Motif(self.name, self.pwm[::-1, ::-1], self.alt_name, self.nsites, self.url)
 
-    def information_content(self, background: np.ndarray | None = None) -> np.ndarray:
-        """Information content (bits) of each position against ``background`` (uniform)."""
-        bg = UNIFORM if background is None else np.asarray(background, dtype=np.float64)
-        p = self.pwm
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(p > 0, p * np.log2(p / bg), 0.0)
-        return terms.sum(axis=1)
-
     def log_odds(self, background: np.ndarray | None = None, pseudocount: float = 0.01) -> np.ndarray:
         """``(L, 5)`` log2-odds table; column 4 (N or any non-ACGT code) is the row minimum."""
         bg = UNIFORM if background is None else np.asarray(background, dtype=np.float64)
@@ -98,6 +90,16 @@ class Motif:
         """(lowest, highest) possible log-odds score of a window (bits)."""
         table = self.log_odds(background, pseudocount)[:, :4]
         return float(table.min(axis=1).sum()), float(table.max(axis=1).sum())
+
+
+def information_content(ppm: np.ndarray, background: np.ndarray | None = None) -> np.ndarray:
+    """Information content (bits) of each position of a probability matrix ``(L, 4)``
+    against ``background`` (uniform); rows are normalised to sum to 1 first."""
+    ppm = np.asarray(ppm, dtype=np.float64)
+    ppm = ppm / np.maximum(ppm.sum(axis=1, keepdims=True), 1e-12)
+    bg = UNIFORM if background is None else np.asarray(background, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ppm > 0, ppm * np.log2(ppm / bg), 0.0).sum(axis=1)
 
 
 def read_meme(path: str | Path) -> list[Motif]:
@@ -355,4 +357,4 @@ def _complement(background: np.ndarray | None) -> np.ndarray | None:
     return None if background is None else np.asarray(background, dtype=np.float64)[::-1]
 
 
-__all__ = ["Motif", "format_meme", "read_meme", "sample_sites", "scan", "score_sites", "write_meme"]
+__all__ = ["Motif", "format_meme", "information_content", "read_meme", "sample_sites", "scan", "score_sites", "write_meme"]

@@ -60,12 +60,11 @@ def _draw_letter(ax, letter: str, x: float, bottom: float, height: float) -> Non
 
 def information_heights(ppm: np.ndarray, background: np.ndarray | None = None) -> np.ndarray:
     """Letter heights ``p * IC`` (bits) of a position probability matrix ``(L, 4)``."""
+    from bpnet.data.motifs import information_content
+
     ppm = np.asarray(ppm, dtype=np.float64)
-    bg = np.full(4, 0.25) if background is None else np.asarray(background, dtype=np.float64)
     ppm = ppm / np.maximum(ppm.sum(axis=1, keepdims=True), 1e-12)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ic = np.where(ppm > 0, ppm * np.log2(ppm / bg), 0.0).sum(axis=1)
-    return ppm * ic[:, None]
+    return ppm * information_content(ppm, background)[:, None]
 
 
 def draw_logo(ax, heights: np.ndarray) -> None:
