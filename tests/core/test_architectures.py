@@ -236,23 +236,3 @@ def test_chrombpnet_relus_are_distinct_modules_used_once():
     assert len(relus) == (1 + 2) + (1 + 3)
     assert all(calls.get(id(r)) == 1 for r in relus)
     assert total == len(relus)
-
-
-# -- the example plugin architecture ---------------------------------------------------------
-
-
-def test_bottleneck_plugin_shapes_and_relus():
-    pytest.importorskip("bpnet_arch_bottleneck")
-    from bpnet.core import build_model
-
-    torch.manual_seed(0)
-    model = build_model("bpnet-bottleneck", n_filters=16, bottleneck_filters=4, n_layers=8, n_outputs=2)
-    assert model.minimum_input_length() == 2114
-    with torch.no_grad():
-        profile, counts = model(one_hot(2, 2114))
-    assert profile.shape == (2, 2, 1000) and counts.shape == (2, 1)
-    relus, calls, total = relu_bookkeeping(model, one_hot(1, 2114))
-    assert len(relus) == 1 + 2 * 8
-    assert all(calls.get(id(r)) == 1 for r in relus) and total == len(relus)
-    with pytest.raises(ValueError, match="at least 2114 bp"):
-        model(one_hot(1, 2000))

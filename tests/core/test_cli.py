@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -182,35 +181,14 @@ def test_version(capsys):
     assert code == 0 and out.strip() == __import__("bpnet.core").core.__version__
 
 
-def test_real_model_stages_with_the_plugin_architecture_through_the_console_script(tmp_path):
-    spec = tmp_path / "models.yaml"
-    spec.write_text(
-        """
-output_dir: out
-stages:
-  init:
-    stage: model-init
-    params:
-      architecture: bpnet-bottleneck
-      hyperparameters: {n_filters: 8, bottleneck_filters: 4, n_layers: 2}
-  export:
-    stage: model-export
-    params: {model: "@init.model"}
-"""
+def test_plugins_lists_without_importing_plugin_code():
+    script = (
+        "import sys\n"
+        "from bpnet.core.cli.main import run_cli\n"
+        "assert run_cli(['plugins']) == 0\n"
+        "heavy = ['torch', 'numpy', 'bpnet.data.sources', 'bpnet.data.stages', 'bpnet.core.stages.models', 'bpnet.keras.importer']\n"
+        "print('imported:', [m for m in heavy if m in sys.modules])\n"
     )
-    bpnet = Path(sys.executable).parent / "bpnet"
-    first = subprocess.run([bpnet, "run", spec], capture_output=True, text=True, timeout=120)
-    assert first.returncode == 0, first.stdout + first.stderr
-    second = subprocess.run([bpnet, "run", spec], capture_output=True, text=True, timeout=120)
-    assert second.returncode == 0 and (second.stdout + second.stderr).count("skipped") == 2
-
-    import torch
-
-    from bpnet.core import load_model
-
-    model = load_model(tmp_path / "out/init/model")
-    assert model.bpnet_metadata["architecture"] == "bpnet-bottleneck"
-    exported = torch.load(tmp_path / "out/export/model.torch", weights_only=False)
-    X = torch.zeros(1, 4, model.minimum_input_length())
-    X[0, 0] = 1
-    assert torch.equal(model(X)[0], exported(X)[0])
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("imported: []"), done.stdout[-300:]

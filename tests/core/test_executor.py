@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
 
 from bpnet.core.dag import Runner
 from bpnet.core.errors import SpecError
+from bpnet.core.plugin import hookimpl
+from bpnet.core.plugin.registry import Registry, registry
 from bpnet.core.spec import load_pipeline
 
 from .conftest import TEXT_PIPELINE
+from .plugins import textstages
 
 
 def ran(runs) -> list[str]:
@@ -21,7 +25,8 @@ def ran(runs) -> list[str]:
 
 
 def run(spec: Path, **options):
-    return {r.stage_id: r.status for r in Runner(load_pipeline(spec), **options).run()}
+    reg = registry()
+    return {r.stage_id: r.status for r in Runner(load_pipeline(spec, reg), reg, **options).run()}
 
 
 @pytest.fixture
@@ -128,10 +133,10 @@ def test_resolved_parameters_are_written_next_to_the_outputs_and_rerun_alone(tex
     record = json.loads((tmp_path / "out/joined/.bpnet-stage.json").read_text())
     assert record["stage"] == "concat" and len(record["fingerprint"]) == 64
     ran(runs)
-    alone = load_pipeline(params_file)
+    alone = load_pipeline(params_file, text_registry)
     assert list(alone.stages) == ["joined"]
-    assert {r.status for r in Runner(alone).run()} == {"skipped"}
-    assert {r.status for r in Runner(alone, force=True).run()} == {"ran"}
+    assert {r.status for r in Runner(alone, text_registry).run()} == {"skipped"}
+    assert {r.status for r in Runner(alone, text_registry, force=True).run()} == {"ran"}
     assert ran(runs) == ["concat"]
 
 
@@ -144,7 +149,7 @@ def test_cycles_are_refused(text_registry, write_spec):
         """
     )
     with pytest.raises(SpecError, match=r"cycle: a -> b -> a|cycle: b -> a -> b"):
-        Runner(load_pipeline(spec))
+        Runner(load_pipeline(spec, text_registry), text_registry)
 
 
 def test_dependencies_also_come_from_matching_paths(text_registry, runs, write_spec, tmp_path):
@@ -187,3 +192,71 @@ def test_constrained_list_of_inputs_is_still_an_input():
         reads: list[Input] = Field(..., min_length=1)
 
     assert path_fields(Params, "input") == {"reads": True}
+
+
+# -- lifecycle hooks ----------------------------------------------------------------------
+
+
+class Recorder:
+    """A plugin that records the lifecycle hooks it hears; with ``broken`` its hooks raise."""
+
+    __name__ = "recorder"
+
+    def __init__(self, broken: bool = False):
+        self.calls: list[tuple] = []
+        self.broken = broken
+
+    @hookimpl
+    def bpnet_stage_started(self, stage_id, stage, params):
+        self.calls.append(("started", stage_id, stage, params))
+        if self.broken:
+            raise RuntimeError("the recorder broke")
+
+    @hookimpl
+    def bpnet_stage_finished(self, result):
+        self.calls.append(("finished", result.stage_id, result.stage, result.status, result.seconds > 0, result.message))
+        if self.broken:
+            raise RuntimeError("the recorder broke")
+
+
+def run_with(recorder: Recorder, spec: Path) -> dict[str, str]:
+    reg = Registry(plugins=[textstages, recorder])
+    results = Runner(load_pipeline(spec, reg), reg).run()
+    return {r.stage_id: r.status for r in results}
+
+
+def finished(recorder: Recorder) -> list[tuple]:
+    return [call[1:] for call in recorder.calls if call[0] == "finished"]
+
+
+def test_lifecycle_hooks_hear_every_stage_with_its_params_and_result(text_registry, spec, tmp_path):
+    recorder = Recorder()
+    assert set(run_with(recorder, spec).values()) == {"ran"}
+    started = [call[1:] for call in recorder.calls if call[0] == "started"]
+    assert [call[:2] for call in started] == [
+        ("hello", "write-text"), ("world", "write-text"), ("joined", "concat"), ("counted", "count-chars"),
+    ]
+    assert started[0][2] == {"text": "hello ", "out": str(tmp_path / "out/hello/text.txt")}
+    assert started[2][2]["parts"] == [str(tmp_path / p) for p in ("out/hello/text.txt", "out/world/text.txt", "notes.txt")]
+    assert [call[0] for call in recorder.calls] == ["started", "finished"] * 4  # each stage ends before the next starts
+    assert finished(recorder) == [(sid, name, "ran", True, "") for sid, name, *_ in started]
+
+    recorder.calls.clear()
+    spec.write_text(spec.read_text().replace("every: 1}", "every: 1, fail: true}"))
+    assert run_with(recorder, spec)["counted"] == "failed"
+    outcomes = finished(recorder)
+    assert [(sid, status) for sid, _, status, *_ in outcomes] == [
+        ("hello", "skipped"), ("world", "skipped"), ("joined", "skipped"), ("counted", "failed"),
+    ]
+    assert outcomes[0][3] is False  # a skipped stage took no time
+    assert "stage 'counted' (count-chars) failed: RuntimeError: the counter broke midway" in outcomes[3][4]
+
+
+def test_a_plugin_whose_hook_raises_does_not_break_the_run(text_registry, spec, caplog):
+    broken = Recorder(broken=True)
+    with caplog.at_level(logging.WARNING, logger="bpnet.core.plugin.registry"):
+        assert set(run_with(broken, spec).values()) == {"ran"}
+    assert len(finished(broken)) == 4
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 8  # two hooks for each of four stages
+    assert "plugin 'recorder': its bpnet_stage_started hook failed and is ignored: RuntimeError: the recorder broke" in warnings

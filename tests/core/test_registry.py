@@ -1,4 +1,7 @@
-"""The plugin registry: entry-point discovery, duplicates, misspelled hooks, documentation."""
+"""The plugin registry: entry-point discovery, duplicates, misspelled hooks, kind contracts, documentation.
+
+The example plugin's own tests are in tests/plugins/.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ import pytest
 from bpnet.core import Architecture, BPNet, ChromBPNet
 from bpnet.core.errors import RegistryError
 from bpnet.core.plugin import PluginRef, hookimpl, hookspecs
+from bpnet.core.plugin.kinds import INTERFACES
 from bpnet.core.plugin.registry import KINDS, Registry, registry
+from bpnet.core.stages import Stage, StageParams
 
 
 def plugin(name: str, **hooks) -> types.SimpleNamespace:
@@ -34,16 +39,6 @@ def test_builtins_come_through_entry_points():
     assert Registry().architecture("chrombpnet") is ChromBPNet
 
 
-def test_third_party_plugin_is_discovered():
-    pytest.importorskip("bpnet_arch_bottleneck")
-    entry = Registry().entry("architecture", "bpnet-bottleneck")
-    assert (entry.kind, entry.package, entry.version) == ("architecture", "bpnet-arch-bottleneck", "0.1.0")
-    assert isinstance(entry.item, PluginRef)  # listed without importing the model
-    assert entry.summary
-    cls = entry.load()
-    assert issubclass(cls, Architecture) and cls.name == "bpnet-bottleneck"
-
-
 def test_entries_are_sorted_by_kind_then_name():
     entries = list(registry().entries())
     order = list(KINDS)
@@ -51,11 +46,9 @@ def test_entries_are_sorted_by_kind_then_name():
     assert keys == sorted(keys)
 
 
-def test_disable_plugins(monkeypatch):
-    pytest.importorskip("bpnet_arch_bottleneck")
-    monkeypatch.setenv("BPNET_DISABLE_PLUGINS", "bottleneck, something-else")
-    assert "bpnet-bottleneck" not in Registry().names("architecture")
-    assert "bpnet" in Registry().names("architecture")
+def test_every_builtin_meets_its_kind_contract():
+    for entry in Registry().entries():
+        entry.load()  # raises RegistryError for a class that does not
 
 
 def test_duplicate_architecture_names_both_plugins():
@@ -112,13 +105,18 @@ def test_every_hook_is_documented(name):
     assert getattr(spec, "bpnet_spec", None) is not None, f"{name} is not marked @hookspec"
     doc = inspect.getdoc(spec) or ""
     assert len([line for line in doc.splitlines() if line.strip()]) >= 5, f"{name}: docstring too short"
+    assert "Called" in doc, f"{name}: docstring does not say when it is called"
     assert "Example" in doc, f"{name}: docstring has no example"
     assert "@hookimpl" in doc, f"{name}: the example does not show @hookimpl"
+    for argument in inspect.signature(spec).parameters:
+        assert f"``{argument}``" in doc, f"{name}: docstring does not explain its argument {argument}"
 
 
-def test_every_kind_has_a_hook():
+def test_every_kind_has_a_hook_and_a_documented_interface():
+    assert set(INTERFACES) == set(KINDS)
     for kind, hook in KINDS.items():
         assert hasattr(hookspecs, hook), kind
+        assert len((INTERFACES[kind].__doc__ or "").splitlines()) >= 5, f"{kind}: its interface is not documented"
 
 
 def test_unknown_name_lists_what_is_installed():
@@ -158,3 +156,140 @@ def test_plugin_ref_to_a_missing_class():
     )
     with pytest.raises(RegistryError, match="NoSuchNet"):
         Registry(plugins=[broken], entry_points=False).architecture("broken-net")
+
+
+# -- every class is checked against its kind ----------------------------------------------
+
+
+class NotAModule:
+    name = "not-a-module"
+
+
+class StageWithoutParams(Stage):
+    name = "no-params"
+
+    def run(self, params, context) -> None:
+        pass
+
+
+class StageWithoutRun(Stage):
+    name = "no-run"
+
+    class Params(StageParams):
+        n: int = 1
+
+
+class SourceWithStringSuffixes:
+    name = "frag-text"
+    suffixes = ".frag"  # a str, not a tuple
+    label = "x"
+
+    def __init__(self, location):
+        self.location = location
+
+
+class SourceWithoutLabel:
+    name = "no-label"
+    suffixes = (".nl",)
+
+    def __init__(self, location):
+        self.location = location
+
+
+class ImporterWithInstanceLoad:
+    name = "half-importer"
+    summary = "reads nothing"
+
+    @classmethod
+    def can_read(cls, source) -> bool:
+        return False
+
+    def load(self, source, **options):
+        return None
+
+
+class ExecutorWithArguments:
+    name = "needs-workers"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def execute(self, graph, run_stage):
+        return []
+
+
+WRONG = [
+    ("bpnet_register_architectures", "architecture", NotAModule, "which is not a torch.nn.Module subclass"),
+    ("bpnet_register_stages", "stage", StageWithoutParams, "has no Params model derived from StageParams"),
+    ("bpnet_register_stages", "stage", StageWithoutRun, "does not define run(self, params, context)"),
+    ("bpnet_register_sources", "source", SourceWithStringSuffixes, "has suffixes '.frag': give a tuple of file endings"),
+    ("bpnet_register_sources", "source", SourceWithoutLabel, "has no label"),
+    ("bpnet_register_importers", "importer", ImporterWithInstanceLoad, "has no classmethod load(cls, source, **options)"),
+    ("bpnet_register_executors", "executor", ExecutorWithArguments, "cannot be built without arguments"),
+]
+
+
+@pytest.mark.parametrize(("hook", "kind", "cls", "problem"), WRONG, ids=[c.__name__ for _, _, c, _ in WRONG])
+def test_a_wrong_class_registered_directly_is_refused_naming_the_plugin(hook, kind, cls, problem):
+    wrong = plugin("wrong_plugin", **{hook: lambda: [cls]})
+    with pytest.raises(RegistryError) as exc:
+        Registry(plugins=[wrong], entry_points=False)
+    message = str(exc.value)
+    assert message.startswith(f"{kind} '{cls.name}' from plugin 'wrong_plugin' (wrong_plugin) "), message
+    assert problem in message and "\n" not in message
+    assert exc.value.exit_code == 2
+
+
+def test_a_wrong_plugin_ref_target_is_refused_when_first_loaded():
+    wrong = plugin("wrong_plugin", bpnet_register_stages=lambda: [PluginRef("counter", "collections:Counter")])
+    reg = Registry(plugins=[wrong], entry_points=False)
+    assert reg.names("stage") == ["counter"]  # listing imports and checks nothing
+    with pytest.raises(RegistryError) as exc:
+        reg.stage("counter")
+    assert str(exc.value) == (
+        "stage 'counter' from plugin 'wrong_plugin' (wrong_plugin) is the class collections:Counter, whose name "
+        "attribute is None, not 'counter': give the class the name it is registered under"
+    )
+
+
+def test_a_dotted_path_architecture_must_be_a_module():
+    expected = r"architecture 'collections:OrderedDict' \(a dotted path\) is the class collections:OrderedDict, which is not a torch.nn.Module"
+    with pytest.raises(RegistryError, match=expected):
+        registry().architecture("collections:OrderedDict")
+
+
+def test_kinds_module_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    script = "import sys, bpnet.core.plugin.kinds; print([m for m in ('torch', 'pydantic', 'numpy') if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+# -- importer choice ----------------------------------------------------------------------
+
+
+class OnnxImporter:
+    """Reads .onnx files (a test importer)."""
+
+    name = "onnx"
+    summary = "ONNX models"
+
+    @classmethod
+    def can_read(cls, source) -> bool:
+        return str(source).endswith(".onnx")
+
+    @classmethod
+    def load(cls, source, **options):
+        return ("loaded", str(source), options)
+
+
+def test_importer_choice_by_name_or_by_what_can_read_the_file():
+    reg = Registry(plugins=[plugin("onnx_plugin", bpnet_register_importers=lambda: [OnnxImporter])], entry_points=False)
+    assert reg.importer_for("model.onnx") is OnnxImporter
+    assert reg.importer_for("model.h5", "onnx") is OnnxImporter  # a name is taken at its word
+    with pytest.raises(RegistryError, match=r"no installed importer reads model\.h5 \(importers: onnx\)"):
+        reg.importer_for("model.h5")
+    with pytest.raises(RegistryError, match=r"unknown importer 'keras' \(installed: onnx\)"):
+        reg.importer_for("model.h5", "keras")

@@ -23,8 +23,9 @@ from bpnet.core.errors import InputError
 from bpnet.data import readcount
 from bpnet.data.errors import DataError
 from bpnet.data.readcount import CountOptions, count_reads, reads_to_track_set, write_track_set
+from bpnet.data.sources import ReadSource, open_source
 from bpnet.data.sources import reads as reads_module
-from bpnet.data.sources.reads import BamSource, SamSource, TsvSource, reads_source
+from bpnet.data.sources.reads import BamSource, SamSource, TsvSource
 from bpnet.data.stages.bigwig import ReadsToBigwigParams
 from bpnet.data.tracks import read_track_set
 
@@ -108,7 +109,7 @@ def genome(small_genome) -> Path:
 
 
 def count(paths, options: CountOptions, **kwargs):
-    sources = [reads_source(p) for p in (paths if isinstance(paths, list) else [paths])]
+    sources = [open_source(p, ReadSource) for p in (paths if isinstance(paths, list) else [paths])]
     return count_reads(sources, SIZES, options, **kwargs)
 
 
@@ -266,9 +267,9 @@ def test_unstranded_streaming_writer_matches_count_then_write(tmp_path, bam, mon
     if parallel:
         monkeypatch.setattr(readcount, "PARALLEL_MIN_READS", 0)
     options = CountOptions(stranded=False, ends="both", shift_plus=4, shift_minus=-4)
-    sources = [reads_source(p) for p in (bam, other, tsv)]
+    sources = [open_source(p, ReadSource) for p in (bam, other, tsv)]
     streamed = reads_to_track_set(sources, SIZES, options, tmp_path / "streamed", processes=2)
-    counted = write_track_set(count_reads([reads_source(p) for p in (bam, other, tsv)], SIZES, options), SIZES, tmp_path / "counted", options)
+    counted = write_track_set(count_reads([open_source(p, ReadSource) for p in (bam, other, tsv)], SIZES, options), SIZES, tmp_path / "counted", options)
     assert_same_tracks(streamed.paths(tmp_path / "streamed"), counted.paths(tmp_path / "counted"))
     assert streamed.description == counted.description and streamed.reads == 7 + 2 + 2
     assert streamed.description["reads_on_chromosomes_not_in_genome"] == {"chrM": 2}
@@ -276,7 +277,7 @@ def test_unstranded_streaming_writer_matches_count_then_write(tmp_path, bam, mon
 
 def test_streaming_writer_leaves_no_file_on_error(tmp_path, bam):
     with pytest.raises(DataError, match="no reads left"):
-        reads_to_track_set([reads_source(bam)], SIZES, CountOptions(stranded=False, min_mapq=255), tmp_path / "tracks")
+        reads_to_track_set([open_source(bam, ReadSource)], SIZES, CountOptions(stranded=False, min_mapq=255), tmp_path / "tracks")
     assert not list((tmp_path / "tracks").iterdir())
 
 
@@ -324,7 +325,7 @@ def test_same_bigwigs_as_bam2bw(tmp_path, bam, genome):
     ]
     sizes = {"chr1": 5000, "chr2": 3000}
     for i, (inputs, options, flags) in enumerate(cases):
-        counts = count_reads([reads_source(p) for p in inputs], sizes, options)
+        counts = count_reads([open_source(p, ReadSource) for p in inputs], sizes, options)
         manifest = write_track_set(counts, sizes, tmp_path / f"ours{i}", options)
         assert_same_tracks(manifest.paths(tmp_path / f"ours{i}"), run_bam2bw(tmp_path, genome, inputs, *flags))
 
@@ -442,13 +443,14 @@ def test_empty_tsv(tmp_path):
 
 
 def test_unknown_read_format(tmp_path):
-    with pytest.raises(DataError, match=r"reads\.cram: reads must be BAM"):
-        reads_source(tmp_path / "reads.cram")
+    with pytest.raises(DataError, match=r"reads\.cram: no installed data source reads files named like this as reads \(sources: bam \(\.bam\); sam"):
+        open_source(tmp_path / "reads.cram", ReadSource)
 
 
 def test_sources_are_registered_and_picked_by_suffix():
-    assert isinstance(reads_source("x.bam"), BamSource) and isinstance(reads_source("x.sam"), SamSource)
-    assert isinstance(reads_source("x.fragments.tsv.gz"), TsvSource) and isinstance(reads_source("x.bed.gz"), TsvSource)
+    assert isinstance(open_source("x.bam", ReadSource), BamSource) and isinstance(open_source("x.SAM", ReadSource), SamSource)
+    assert isinstance(open_source("x.fragments.tsv.gz", ReadSource), TsvSource)
+    assert isinstance(open_source("x.bed.gz", ReadSource), TsvSource)  # as reads, BED text is fragments (as bam2bw reads it)
 
 
 # -- URLs -------------------------------------------------------------------------------
@@ -550,4 +552,4 @@ def test_stage_error_is_one_clear_line(tmp_path, capsys, genome):
 def test_stage_refuses_unknown_read_formats_at_validation(tmp_path, capsys, genome):
     (tmp_path / "reads.cram").write_text("")
     code, out = cli(capsys, "validate", write_spec(tmp_path, reads="[reads.cram]"))
-    assert code != 0 and "reads" in out and "reads must be BAM" in " ".join(out.split())
+    assert code == 2 and "reads.cram: no installed data source reads files named like this as reads" in " ".join(out.split())

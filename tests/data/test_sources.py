@@ -7,11 +7,15 @@ import gzip
 import numpy as np
 import pytest
 
-from bpnet.core.errors import InputError
+from bpnet.core.errors import InputError, RegistryError
 from bpnet.data.bigwig_io import write_bigwig
 from bpnet.data.errors import DataError
 from bpnet.data.intervals import Intervals
-from bpnet.data.sources import BedSource, BigWigSource, FastaSource, genome_sizes, open_source, read_bed
+from bpnet.data.sources import (
+    BedSource, BigWigSource, ChromSizesSource, FastaSource, IntervalSource, ReadSource, SequenceSource, SizesSource,
+    genome_sizes, open_source, read_bed,
+)
+from bpnet.data.sources.reads import TsvSource
 from bpnet.data.tracks import Track, TrackSet, read_track_set
 
 from ..http_server import closed_port_url, serve_folder
@@ -133,8 +137,32 @@ def test_unreachable_url_is_a_clear_input_error(tmp_path):
 
 
 def test_open_source_refuses_unknown_suffixes(tmp_path):
-    with pytest.raises(DataError, match="no data source reads"):
+    with pytest.raises(DataError, match=r"reads\.xyz: no installed data source reads files named like this as data \(sources: bam"):
         open_source(tmp_path / "reads.xyz")
+
+
+def test_open_source_picks_by_role_then_longest_suffix():
+    assert isinstance(open_source("peaks.bed"), BedSource)  # as anything, BED is intervals ('bed' sorts before 'tsv')
+    assert isinstance(open_source("reads.bed", ReadSource), TsvSource)  # as reads, fragments
+    assert isinstance(open_source("g.chrom.sizes", SizesSource), ChromSizesSource)
+    assert isinstance(open_source("G.FA.GZ", SequenceSource), FastaSource)
+    assert isinstance(open_source("x.txt", IntervalSource, name="bed"), BedSource)  # a name overrides the suffix
+    with pytest.raises(DataError, match=r"g\.chrom\.sizes: .* as a genome sequence \(sources: fasta \(\.fa,"):
+        open_source("g.chrom.sizes", SequenceSource)  # sizes alone are no sequence
+    with pytest.raises(RegistryError, match=r"source 'bed' from plugin 'data' \(bpnet-data\) cannot be used here: it is not a ReadSource"):
+        open_source("x.bed", ReadSource, name="bed")
+
+
+def test_a_suffix_no_source_claims_is_read_by_the_roles_fallback(small_genome, tmp_path):
+    fasta, chroms = small_genome
+    unusual = tmp_path / "genome.fna"  # NCBI's FASTA suffix: no source claims it
+    unusual.write_text(fasta.read_text())
+    assert isinstance(open_source(unusual, SequenceSource), FastaSource)
+    assert open_source(unusual, SequenceSource).sequence("chr1", 0, 10) == chroms["chr1"][:10]
+    assert genome_sizes(unusual) == {name: len(seq) for name, seq in chroms.items()}
+    assert isinstance(open_source("peaks.txt", IntervalSource), BedSource)
+    with pytest.raises(DataError, match=r"reads\.xyz: no installed data source reads files named like this as reads"):
+        open_source("reads.xyz", ReadSource)  # reads have no fallback: BAM, SAM and text differ too much
 
 
 def test_track_set_manifest_gives_paths_and_strand_pairs(tmp_path):

@@ -16,6 +16,7 @@ import yaml
 
 import bpnet.core.builtin
 import bpnet.data.plugin
+import bpnet.train.plugin
 from bpnet.core.cli.main import run_cli
 from bpnet.core.plugin.registry import Registry, registry
 from bpnet.data.simulate.simulator import simulate
@@ -23,8 +24,9 @@ from bpnet.interpret.init import InitOptions, write_spec
 from bpnet.interpret.init.plan import InitPlanError
 from bpnet.interpret.init.render import flow, scalar
 
-#: a ``key: value  # comment`` line of the written spec
-FIELD_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_-]+): (?P<value>.*?)  # (?P<comment>\S.*)$")
+#: a ``key: value  # comment`` line of the written spec (``- key: value`` opens an entry of a list of models;
+#: ``key:`` alone opens that list)
+FIELD_LINE = re.compile(r"^(?P<indent> *)(?P<item>- )?(?P<key>[A-Za-z0-9_-]+):(?: (?P<value>.*?))?  # (?P<comment>\S.*)$")
 INTERPRETATION = ["attribute", "seqlets", "modisco"]
 
 
@@ -87,6 +89,12 @@ def check_documented(spec_path: Path) -> None:
             assert match["comment"] == descriptions[(stage_id, match["key"])], f"{stage_id}.{match['key']}"
 
 
+def section_descriptions() -> dict[str, str]:
+    """Description of each field of the installed report stage's model entries."""
+    (item,) = registry().stage("report").Params.model_fields["models"].annotation.__args__
+    return {name: " ".join(info.description.split()) for name, info in item.model_fields.items()}
+
+
 def validates(spec: Path) -> bool:
     return run_cli(["validate", str(spec)]) == 0
 
@@ -115,10 +123,16 @@ def test_bpnet_with_controls_writes_a_valid_fully_commented_spec(data):
     assert params(spec, "attribute")["models"] == ["@train.model"]
     assert params(spec, "modisco")["motifs"] == "chip/motifs.meme"
     assert params(spec, "annotate")["motifs"] == "chip/motifs.meme"
-    report = params(spec, "report")
-    assert report["names"] == ["ctcf BPNet"]
-    assert (report["attributions"], report["modisco"], report["annotations"], report["marginalization"]) == (
-        ["@attribute.scores/counts.h5"], ["@modisco.results"], ["@annotate.patterns_table"], ["@marginalize.table"])
+    (section,) = params(spec, "report")["models"]
+    assert section == {
+        "name": "ctcf BPNet", "training": "@train.training", "metrics": "@evaluate.metrics", "predictions": "@evaluate.predictions",
+        "attributions": "@attribute.scores/counts.h5", "modisco": "@modisco.results", "annotations": "@annotate.patterns_table",
+        "marginalization": "@marginalize.table", "marginalization_effects": "@marginalize.effects",
+    }
+    entry_lines = [FIELD_LINE.match(line) for line in spec_path.read_text().splitlines() if re.match(r"^ {8}(- |  )\w", line)]
+    assert [m["key"] for m in entry_lines] == list(section) and entry_lines[0]["item"] == "- "
+    descriptions = section_descriptions()
+    assert all(m["comment"] == descriptions[m["key"]] for m in entry_lines)  # each field with its description
 
 
 def test_bpnet_with_own_peaks_has_no_peak_calling(data):
@@ -144,7 +158,7 @@ def test_chrombpnet_atac_writes_cut_sites_and_the_official_recipe(data):
     assert spec["stages"]["train"]["stage"] == "train-chrombpnet"
     assert (train["bias_hyperparameters"], train["hyperparameters"]) == ({"n_filters": 128, "n_layers": 4}, {"n_filters": 512, "n_layers": 8})
     assert params(spec, "attribute")["models"] == params(spec, "marginalize")["models"] == ["@train.accessibility_model"]
-    assert params(spec, "report")["names"] == ["reads ChromBPNet"]
+    assert [section["name"] for section in params(spec, "report")["models"]] == ["reads ChromBPNet"]
 
 
 def test_without_motifs_modisco_has_no_database_and_nothing_is_annotated(data):
@@ -155,8 +169,8 @@ def test_without_motifs_modisco_has_no_database_and_nothing_is_annotated(data):
     assert params(spec, "modisco")["motifs"] is None
     assert "annotate" not in spec["stages"] and "marginalize" not in spec["stages"]
     assert list(spec["stages"])[-1] == "report"
-    report = params(spec, "report")
-    assert report["modisco"] == ["@modisco.results"] and report["annotations"] == report["marginalization"] == []
+    (section,) = params(spec, "report")["models"]
+    assert section["modisco"] == "@modisco.results" and section["annotations"] is section["marginalization"] is None
 
 
 def test_human_folds_are_the_default_and_a_genome_they_do_not_fit_is_refused(data, capsys):
@@ -240,7 +254,7 @@ def test_values_yaml_would_misread_are_quoted_and_read_back(value):
 
 
 def test_a_stage_that_is_not_installed_is_named(data):
-    without_interpret = Registry([bpnet.core.builtin, bpnet.data.plugin], entry_points=False)
+    without_interpret = Registry([bpnet.core.builtin, bpnet.data.plugin, bpnet.train.plugin], entry_points=False)
     options = InitOptions(genome="chip/genome.fa", inputs=["chip/reads.bam"], valid_chroms="chr2", test_chroms="chr1",
                           output=Path("not-installed.yaml"))
     with pytest.raises(InitPlanError, match="'attribute'.*no installed plugin provides it") as caught:

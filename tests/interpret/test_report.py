@@ -16,19 +16,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from bpnet.core.cli.main import run_cli
 from bpnet.core.errors import InputError
+from bpnet.core.formats.metrics import METRIC_KEYS
+from bpnet.core.formats.training import EPOCH_COLUMNS
 from bpnet.core.stages.base import StageContext
 from bpnet.interpret.report.derived import auroc, mean_jsd
+from bpnet.interpret.stages import report as report_stage
 from bpnet.interpret.stages.report import Report
-
-EPOCH_COLUMNS = (
-    "epoch", "lr", "train_loss", "train_profile_loss", "train_count_loss", "valid_loss", "valid_profile_loss",
-    "valid_count_loss", "valid_count_pearson", "valid_profile_jsd", "seconds", "train_examples_per_s", "improved",
-)
-METRIC_KEYS = ("profile_mnll", "profile_jsd", "profile_pearson", "profile_spearman", "count_pearson", "count_spearman", "count_mse")
 
 
 # --- fake but valid inputs ------------------------------------------------------------------
@@ -63,7 +61,7 @@ def write_run(folder: Path, n_epochs: int = 6, seed: int = 0, summary: bool = Tr
 
 
 def metric_block(n: int, count_pearson: float) -> dict:
-    values = dict(zip(METRIC_KEYS, (250.0, 0.35, 0.42, 0.30, count_pearson, count_pearson - 0.05, 0.4)))
+    values = dict(zip(METRIC_KEYS[1:], (250.0, 0.35, 0.42, 0.30, count_pearson, count_pearson - 0.05, 0.4)))
     return {"n": n, **values}
 
 
@@ -128,14 +126,23 @@ CHROMBPNET_METRICS = {
 
 
 def write_two_models(folder: Path) -> dict:
-    """A BPNet (ChIP, two strands) and a ChromBPNet (ATAC, one track) with every piece present."""
+    """A BPNet (ChIP, two strands) and a ChromBPNet (ATAC, one track) with every piece present: the ``models`` parameter."""
     chip, atac = folder / "chip", folder / "atac"
-    return {
-        "names": ["ChIP BPNet", "ATAC ChromBPNet"],
-        "training": [write_run(chip / "training"), write_chrombpnet_training(atac / "training")],
-        "metrics": [write_metrics(chip / "eval/metrics.json"), write_metrics(atac / "eval/metrics.json", "chrombpnet", chrombpnet=CHROMBPNET_METRICS)],
-        "predictions": [write_predictions(chip / "eval/predictions.npz"), write_predictions(atac / "eval/predictions.npz", tracks=1, bias=True, seed=1)],
-    }
+    return {"models": [
+        {"name": "ChIP BPNet", "training": write_run(chip / "training"), "metrics": write_metrics(chip / "eval/metrics.json"),
+         "predictions": write_predictions(chip / "eval/predictions.npz")},
+        {"name": "ATAC ChromBPNet", "training": write_chrombpnet_training(atac / "training"),
+         "metrics": write_metrics(atac / "eval/metrics.json", "chrombpnet", chrombpnet=CHROMBPNET_METRICS),
+         "predictions": write_predictions(atac / "eval/predictions.npz", tracks=1, bias=True, seed=1)},
+    ]}
+
+
+def parallel_lists(models: list[dict]) -> dict:
+    """The same models in the deprecated form: one list per file kind, in the order of names."""
+    lists = {"names": [m["name"] for m in models]}
+    for key in ("training", "metrics", "predictions"):
+        lists[key] = [m[key] for m in models if key in m]
+    return lists
 
 
 @pytest.fixture
@@ -161,6 +168,11 @@ def rendered(tmp_path_factory) -> tuple[Path, str]:
 
 def image_sources(html: str) -> list[str]:
     return re.findall(r'<img[^>]*\ssrc="([^"]*)"', html)
+
+
+def undated(html: str) -> str:
+    """The page without the minute it was generated."""
+    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "", html)
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -199,7 +211,7 @@ def test_missing_optional_pieces_show_as_not_available(tmp_path):
     (training / "accessibility" / "summary.json").unlink()
     metrics = write_metrics(folder / "metrics.json", "chrombpnet", negatives=False, chrombpnet={"bias_on_peaks": metric_block(100, 0.4), "bias_motif": None})
     predictions = write_predictions(folder / "predictions.npz", tracks=1, examples=0, negatives=False, bias=True)
-    html = run_report(tmp_path, names=["ATAC"], training=[training], metrics=[metrics], predictions=[predictions])
+    html = run_report(tmp_path, models=[{"name": "ATAC", "training": training, "metrics": metrics, "predictions": predictions}])
     for missing in ("Metrics on negatives", "Example profiles", "Bias-motif correlations", "chrombpnet.json", "Training summary"):
         assert f"{missing}" in html and "not available" in html
     assert html.count("not available") >= 5
@@ -209,7 +221,7 @@ def test_missing_optional_pieces_show_as_not_available(tmp_path):
 def test_models_without_a_training_folder_get_a_report_without_loss_curves(tmp_path):
     metrics = write_metrics(tmp_path / "m/metrics.json")
     predictions = write_predictions(tmp_path / "m/predictions.npz", tracks=3)
-    html = run_report(tmp_path, names=["imported"], metrics=[metrics], predictions=[predictions])
+    html = run_report(tmp_path, models=[{"name": "imported", "metrics": metrics, "predictions": predictions}])
     assert "Training curves (no training folder was given for this model): not available" in html
     assert len(image_sources(html)) == 2
 
@@ -230,39 +242,65 @@ def test_derived_numbers_auroc_with_ties_and_jsd():
 # --- parameters and bad inputs -------------------------------------------------------------------
 
 
-def test_lists_of_files_must_match_the_names(tmp_path, two_models):
+def test_model_sections_need_metrics_predictions_and_distinct_names(two_models):
+    chip, atac = two_models["models"]
+    with pytest.raises(ValidationError, match=r"models\.1\.metrics\s+Field required"):
+        Report.Params(models=[chip, {k: v for k, v in atac.items() if k != "metrics"}])
+    with pytest.raises(ValidationError, match="model names must be distinct"):
+        Report.Params(models=[chip, {**atac, "name": chip["name"]}])
+    with pytest.raises(ValidationError, match=r"models\.0\.modisko\s+Extra inputs are not permitted"):
+        Report.Params(models=[{**chip, "modisko": chip["metrics"]}])
+
+
+def test_the_parallel_lists_of_before_still_work_and_warn_once_with_the_new_form(tmp_path, two_models, monkeypatch, caplog):
+    monkeypatch.setattr(report_stage, "_deprecation_logged", False)
+    lists = parallel_lists(two_models["models"])
+    with caplog.at_level(logging.WARNING, logger="bpnet"):
+        params = Report.Params(**lists)
+        Report.Params(**lists)
+    assert params.models == Report.Params(**two_models).models
+    warnings = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "models:\n- name: ChIP BPNet\n  training: " in warnings[0] and "metrics: " in warnings[0]
+    assert undated(run_report(tmp_path, **lists)) == undated(run_report(tmp_path, **two_models))
+
+
+def test_the_parallel_lists_of_before_must_match_the_names(two_models):
+    lists = parallel_lists(two_models["models"])
     with pytest.raises(ValidationError, match="metrics has 1 entry but names has 2"):
-        Report.Params(**{**two_models, "metrics": two_models["metrics"][:1]})
+        Report.Params(**{**lists, "metrics": lists["metrics"][:1]})
     with pytest.raises(ValidationError, match="training has 1 entry but names has 2"):
-        Report.Params(**{**two_models, "training": two_models["training"][:1]})
+        Report.Params(**{**lists, "training": lists["training"][:1]})
     with pytest.raises(ValidationError, match="names must be distinct"):
-        Report.Params(**{**two_models, "names": ["a", "a"]})
+        Report.Params(**{**lists, "names": ["a", "a"]})
+    with pytest.raises(ValidationError, match="not the deprecated lists names"):
+        Report.Params(**{**lists, **two_models})
 
 
-def _corrupt_metrics(paths: dict) -> Path:
-    paths["metrics"][0].write_text('{"peaks": {"n": 3,')
-    return paths["metrics"][0]
+def _corrupt_metrics(models: list[dict]) -> Path:
+    models[0]["metrics"].write_text('{"peaks": {"n": 3,')
+    return models[0]["metrics"]
 
 
-def _corrupt_predictions(paths: dict) -> Path:
-    paths["predictions"][1].write_bytes(b"PK\x03\x04 not really a zip")
-    return paths["predictions"][1]
+def _corrupt_predictions(models: list[dict]) -> Path:
+    models[1]["predictions"].write_bytes(b"PK\x03\x04 not really a zip")
+    return models[1]["predictions"]
 
 
-def _bad_epochs(paths: dict) -> Path:
-    epochs = paths["training"][0] / "epochs.csv"
+def _bad_epochs(models: list[dict]) -> Path:
+    epochs = models[0]["training"] / "epochs.csv"
     lines = epochs.read_text().splitlines()
     epochs.write_text("\n".join([lines[0], lines[1].replace("0.001", "fast", 1), *lines[2:]]) + "\n")
     return epochs
 
 
-def _missing_training(paths: dict) -> Path:
-    shutil.rmtree(paths["training"][1] / "bias")
-    return paths["training"][1]
+def _missing_training(models: list[dict]) -> Path:
+    shutil.rmtree(models[1]["training"] / "bias")
+    return models[1]["training"]
 
 
-def _predictions_without_counts(paths: dict) -> Path:
-    path = paths["predictions"][0]
+def _predictions_without_counts(models: list[dict]) -> Path:
+    path = models[0]["predictions"]
     with np.load(path) as npz:
         arrays = {key: npz[key] for key in npz.files if key != "pred_log_counts"}
     np.savez(path, **arrays)
@@ -280,29 +318,45 @@ def _predictions_without_counts(paths: dict) -> Path:
     ],
 )
 def test_a_bad_file_is_an_input_error_naming_it(tmp_path, two_models, break_it, message):
-    path = break_it(two_models)
+    path = break_it(two_models["models"])
     with pytest.raises(InputError, match=re.escape(message)) as info:
         run_report(tmp_path, **two_models)
     assert str(path) in str(info.value)
     assert not (tmp_path / "out" / "report.html").exists()
 
 
+def report_spec(path: Path, output_dir: str, params: dict) -> Path:
+    path.write_text(yaml.safe_dump({"output_dir": output_dir, "stages": {"report": {"stage": "report", "params": params}}}, sort_keys=False))
+    return path
+
+
 def test_report_stage_runs_through_bpnet_run_and_refuses_unmatched_lists(tmp_path, capsys):
     chip = tmp_path / "chip"
-    params = {
-        "names": ["ChIP BPNet"], "training": [str(write_run(chip / "training"))],
-        "metrics": [str(write_metrics(chip / "metrics.json"))], "predictions": [str(write_predictions(chip / "predictions.npz"))],
+    section = {
+        "name": "ChIP BPNet", "training": str(write_run(chip / "training")),
+        "metrics": str(write_metrics(chip / "metrics.json")), "predictions": str(write_predictions(chip / "predictions.npz")),
     }
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(json.dumps({"output_dir": "out", "stages": {"report": {"stage": "report", "params": params}}}))
-    code = run_cli(["run", str(spec)])
+    code = run_cli(["run", str(report_spec(tmp_path / "spec.yaml", "out", {"models": [section]}))])
     captured = capsys.readouterr()
     assert code == 0, captured.out + captured.err
     assert len(image_sources((tmp_path / "out/report/report.html").read_text())) == 3
-    params["predictions"] *= 2
-    spec.write_text(json.dumps({"output_dir": "out2", "stages": {"report": {"stage": "report", "params": params}}}))
-    assert run_cli(["run", str(spec)]) == 2
+    lists = {"names": [section["name"]], "metrics": [section["metrics"]], "predictions": [section["predictions"]] * 2}
+    assert run_cli(["run", str(report_spec(tmp_path / "old.yaml", "out2", lists))]) == 2
     assert "predictions has 2 entries but names has 1" in capsys.readouterr().err
+
+
+def test_a_bad_model_entry_is_refused_naming_its_yaml_path_and_line(tmp_path, capsys):
+    chip = tmp_path / "chip"
+    section = {"name": "ChIP BPNet", "metrics": str(write_metrics(chip / "metrics.json")), "predictions": str(write_predictions(chip / "predictions.npz"))}
+    missing = {**section, "name": "ATAC", "metrics": str(tmp_path / "atac" / "metrics.json")}
+    spec = report_spec(tmp_path / "spec.yaml", "out", {"models": [section, missing]})
+    line = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if "atac/metrics.json" in text)
+    assert run_cli(["validate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert f"spec.yaml:{line}: stages.report.params.models[1].metrics: input file" in err and "does not exist" in err
+    report_spec(spec, "out", {"models": [section, {"name": "ATAC", "predictions": section["predictions"]}]})
+    assert run_cli(["validate", str(spec)]) == 2
+    assert "stages.report.params.models[1].metrics: Field required" in capsys.readouterr().err
 
 
 # --- rendering in a browser ----------------------------------------------------------------------

@@ -160,16 +160,16 @@ def write_inputs(folder: Path) -> dict:
     atac_metrics, atac_predictions = write_evaluation(folder / "atac")
     table, effects = write_marginalization(folder / "chip/marginalize")
     missing = folder / "atac/never-made"
-    return {
-        "names": ["ChIP", "ATAC"],
-        "metrics": [chip_metrics, atac_metrics],
-        "predictions": [chip_predictions, atac_predictions],
-        "attributions": [write_attributions(folder / "chip/scores/counts.h5"), missing / "counts.h5"],
-        "modisco": [write_modisco(folder / "chip/modisco/modisco_results.h5"), missing / "modisco_results.h5"],
-        "annotations": [write_annotations(folder / "chip/annotate/patterns.tsv"), missing / "patterns.tsv"],
-        "marginalization": [table, missing / "marginalization.tsv"],
-        "marginalization_effects": [effects, missing / "effects.npz"],
-    }
+    return {"models": [
+        {"name": "ChIP", "metrics": chip_metrics, "predictions": chip_predictions,
+         "attributions": write_attributions(folder / "chip/scores/counts.h5"),
+         "modisco": write_modisco(folder / "chip/modisco/modisco_results.h5"),
+         "annotations": write_annotations(folder / "chip/annotate/patterns.tsv"),
+         "marginalization": table, "marginalization_effects": effects},
+        {"name": "ATAC", "metrics": atac_metrics, "predictions": atac_predictions,
+         "attributions": missing / "counts.h5", "modisco": missing / "modisco_results.h5", "annotations": missing / "patterns.tsv",
+         "marginalization": missing / "marginalization.tsv", "marginalization_effects": missing / "effects.npz"},
+    ]}
 
 
 def run_report(folder: Path, **params) -> str:
@@ -259,7 +259,7 @@ def test_interpretation_files_that_are_not_there_show_as_not_available(rendered)
 
 def test_without_interpretation_inputs_there_are_no_such_sections(tmp_path):
     metrics, predictions = write_evaluation(tmp_path / "m")
-    html = run_report(tmp_path, names=["m"], metrics=[metrics], predictions=[predictions])
+    html = run_report(tmp_path, models=[{"name": "m", "metrics": metrics, "predictions": predictions}])
     for heading in ("Example attribution tracks", "<h3>Motifs", "<h3>Marginalization", "TF-MoDISco patterns"):
         assert heading not in html
 
@@ -267,10 +267,10 @@ def test_without_interpretation_inputs_there_are_no_such_sections(tmp_path):
 def test_annotations_alone_list_the_patterns_without_logos_and_effects_alone_are_optional(tmp_path):
     metrics, predictions = write_evaluation(tmp_path / "m")
     table, _ = write_marginalization(tmp_path / "marg", n_motifs=4, tracks=1)
-    html = run_report(
-        tmp_path, names=["m"], metrics=[metrics], predictions=[predictions],
-        annotations=[write_annotations(tmp_path / "patterns.tsv")], marginalization=[table],
-    )
+    html = run_report(tmp_path, models=[{
+        "name": "m", "metrics": metrics, "predictions": predictions,
+        "annotations": write_annotations(tmp_path / "patterns.tsv"), "marginalization": table,
+    }])
     assert "Pattern logos (give modisco: the modisco stage&#x27;s results file): not available" in html
     assert "GATA1 (MA0035.4)" in html and "pos_patterns.pattern_0" in html
     assert "Mean profile change (give marginalization_effects" in html
@@ -279,7 +279,7 @@ def test_annotations_alone_list_the_patterns_without_logos_and_effects_alone_are
 
 def test_a_run_without_patterns_says_why_and_warns(tmp_path):
     metrics, predictions = write_evaluation(tmp_path / "m")
-    html = run_report(tmp_path, names=["m"], metrics=[metrics], predictions=[predictions], modisco=[write_modisco(tmp_path / "r.h5", empty=True)])
+    html = run_report(tmp_path, models=[{"name": "m", "metrics": metrics, "predictions": predictions, "modisco": write_modisco(tmp_path / "r.h5", empty=True)}])
     assert "<b>No pattern.</b> TF-MoDISco found no pattern: only 12 positive" in html
     checks = html[html.index("positive patterns found") :]
     assert '<span class="badge warn">warn</span>' in checks[:2000]
@@ -299,40 +299,47 @@ def test_attribution_examples_are_the_peaks_with_the_largest_summed_contribution
 # --- parameters and bad inputs -------------------------------------------------------------------
 
 
-def test_interpretation_lists_must_match_the_names(tmp_path):
-    params = write_inputs(tmp_path)
+def parallel_lists(models: list[dict]) -> dict:
+    """The same models in the deprecated form: one list per parameter, in the order of names."""
+    return {"names": [m["name"] for m in models]} | {key: [m[key] for m in models] for key in models[0] if key != "name"}
+
+
+def test_interpretation_lists_of_before_must_match_the_names(tmp_path):
+    params = parallel_lists(write_inputs(tmp_path)["models"])
     for field in ("attributions", "modisco", "annotations", "marginalization", "marginalization_effects"):
         with pytest.raises(ValidationError, match=f"{field} has 1 entry but names has 2"):
             Report.Params(**{**params, field: params[field][:1]})
+    sections = Report.Params(**params).models
+    assert [s.marginalization_effects for s in sections] == params["marginalization_effects"]
 
 
-def _not_scores(params: dict) -> Path:
-    path = params["attributions"][0]
+def _not_scores(models: list[dict]) -> Path:
+    path = models[0]["attributions"]
     with h5py.File(path, "a") as f:
         f.attrs["format"] = "something-else"
     return path
 
 
-def _bad_q_value(params: dict) -> Path:
-    path = params["annotations"][0]
+def _bad_q_value(models: list[dict]) -> Path:
+    path = models[0]["annotations"]
     path.write_text(path.read_text().replace("3.4e-06", "tiny"))
     return path
 
 
-def _table_without_effects_column(params: dict) -> Path:
-    path = params["marginalization"][0]
+def _table_without_effects_column(models: list[dict]) -> Path:
+    path = models[0]["marginalization"]
     path.write_text(path.read_text().replace("mean_delta_log_counts", "mean_delta", 1))
     return path
 
 
-def _corrupt_modisco(params: dict) -> Path:
-    path = params["modisco"][0]
+def _corrupt_modisco(models: list[dict]) -> Path:
+    path = models[0]["modisco"]
     path.write_bytes(b"not hdf5 at all")
     return path
 
 
-def _effects_of_another_shape(params: dict) -> Path:
-    path = params["marginalization_effects"][0]
+def _effects_of_another_shape(models: list[dict]) -> Path:
+    path = models[0]["marginalization_effects"]
     with np.load(path) as npz:
         arrays = {key: npz[key] for key in npz.files}
     arrays["mean_profile_after"] = arrays["mean_profile_after"][:3]
@@ -352,7 +359,7 @@ def _effects_of_another_shape(params: dict) -> Path:
 )
 def test_a_bad_interpretation_file_is_an_input_error_naming_it(tmp_path, break_it, message):
     params = write_inputs(tmp_path)
-    path = break_it(params)
+    path = break_it(params["models"])
     with pytest.raises(InputError, match=re.escape(message)) as info:
         run_report(tmp_path, **params)
     assert str(path) in str(info.value)
@@ -360,11 +367,10 @@ def test_a_bad_interpretation_file_is_an_input_error_naming_it(tmp_path, break_i
 
 
 def test_interpretation_inputs_run_through_bpnet_run(tmp_path, capsys):
-    params = write_inputs(tmp_path)
-    params = {key: value[:1] if isinstance(value, list) else value for key, value in params.items()}
+    chip = write_inputs(tmp_path)["models"][0]
     spec = tmp_path / "spec.yaml"
     spec.write_text(json.dumps({"output_dir": "out", "stages": {"report": {"stage": "report", "params": {
-        key: [str(v) for v in value] for key, value in params.items()}}}}))
+        "models": [{key: str(value) for key, value in chip.items()}]}}}}))
     code = run_cli(["run", str(spec)])
     captured = capsys.readouterr()
     assert code == 0, captured.out + captured.err

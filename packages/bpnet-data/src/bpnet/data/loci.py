@@ -43,7 +43,7 @@ from bpnet.core.atomic import atomic_path
 from .chroms import check_chromosomes
 from .errors import DataError
 from .intervals import Intervals
-from .sources.bed import BedSource
+from .sources import IntervalSource, SequenceSource, SignalSource, open_source
 from .sources.bigwig import BigWigSource
 from .sources.fasta import FastaSource
 from .splits import Fold
@@ -332,7 +332,7 @@ def open_tracks(locations: Sequence[str | Path]) -> _Tracks:
         for path, track in zip(paths, track_set.tracks):
             if not path.exists():
                 raise DataError(f"bigWig {path} (listed in {location}) does not exist: re-run the stage that wrote it or fix the path")
-            sources.append(BigWigSource(path))
+            sources.append(open_source(path, SignalSource))
             names.append(f"{Path(location).name}/{track.file}" if folder else Path(location).name)
             strands.append(track.strand)
             files.append(str(path))
@@ -345,7 +345,7 @@ def _read_intervals(source: Intervals | str | Path | None, what: str) -> tuple[I
         return Intervals.empty(), what, None
     if isinstance(source, Intervals):
         return source, what, None
-    bed = BedSource(source)
+    bed = open_source(source, IntervalSource)
     return bed.read(), bed.label, bed.path
 
 
@@ -410,7 +410,7 @@ def extract_loci(
     if off_chrom not in ("drop", "error"):
         raise DataError(f"off_chrom must be 'drop' or 'error', not {off_chrom!r}")
     control_length = output_length if control_length is None else control_length
-    fasta = genome if isinstance(genome, FastaSource) else FastaSource(genome)
+    fasta = genome if isinstance(genome, SequenceSource) else open_source(genome, SequenceSource)
     peak_iv, peak_label, peak_path = _read_intervals(peaks, "peaks")
     neg_iv, neg_label, neg_path = _read_intervals(negatives, "negatives")
     sig, ctl = open_tracks(signals), open_tracks(controls)

@@ -47,8 +47,7 @@ from pydantic import BaseModel, Field
 from .errors import DataError
 from .gc import tile_starts, window_fractions
 from .intervals import Intervals, overlapping, sorted_regions
-from .sources.bed import read_bed
-from .sources.fasta import FastaSource
+from .sources import IntervalSource, SequenceSource, open_source
 
 logger = logging.getLogger("bpnet.data.negatives")
 
@@ -93,7 +92,7 @@ class MatchReport(BaseModel):
 
 
 def gc_matched_negatives(
-    genome: FastaSource | str | Path,
+    genome: SequenceSource | str | Path,
     peaks: IntervalsLike,
     *,
     width: int = 2114,
@@ -111,7 +110,7 @@ def gc_matched_negatives(
     """Background windows matched to the GC content of ``peaks`` (see the module docstring).
 
     Args:
-        genome: the reference FASTA (path, URL or :class:`FastaSource`).
+        genome: the reference genome (FASTA path, URL, or a :class:`SequenceSource` such as ``FastaSource``).
         peaks: peaks (BED/narrowPeak path or :class:`Intervals`). They must lie on the
             genome's chromosomes, inside their ends (else :class:`DataError`).
         width: window width in bp, for the peaks' GC and the negatives (2114: the
@@ -138,7 +137,7 @@ def gc_matched_negatives(
     log = log or logger
     _check_arguments(width, ratio, stride, padding, bins, max_n_fraction)
     padding = width // 2 if padding is None else padding
-    fasta = genome if isinstance(genome, FastaSource) else FastaSource(genome)
+    fasta = genome if isinstance(genome, SequenceSource) else open_source(genome, SequenceSource)
     sizes = fasta.sizes
     peaks, peaks_label = _intervals(peaks, "peaks")
     if not len(peaks):
@@ -233,7 +232,7 @@ def _check_arguments(width: int, ratio: float, stride: int, padding: int | None,
 def _intervals(value: IntervalsLike, what: str) -> tuple[Intervals, str]:
     if isinstance(value, Intervals):
         return value, what
-    return read_bed(value), str(value)
+    return open_source(value, IntervalSource).read(), str(value)
 
 
 def _chromosomes(chroms: Sequence[str] | None, peaks: Intervals, sizes: dict[str, int], genome_label: str) -> tuple[list[str], set[str]]:

@@ -184,19 +184,18 @@ def effective_genome_size(genome: str | Path, *, logger: logging.Logger = log) -
     Reads the FASTA once, 8 Mb at a time (for hg38 about 3 GB of sequence; memory
     stays near 16 MB). Other ambiguity codes count as bases.
     """
-    from .sources.fasta import ChromSizesSource, FastaSource
+    from .sources import SequenceSource, SizesSource, open_source
 
-    if ChromSizesSource.reads(genome):
-        total = sum(ChromSizesSource(genome).sizes.values())
+    source = open_source(genome, SizesSource)
+    if not isinstance(source, SequenceSource):
+        total = sum(source.sizes.values())
         logger.info("effective genome size %d bp (sum of the chromosome sizes in %s)", total, genome, extra=LOG_FILE_ONLY)
         return total
-    fasta = FastaSource(genome)
     total = 0
     step = 8_000_000
-    for chrom, length in fasta.sizes.items():
-        record = fasta.fasta[chrom]
+    for chrom, length in source.sizes.items():
         for start in range(0, length, step):
-            chunk = str(record[start : min(start + step, length)])
+            chunk = source.sequence(chrom, start, min(start + step, length))
             total += len(chunk) - chunk.count("N") - chunk.count("n")
     logger.info("effective genome size %d bp (non-N bases of %s)", total, genome, extra=LOG_FILE_ONLY)
     if total == 0:

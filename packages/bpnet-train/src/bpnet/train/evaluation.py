@@ -28,13 +28,15 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from bpnet.core.architectures.layers import centre_crop
+from bpnet.core.formats.metrics import METRIC_KEYS
+from bpnet.core.formats.predictions import Predictions
 from bpnet.core.metrics import PROFILE_KEYS, count_metrics, pearson_along, profile_metrics, summarize
 from bpnet.core.outputs import call_model, expected_counts, is_chrombpnet, total_log_counts
 from bpnet.data.errors import DataError
@@ -46,20 +48,15 @@ from .samplers import Batch, make_batches
 
 log = logging.getLogger("bpnet.train.evaluation")
 
-#: keys of each group of metrics in metrics.json, in the order of the table
-METRIC_KEYS = (
-    "n", "profile_mnll", "profile_jsd", "profile_pearson", "profile_spearman",
-    "count_pearson", "count_spearman", "count_mse",
-)
-
 
 @dataclass
 class Evaluation:
     """What :func:`evaluate` found: ``metrics`` (the metrics.json content, NaN as None)
-    and ``arrays`` (the predictions.npz content)."""
+    and ``predictions`` (the predictions.npz content); the layouts are those of
+    :mod:`bpnet.core.formats.metrics` and :mod:`bpnet.core.formats.predictions`."""
 
     metrics: dict[str, Any]
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    predictions: Predictions
 
 
 # ---------------------------------------------------------------------- checks
@@ -270,7 +267,7 @@ def evaluate(
                 f"{name}_profile_corr": _json_number(summarize({name: groups["peaks"][f"motif/{name}"]})[name])
                 for name in ("bias", "accessibility", "combined")
             }
-    return Evaluation(metrics, _arrays(loci, groups, rows, examples, chrombpnet))
+    return Evaluation(metrics, _predictions(loci, groups, rows, examples, chrombpnet))
 
 
 def _architecture(model: torch.nn.Module) -> str:
@@ -278,32 +275,32 @@ def _architecture(model: torch.nn.Module) -> str:
     return str(config.get("architecture") or getattr(model, "name", "") or type(model).__name__)
 
 
-def _arrays(
+def _predictions(
     loci: LociSet, groups: dict[str, dict[str, np.ndarray]], rows: np.ndarray,
     examples: dict[int, dict[str, np.ndarray]], chrombpnet: bool,
-) -> dict[str, np.ndarray]:
+) -> Predictions:
     """The predictions.npz content: peaks first, then negatives, each in stored order."""
     joined = {key: np.concatenate([group[key] for group in groups.values()]) for key in ("index", "obs_counts", "model/log_counts")}
     index = joined["index"].astype(np.int64)
     position = {int(row): i for i, row in enumerate(index)}
     shape = (0, loci.n_signals, loci.output_length)
     stack = lambda key: np.stack([examples[int(r)][key] for r in rows]) if len(rows) else np.zeros(shape, np.float32)  # noqa: E731
-    arrays = {
-        "chrom": np.asarray(loci.chrom[index], dtype=str),
-        "centre": loci.centre[index].astype(np.int64),
-        "is_peak": loci.is_peak[index].astype(bool),
-        "loci_index": index,
-        "obs_log_counts": np.log1p(joined["obs_counts"]).astype(np.float32),
-        "pred_log_counts": joined["model/log_counts"].astype(np.float32),
-        "signal_names": np.asarray(loci.signal_names, dtype=str),
-        "example_index": np.array([position[int(r)] for r in rows], dtype=np.int64),
-        "example_observed": stack("observed").astype(np.float32),
-        "example_predicted": stack("predicted").astype(np.float32),
-    }
+    predictions = Predictions(
+        chrom=np.asarray(loci.chrom[index], dtype=str),
+        centre=loci.centre[index].astype(np.int64),
+        is_peak=loci.is_peak[index].astype(bool),
+        loci_index=index,
+        obs_log_counts=np.log1p(joined["obs_counts"]).astype(np.float32),
+        pred_log_counts=joined["model/log_counts"].astype(np.float32),
+        signal_names=list(loci.signal_names),
+        example_index=np.array([position[int(r)] for r in rows], dtype=np.int64),
+        example_observed=stack("observed").astype(np.float32),
+        example_predicted=stack("predicted").astype(np.float32),
+    )
     if chrombpnet:
-        arrays["bias_pred_log_counts"] = np.concatenate([g["bias/log_counts"] for g in groups.values()]).astype(np.float32)
-        arrays["example_bias"] = stack("bias").astype(np.float32)
-    return arrays
+        predictions.bias_pred_log_counts = np.concatenate([g["bias/log_counts"] for g in groups.values()]).astype(np.float32)
+        predictions.example_bias = stack("bias").astype(np.float32)
+    return predictions
 
 
 # ---------------------------------------------------------------------- display

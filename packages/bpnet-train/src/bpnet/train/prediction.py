@@ -40,8 +40,7 @@ from bpnet.data.chroms import check_chromosomes
 from bpnet.data.errors import DataError
 from bpnet.data.intervals import Intervals
 from bpnet.data.onehot import codes_to_one_hot
-from bpnet.data.sources.bed import BedSource
-from bpnet.data.sources.fasta import FastaSource
+from bpnet.data.sources import IntervalSource, SequenceSource, open_source
 from bpnet.data.tracks import Track, TrackSet
 from bpnet.data.windows import OffChrom, WindowGeometry, keep_on_chromosome
 
@@ -162,7 +161,7 @@ class ControlReader:
 
 def predict_windows(
     models: Sequence[torch.nn.Module],
-    genome: FastaSource,
+    genome: SequenceSource,
     windows: PredictionWindows,
     *,
     controls: ControlReader | None = None,
@@ -270,6 +269,6 @@ def write_prediction_arrays(
 
 
 def read_regions(path: str | Path) -> tuple[Intervals, str]:
-    """(intervals, label for messages) of a BED/narrowPeak file."""
-    source = BedSource(path)
+    """(intervals, label for messages) of a BED/narrowPeak file (or any other registered interval source)."""
+    source = open_source(path, IntervalSource)
     return source.read(), source.label

@@ -252,7 +252,9 @@ class FinishedRun:
         }
 
     def write_logs(self, folder: Path, model, **extra: Any) -> None:
-        """epochs.csv, batches.jsonl, summary.json and the last epoch's weights (``last/``)."""
+        """epochs.csv, batches.jsonl, summary.json and the last epoch's weights (``last/``):
+        the layout of :mod:`bpnet.core.formats.training`."""
+        from bpnet.core.formats.training import LAST_MODEL
         from bpnet.core.modelfile import save_model
 
         self.trainer.write_logs(folder, self.summary(model, **extra))
@@ -260,7 +262,7 @@ class FinishedRun:
         if last is not None:
             best = {k: v.detach().clone() for k, v in model.state_dict().items()}
             model.load_state_dict(last)
-            save_model(model, folder / "last", provenance={"stage": self.run.context.stage_id, "checkpoint": "last"})
+            save_model(model, folder / LAST_MODEL, provenance={"stage": self.run.context.stage_id, "checkpoint": "last"})
             model.load_state_dict(best)
 
     def save(self, model, model_path: Path, training_path: Path, **extra: Any) -> None:

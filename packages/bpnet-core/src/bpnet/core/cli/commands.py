@@ -41,8 +41,8 @@ def run(
     dry_run
         Show what would run, and run nothing.
     """
-    pipeline = load_pipeline(spec)
-    runner = Runner(pipeline, force=force, from_stage=from_, until=until, announce=announce_stage)
+    reg = registry()
+    runner = Runner(load_pipeline(spec, reg), reg, force=force, from_stage=from_, until=until, announce=announce_stage)
     if dry_run:
         _print_plan(runner)
         return EXIT_OK
@@ -91,8 +91,9 @@ def _print_plan(runner: Runner) -> None:
 
 def validate(spec: Path) -> int:
     """Check a pipeline spec (names, parameters, references, cycles) without running it."""
-    pipeline = load_pipeline(spec)
-    runner = Runner(pipeline)
+    reg = registry()
+    pipeline = load_pipeline(spec, reg)
+    runner = Runner(pipeline, reg)
     console.print(f"[green]ok[/]: {spec} has {len(pipeline.stages)} stage(s): {' -> '.join(runner.graph.order)}", highlight=False)
     return EXIT_OK
 

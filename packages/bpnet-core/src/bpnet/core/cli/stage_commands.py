@@ -130,8 +130,9 @@ def run_stage_alone(stage_cls: type[Stage], options: dict[str, Any], yaml_fields
         message = "missing (required)" if err["type"] == "missing" else err["msg"]
         raise SpecError(f"bpnet stage {stage_cls.name} {option}: {message}") from None
     spec = PipelineSpec(output_dir=output_dir, stages={stage_cls.name: StageSpec(stage=stage_cls.name, params=params)})
-    pipeline = resolve(spec, base_dir=Path.cwd())
-    return run_and_report(Runner(pipeline, force=force, announce=announce_stage))
+    reg = registry()
+    pipeline = resolve(spec, base_dir=Path.cwd(), reg=reg)
+    return run_and_report(Runner(pipeline, reg, force=force, announce=announce_stage))
 
 
 def _params_from_file(path: Path, stage_name: str) -> dict[str, Any]:

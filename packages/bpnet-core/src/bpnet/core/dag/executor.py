@@ -20,17 +20,17 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from ..atomic import remove_path, replace_path, temporary_sibling, write_text_atomic
 from ..console import LOG_FILE_ONLY
 from ..errors import BpnetError, SpecError, StageError
-from ..plugin.registry import registry
+from ..plugin.registry import Registry
 from ..remote import localize
 from ..spec.resolve import Pipeline, ResolvedStage, params_from_model
-from ..stages.base import StageContext
+from ..spec.yamlpaths import format_location
+from ..stages.base import Location, StageContext, replace_paths
 from .fingerprint import HashCache, fingerprint
 from .graph import StageGraph
 
@@ -70,11 +70,16 @@ class LocalExecutor:
 
 
 class Runner:
-    """Runs (part of) a pipeline; see the module docstring."""
+    """Runs (part of) a pipeline with the plugins of ``registry``; see the module docstring.
+
+    The registry provides the executor the spec names and receives the lifecycle
+    notifications (``bpnet_stage_started`` / ``bpnet_stage_finished``) of every stage.
+    """
 
     def __init__(
         self,
         pipeline: Pipeline,
+        registry: Registry,
         *,
         force: bool = False,
         from_stage: str | None = None,
@@ -82,6 +87,7 @@ class Runner:
         announce: Callable[[str], None] | None = None,
     ):
         self.pipeline = pipeline
+        self.registry = registry
         self.graph = StageGraph.build({sid: s.depends_on for sid, s in pipeline.stages.items()})
         for option, value in (("--from", from_stage), ("--until", until)):
             if value is not None and value not in pipeline.stages:
@@ -132,7 +138,7 @@ class Runner:
 
     # -- running ----------------------------------------------------------------------
     def run(self) -> list[StageResult]:
-        executor = registry().executor(self.pipeline.executor)()
+        executor = self.registry.executor(self.pipeline.executor)()
         try:
             results = executor.execute(self.selected, self.run_stage)
         finally:
@@ -144,8 +150,15 @@ class Runner:
         return results
 
     def run_stage(self, stage_id: str) -> StageResult:
+        """Run one stage unless it is up to date; plugins hear when it starts and how it ended."""
         stage = self.pipeline.stages[stage_id]
-        name = stage.stage_cls.name
+        self.registry.stage_started(stage_id, stage.stage_cls.name, params_from_model(stage.params, stage.remote))
+        result = self._run_or_skip(stage)
+        self.registry.stage_finished(result)
+        return result
+
+    def _run_or_skip(self, stage: ResolvedStage) -> StageResult:
+        stage_id, name = stage.id, stage.stage_cls.name
         try:
             self._download_remote_inputs(stage)
         except BpnetError as exc:
@@ -189,17 +202,17 @@ class Runner:
         stage.stage_dir.mkdir(parents=True, exist_ok=True)
         remove_path(stage.stage_dir / RECORD_NAME)
         temporaries: dict[Path, Path] = {}
-        updates: dict[str, Any] = {}
-        for field, value in stage.output_fields().items():
-            finals = value if isinstance(value, list) else [value]
-            tmps = []
-            for final in finals:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                for stale in final.parent.glob(f".{final.name}.tmp-*"):  # left by a killed run
-                    remove_path(stale)
-                tmps.append(temporary_sibling(final))
-                temporaries[final] = tmps[-1]
-            updates[field] = tmps if isinstance(value, list) else tmps[0]
+        fields: dict[Path, str] = {}
+
+        def temporary(final: Path, loc: Location) -> Path:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            for stale in final.parent.glob(f".{final.name}.tmp-*"):  # left by a killed run
+                remove_path(stale)
+            temporaries[final] = temporary_sibling(final)
+            fields[final] = format_location(loc)
+            return temporaries[final]
+
+        params = replace_paths(stage.params, "output", temporary)
         resume_dir = stage.stage_dir / RESUME_NAME
         if stage.id in self.forced:  # a forced run starts from scratch
             remove_path(resume_dir)
@@ -212,11 +225,10 @@ class Runner:
             force=stage.id in self.forced,
         )
         try:
-            stage.stage_cls().run(stage.params.model_copy(update=updates), context)
+            stage.stage_cls().run(params, context)
             for final, tmp in temporaries.items():
                 if not tmp.exists():
-                    field = next(f for f, v in stage.output_fields().items() if final == v or (isinstance(v, list) and final in v))
-                    raise StageError(f"the stage did not write its output '{field}' ({final})")
+                    raise StageError(f"the stage did not write its output '{fields[final]}' ({final})")
             for final, tmp in temporaries.items():
                 replace_path(tmp, final)
                 context.log.info("wrote %s", final)

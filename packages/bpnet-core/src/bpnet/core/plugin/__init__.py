@@ -17,8 +17,10 @@ the ``bpnet`` entry-point group of your package::
         return [MyNet]
 
 Each registration hook returns a list of classes carrying a unique ``name`` (or
-:class:`PluginRef` objects that name a class without importing it). bpnet's own
-built-ins register exactly the same way. ``bpnet plugins`` lists what is installed.
+:class:`PluginRef` objects that name a class without importing it); what each kind of
+class must provide is in :mod:`bpnet.core.plugin.kinds`, the plugin author's reference.
+bpnet's own built-ins register exactly the same way. ``bpnet plugins`` lists what is
+installed.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """The plugin registry: a typed facade over pluggy.
 
-Core code never calls hooks directly; it asks the :class:`Registry` for an
-architecture, stage, source, importer or executor by name. Plugins are discovered
+Core code never calls hooks directly: it asks the :class:`Registry` for an
+architecture, stage, source, importer or executor by name (or for the source that
+reads a file, the importer that reads a model file), and tells plugins about stages
+through typed wrappers of the lifecycle hooks. Every class is checked against its
+kind (:mod:`bpnet.core.plugin.kinds`) when it is first loaded. Plugins are discovered
 through the ``bpnet`` entry-point group (bpnet-core's own built-ins included) and may
 also be passed in directly (tests, local plugins). Set ``BPNET_DISABLE_PLUGINS`` to a
 comma-separated list of entry-point names to block them.
@@ -14,13 +17,18 @@ import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from ..errors import RegistryError
 from . import ENTRY_POINT_GROUP, PROJECT_NAME, hookspecs
+from .kinds import contract_problem
 from .refs import PluginRef, import_dotted
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..dag.executor import StageResult
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +60,27 @@ class Entry:
         doc = (self.item.__doc__ or "").strip()
         return doc.splitlines()[0] if doc else ""
 
+    @property
+    def who(self) -> str:
+        """How messages name it: "stage 'x' from plugin 'y' (package)"."""
+        return f"{self.kind} '{self.name}' from plugin '{self.plugin}' ({self.package})"
+
     def load(self) -> type:
-        """The registered class (imported on first use for a PluginRef)."""
-        if isinstance(self.item, PluginRef):
-            try:
-                return self.item.load()
-            except (ImportError, AttributeError) as exc:
-                raise RegistryError(
-                    f"{self.kind} '{self.name}' from plugin '{self.plugin}' ({self.package}) "
-                    f"cannot be imported from {self.item.target}: {exc}"
-                ) from exc
-        return self.item
+        """The registered class (imported on first use for a PluginRef, then checked against its kind)."""
+        if not isinstance(self.item, PluginRef):
+            return self.item  # checked when it was registered
+        try:
+            cls = self.item.load()
+        except (ImportError, AttributeError) as exc:
+            raise RegistryError(f"{self.who} cannot be imported from {self.item.target}: {exc}") from exc
+        self.check(cls)
+        return cls
+
+    def check(self, cls: Any) -> None:
+        """Refuse ``cls`` with a RegistryError if it does not meet its kind's contract."""
+        problem = contract_problem(self.kind, cls, self.name)
+        if problem:
+            raise RegistryError(f"{self.who} {problem}")
 
 
 class Registry:
@@ -120,6 +138,8 @@ class Registry:
                         "uninstall one of them or block it with BPNET_DISABLE_PLUGINS"
                     )
                 entries[name] = Entry(kind, name, impl.plugin_name, package, version, item)
+                if not isinstance(item, PluginRef):
+                    entries[name].check(item)
         return entries
 
     # -- typed access -------------------------------------------------------------------
@@ -149,12 +169,19 @@ class Registry:
             raise RegistryError(f"unknown {kind} '{name}' (installed: {known})") from None
 
     def get(self, kind: str, name: str) -> type:
-        """The class registered as ``name``; a ``"module:Class"`` path is imported directly."""
+        """The class registered as ``name``; a ``"module:Class"`` path is imported directly.
+
+        Either way the class is checked against its kind (:mod:`.kinds`).
+        """
         if name not in self._entries[kind] and ":" in name:
             try:
-                return import_dotted(name)
+                cls = import_dotted(name)
             except (ImportError, AttributeError) as exc:
                 raise RegistryError(f"{kind} '{name}' cannot be imported: {exc}") from exc
+            problem = contract_problem(kind, cls, None)
+            if problem:
+                raise RegistryError(f"{kind} '{name}' (a dotted path) {problem}")
+            return cls
         return self.entry(kind, name).load()
 
     def name_of(self, kind: str, cls: type) -> str | None:
@@ -180,9 +207,68 @@ class Registry:
     def executor(self, name: str) -> type:
         return self.get("executor", name)
 
+    # -- choosing a source or an importer for a file ------------------------------------
+    def source_for(self, location: str | Path, *, role: type | None = None, name: str | None = None) -> type | None:
+        """The source class that reads ``location``, or None when no source does.
+
+        With ``name``, the source registered under that name; otherwise the one whose
+        longest suffix ends the file name (case-insensitive; a URL's query string is
+        ignored; between equally long suffixes the first name in alphabetical order).
+        Only sources derived from ``role`` count (bpnet-data's roles: reads, genome,
+        intervals, signal); a named source that is not one is an error.
+        """
+        if name:
+            cls = self.source(name)
+            if role is not None and not issubclass(cls, role):
+                who = self._entries["source"][name].who if name in self._entries["source"] else f"source '{name}'"
+                raise RegistryError(f"{who} cannot be used here: it is not a {role.__qualname__}")
+            return cls
+        file_name = str(location).split("?", 1)[0].lower()
+        best: tuple[int, type] | None = None
+        for cls in self.sources(role):
+            for suffix in cls.suffixes:
+                if file_name.endswith(suffix.lower()) and (best is None or len(suffix) > best[0]):
+                    best = (len(suffix), cls)
+        return best[1] if best else None
+
+    def sources(self, role: type | None = None) -> list[type]:
+        """Every registered source class (derived from ``role``, if given), by name."""
+        classes = [entry.load() for entry in self.entries("source")]
+        return [cls for cls in classes if role is None or issubclass(cls, role)]
+
+    def importer_for(self, source: str | Path, name: str = "auto") -> type:
+        """The importer called ``name``, or for ``"auto"`` the first (by name) whose ``can_read(source)`` is true."""
+        if name != "auto":
+            return self.importer(name)
+        for entry in self.entries("importer"):
+            importer = entry.load()
+            if importer.can_read(source):
+                return importer
+        installed = ", ".join(self.names("importer")) or "none (install bpnet-keras for Keras/ENCODE models)"
+        raise RegistryError(f"no installed importer reads {source} (importers: {installed})")
+
+    # -- commands and lifecycle hooks -----------------------------------------------------
     def add_commands(self, app: Any) -> None:
         """Let plugins add sub-commands to the ``bpnet`` command line."""
         self.pm.hook.bpnet_add_commands(app=app)
+
+    def stage_started(self, stage_id: str, stage: str, params: dict[str, Any]) -> None:
+        """Tell plugins that the runner takes up a stage (``bpnet_stage_started``)."""
+        self._notify("bpnet_stage_started", stage_id=stage_id, stage=stage, params=params)
+
+    def stage_finished(self, result: "StageResult") -> None:
+        """Tell plugins how a stage ended (``bpnet_stage_finished``)."""
+        self._notify("bpnet_stage_finished", result=result)
+
+    def _notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every implementation of a notification hook; one that raises is logged and skipped."""
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            if impl.hookwrapper or impl.wrapper:  # nothing to wrap: notifications return nothing
+                continue
+            try:
+                impl.function(*(kwargs[arg] for arg in impl.argnames))
+            except Exception as exc:  # a plugin's observer must not break the run
+                log.warning("plugin '%s': its %s hook failed and is ignored: %s: %s", impl.plugin_name, hook_name, type(exc).__name__, exc)
 
 
 _default: Registry | None = None

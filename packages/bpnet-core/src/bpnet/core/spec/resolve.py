@@ -11,9 +11,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import RegistryError, SpecError
-from ..plugin.registry import Registry, registry
+from ..plugin.registry import Registry
 from ..remote import cached_location, is_url
-from ..stages.base import Stage, StageParams, path_fields
+from ..stages.base import Location, Stage, StageParams, path_fields, path_items, replace_paths
 from .model import STAGE_ID_PATTERN, PipelineSpec
 from .yamlpaths import load_yaml, spec_error
 
@@ -33,16 +33,11 @@ class ResolvedStage:
     remote: dict[Path, str] = field(default_factory=dict)
 
     def paths(self, role: str) -> list[Path]:
-        """Every input or output path of the stage."""
-        found: list[Path] = []
-        for name, is_list in path_fields(type(self.params), role).items():
-            value = getattr(self.params, name)
-            if value is None:
-                continue
-            found.extend(value if is_list else [value])
-        return found
+        """Every input or output path of the stage, nested ones included."""
+        return [path for _, path in path_items(self.params, role)]
 
     def output_fields(self) -> dict[str, Path | list[Path]]:
+        """The top-level output fields (what ``@stage.field`` references name) and their paths."""
         return {n: getattr(self.params, n) for n in path_fields(type(self.params), "output") if getattr(self.params, n) is not None}
 
 
@@ -56,8 +51,8 @@ class Pipeline:
     stages: dict[str, ResolvedStage]
 
 
-def load_pipeline(spec_path: str | Path, reg: Registry | None = None) -> Pipeline:
-    """Read, validate and resolve a pipeline spec file; errors name the YAML path."""
+def load_pipeline(spec_path: str | Path, reg: Registry) -> Pipeline:
+    """Read, validate and resolve a pipeline spec file with the plugins of ``reg``; errors name the YAML path."""
     spec_path = Path(spec_path).resolve()
     data, node = load_yaml(spec_path)
     if not isinstance(data, dict):
@@ -75,10 +70,9 @@ def resolve(
     base_dir: Path,
     spec_path: Path | None = None,
     node: yaml.Node | None = None,
-    reg: Registry | None = None,
+    reg: Registry,
 ) -> Pipeline:
-    """Validate each stage's parameters and resolve every path (see :mod:`.model`)."""
-    reg = reg or registry()
+    """Validate each stage's parameters (stages and executor from ``reg``) and resolve every path (see :mod:`.model`)."""
     where = spec_path or Path("<spec>")
     output_dir = (base_dir / spec.output_dir).resolve()
     try:
@@ -117,35 +111,25 @@ def resolve(
 
 
 def _cache_remote_inputs(params_model: type[StageParams], raw: dict[str, Any]) -> tuple[dict[str, Any], dict[Path, str]]:
-    """Replace http(s) URLs in input fields by their download-cache paths."""
+    """Replace http(s) URLs in inputs (nested ones too) by their download-cache paths.
+
+    This works on the spec's raw values: validation would turn a URL into a mangled Path.
+    """
     remote: dict[Path, str] = {}
 
-    def swap(value: Any) -> Any:
+    def swap(value: Any, loc: Location) -> Any:
         if isinstance(value, str) and is_url(value):
             local = cached_location(value)
             remote[local] = value
             return str(local)
         return value
 
-    updated = dict(raw)
-    for name, is_list in path_fields(params_model, "input").items():
-        if name in updated and updated[name] is not None:
-            value = updated[name]
-            updated[name] = [swap(v) for v in value] if is_list and isinstance(value, list) else swap(value)
-    return updated, remote
+    return replace_paths(raw, "input", swap, model=params_model), remote
 
 
 def _map_paths(params: StageParams, role: str, fn) -> StageParams:
-    updates: dict[str, Any] = {}
-    for name, is_list in path_fields(type(params), role).items():
-        value = getattr(params, name)
-        if value is None:
-            continue
-        if is_list:
-            updates[name] = [fn(Path(v), (name, i)) for i, v in enumerate(value)]
-        else:
-            updates[name] = fn(Path(value), (name,))
-    return params.model_copy(update=updates)
+    """``params`` with ``fn(path, location)`` in place of each path of ``role``."""
+    return replace_paths(params, role, lambda value, loc: fn(Path(value), loc))
 
 
 def _resolve_input(value: Path, base_dir: Path, stages: dict[str, ResolvedStage], stage_id: str, error) -> Path:
@@ -194,15 +178,10 @@ def _within(path: Path, produced: Path) -> bool:
 def _check_user_inputs(stages: dict[str, ResolvedStage], produced: dict[Path, str], where: Path, node: yaml.Node | None) -> None:
     """Inputs no stage produces are the user's files: they must exist before anything runs."""
     for stage in stages.values():
-        for name, is_list in path_fields(type(stage.params), "input").items():
-            value = getattr(stage.params, name)
-            if value is None:
-                continue
-            for i, path in enumerate(value if is_list else [value]):
-                made = any(_within(path, p) for p in produced)
-                if not made and path not in stage.remote and not path.exists():
-                    loc = ("stages", stage.id, "params", name) + ((i,) if is_list else ())
-                    raise spec_error(where, node, loc, f"input file {path} does not exist")
+        for loc, path in path_items(stage.params, "input"):
+            made = any(_within(path, p) for p in produced)
+            if not made and path not in stage.remote and not path.exists():
+                raise spec_error(where, node, ("stages", stage.id, "params", *loc), f"input file {path} does not exist")
 
 
 def _first_error(where: Path, node: yaml.Node | None, exc: ValidationError, prefix: tuple[Any, ...]) -> SpecError:
@@ -227,9 +206,5 @@ def params_from_model(model: BaseModel, remote: dict[Path, str] | None = None) -
     data = model.model_dump(mode="json")
     if remote:
         urls = {str(local): url for local, url in remote.items()}
-        for name, value in data.items():
-            if isinstance(value, list):
-                data[name] = [urls.get(v, v) if isinstance(v, str) else v for v in value]
-            elif isinstance(value, str):
-                data[name] = urls.get(value, value)
+        data = replace_paths(data, "input", lambda value, loc: urls.get(value, value), model=type(model))
     return data

@@ -1,9 +1,10 @@
 """The Stage API: what a pipeline step declares and how it runs.
 
 A stage is a class with a unique ``name``, a pydantic ``Params`` model and a ``run``
-method. Fields typed :data:`Input` and :data:`Output` (also inside ``list[...]`` or
-``... | None``) declare the files or folders the stage reads and writes; the DAG is
-built from them. The executor resolves paths (relative inputs against the spec's
+method. Fields typed :data:`Input` and :data:`Output` (also inside ``list[...]``,
+``... | None`` and nested pydantic models, e.g. ``list[Section]`` whose ``Section``
+has ``metrics: Input``) declare the files or folders the stage reads and writes; the
+DAG is built from them (:func:`path_items` lists them with their locations). The executor resolves paths (relative inputs against the spec's
 folder, relative outputs into the stage's own folder), hands ``run`` *temporary*
 output paths and renames them into place only when ``run`` returns, so a failed stage
 never leaves a half-written output::
@@ -28,8 +29,10 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import logging
+import os
 import types
 import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -129,36 +132,133 @@ def distribution_version(module: str) -> str:
     return f"{best}=={importlib.metadata.version(best)}"
 
 
-def path_role(annotation: Any) -> tuple[str | None, bool]:
-    """(``"input"``/``"output"``/None, is_list) for a field annotation."""
+#: where a value sits in a stage's parameters: field names and list indices, e.g. ``("models", 1, "metrics")``
+Location = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """A path field of the role."""
+
+
+@dataclass(frozen=True)
+class _Items:
+    """A list (tuple, set) whose items hold paths of the role."""
+
+    item: _Shape
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """A pydantic model some of whose fields hold paths of the role."""
+
+    model: type[BaseModel]
+    fields: tuple[tuple[str, _Shape], ...]
+
+
+@dataclass(frozen=True)
+class _Either:
+    """A union: the first option that fits the value is walked."""
+
+    options: tuple[_Shape, ...]
+
+
+_Shape = _Leaf | _Items | _Fields | _Either
+
+
+def _annotation_shape(annotation: Any, role: str, seen: frozenset[type]) -> _Shape | None:
+    """Where paths of ``role`` sit in values of ``annotation`` (None: nowhere)."""
     origin = typing.get_origin(annotation)
     if origin is Annotated:
         inner, *metadata = typing.get_args(annotation)
-        for meta in metadata:
-            if isinstance(meta, PathRole):
-                return meta.role, False
-        return path_role(inner)  # constraints such as Field(min_length=1) wrap the real type
-    if origin in (list, tuple, set):
-        role, _ = path_role(typing.get_args(annotation)[0]) if typing.get_args(annotation) else (None, False)
-        return role, role is not None
+        roles = [meta.role for meta in metadata if isinstance(meta, PathRole)]
+        if roles:
+            return _Leaf() if roles[0] == role else None
+        return _annotation_shape(inner, role, seen)  # constraints such as Field(min_length=1) wrap the real type
+    if origin in (list, tuple, set, frozenset):
+        args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+        item = _annotation_shape(args[0], role, seen) if args else None
+        return _Items(item) if item else None
     if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            if arg is type(None):
-                continue
-            role, is_list = path_role(arg)
-            if role:
-                return role, is_list
-    return None, False
+        options = [_annotation_shape(a, role, seen) for a in typing.get_args(annotation) if a is not type(None)]
+        found = tuple(o for o in options if o)
+        return (found[0] if len(found) == 1 else _Either(found)) if found else None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel) and annotation not in seen:
+        return _model_shape(annotation, role, seen | {annotation})
+    return None
+
+
+def _model_shape(model: type[BaseModel], role: str, seen: frozenset[type] = frozenset()) -> _Fields | None:
+    fields = []
+    for name, info in model.model_fields.items():
+        annotation = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        shape = _annotation_shape(annotation, role, seen | {model})
+        if shape:
+            fields.append((name, shape))
+    return _Fields(model, tuple(fields)) if fields else None
+
+
+@functools.cache
+def _params_shape(model: type[BaseModel], role: str) -> _Fields | None:
+    return _model_shape(model, role)
+
+
+def _fits(shape: _Shape, value: Any) -> bool:
+    if isinstance(shape, _Leaf):
+        return isinstance(value, (str, os.PathLike))
+    if isinstance(shape, _Items):
+        return isinstance(value, (list, tuple, set, frozenset))
+    if isinstance(shape, _Fields):
+        return isinstance(value, (shape.model, Mapping))
+    return any(_fits(option, value) for option in shape.options)
+
+
+def _walk(shape: _Shape, value: Any, loc: Location, fn: Callable[[Any, Location], Any]) -> Any:
+    """``value`` with ``fn(path, location)`` in place of each path (containers rebuilt, the rest kept)."""
+    if value is None or not _fits(shape, value):
+        return value  # absent, or a value validation will refuse
+    if isinstance(shape, _Leaf):
+        return fn(value, loc)
+    if isinstance(shape, _Items):
+        return type(value)(_walk(shape.item, item, (*loc, i), fn) for i, item in enumerate(value))
+    if isinstance(shape, _Either):
+        return _walk(next(o for o in shape.options if _fits(o, value)), value, loc, fn)
+    if isinstance(value, BaseModel):
+        update = {name: _walk(inner, getattr(value, name), (*loc, name), fn) for name, inner in shape.fields}
+        return value.model_copy(update=update)
+    update = {name: _walk(inner, value[name], (*loc, name), fn) for name, inner in shape.fields if name in value}
+    return {**value, **update}
+
+
+def replace_paths(params: Any, role: str, fn: Callable[[Any, Location], Any], model: type[BaseModel] | None = None) -> Any:
+    """``params`` with each path of ``role`` (``"input"``/``"output"``) replaced by ``fn(path, location)``.
+
+    ``params`` is a validated ``Params`` instance, or (with ``model``, its class) the raw
+    mapping a spec gives or a ``model_dump``: paths are then the strings written there.
+    Paths are found at any depth: in fields, lists, optional values and nested models.
+    """
+    shape = _params_shape(model or type(params), role)
+    return _walk(shape, params, (), fn) if shape else params
+
+
+def path_items(params: Any, role: str, model: type[BaseModel] | None = None) -> list[tuple[Location, Any]]:
+    """Every ``(location, path)`` of ``role`` in ``params``, in field order (see :func:`replace_paths`)."""
+    found: list[tuple[Location, Any]] = []
+
+    def collect(path: Any, loc: Location) -> Any:
+        found.append((loc, path))
+        return path
+
+    replace_paths(params, role, collect, model)
+    return found
 
 
 def path_fields(params_model: type[BaseModel], role: str) -> dict[str, bool]:
-    """Fields of ``params_model`` with the given role: name -> holds a list of paths."""
-    found = {}
-    for name, info in params_model.model_fields.items():
-        annotation = info.annotation
-        if info.metadata:
-            annotation = Annotated[annotation, *info.metadata]
-        field_role, is_list = path_role(annotation)
-        if field_role == role:
-            found[name] = is_list
-    return found
+    """Fields of ``params_model`` that hold paths of ``role`` themselves (a path, or a list
+    of paths): name -> holds a list. Paths inside nested models: :func:`path_items`."""
+    shape = _params_shape(params_model, role)
+    fields = shape.fields if shape else ()
+    return {
+        name: isinstance(inner, _Items) for name, inner in fields
+        if isinstance(inner, _Leaf) or (isinstance(inner, _Items) and isinstance(inner.item, _Leaf))
+    }

@@ -141,16 +141,8 @@ class ImportModel(Stage):
 
 
 def pick_importer(name: str, source: Path) -> type:
-    """The importer called ``name``, or for ``auto`` the first registered one that reads ``source``."""
-    reg = registry()
-    if name != "auto":
-        return reg.importer(name)
-    for entry in reg.entries("importer"):
-        importer = entry.load()
-        if importer.can_read(source):
-            return importer
-    installed = ", ".join(reg.names("importer")) or "none (install bpnet-keras for Keras/ENCODE models)"
-    raise BpnetError(f"no installed importer reads {source} (importers: {installed})")
+    """The importer called ``name``, or for ``auto`` the first that reads ``source`` (:meth:`Registry.importer_for`)."""
+    return registry().importer_for(source, name)
 
 
 def sha256_of(path: Path) -> str:

@@ -22,8 +22,6 @@ stays as it is.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import logging
 import math
@@ -38,16 +36,13 @@ import torch
 from ..atomic import atomic_path
 from ..console import progress_bar
 from ..errors import BpnetError
+from ..formats.training import BATCHES_FILE, EPOCHS_FILE, write_epochs, write_run_logs
 from ..outputs import call_model, total_log_counts
 from .losses import ProfileScope, profile_count_loss
 
 log = logging.getLogger("bpnet.training")
 
 CHECKPOINT_FORMAT = 2
-EPOCH_COLUMNS = (
-    "epoch", "lr", "train_loss", "train_profile_loss", "train_count_loss", "valid_loss", "valid_profile_loss",
-    "valid_count_loss", "valid_count_pearson", "valid_profile_jsd", "seconds", "train_examples_per_s", "improved",
-)
 
 
 class BatchLike(Protocol):
@@ -140,11 +135,11 @@ class Trainer:
 
     @property
     def batches_path(self) -> Path:
-        return self.workdir / "batches.jsonl"
+        return self.workdir / BATCHES_FILE
 
     @property
     def epochs_path(self) -> Path:
-        return self.workdir / "epochs.csv"
+        return self.workdir / EPOCHS_FILE
 
     # ------------------------------------------------------------------ fit
 
@@ -380,13 +375,7 @@ class Trainer:
     # ------------------------------------------------------------------ logs
 
     def _write_epochs(self, history: list[dict[str, Any]]) -> None:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=EPOCH_COLUMNS, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for record in history:
-            writer.writerow({k: _round(v) for k, v in record.items()})
-        with atomic_path(self.epochs_path) as tmp:
-            tmp.write_text(buffer.getvalue())
+        write_epochs(self.epochs_path, history)
 
     def _announce(self, record: dict[str, Any], bad_epochs: int) -> None:
         mark = "best" if record["improved"] else f"no improvement for {bad_epochs}"
@@ -398,15 +387,8 @@ class Trainer:
         )
 
     def write_logs(self, folder: Path | str, summary: dict[str, Any]) -> None:
-        """Copy ``epochs.csv`` and ``batches.jsonl`` into ``folder`` and write ``summary.json``."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        for path in (self.epochs_path, self.batches_path):
-            (folder / path.name).write_bytes(path.read_bytes() if path.exists() else b"")
-        (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-
-
-def _round(value: Any) -> Any:
-    return round(value, 6) if isinstance(value, float) and math.isfinite(value) else value
+        """Copy ``epochs.csv`` and ``batches.jsonl`` into ``folder`` and write ``summary.json``
+        (the layout of :mod:`bpnet.core.formats.training`)."""
+        write_run_logs(Path(folder), self.epochs_path, self.batches_path, summary)
 
 

@@ -1,4 +1,8 @@
-"""The data source base class: a named reader of one kind of file, local or by URL."""
+"""The data source base class: a named reader of one kind of file, local or by URL.
+
+It implements the plugin kind :class:`bpnet.core.plugin.kinds.SourceKind`; the classes
+of :mod:`.roles` (and :class:`.reads.ReadSource`) add what each purpose needs.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
+from bpnet.core.plugin.kinds import SourceKind
+
 from ..remote import is_url, localize
 
 
-class Source:
+class Source(SourceKind):
     """Base class of bpnet data sources.
 
     Subclasses set ``name`` (the name specs use) and ``suffixes`` (file endings they
-    read, matched case-insensitively) and add their own reading methods. A source is
+    read, matched case-insensitively) and derive from the class of the role they play
+    (:mod:`bpnet.data.sources.roles`), whose reading methods they implement. A source is
     built from a local path or an http(s) URL; :attr:`path` is the local file, fetched
     into the download cache on first use with ``retries`` attempts of ``timeout``
     seconds each (see :mod:`bpnet.data.remote`).
@@ -21,6 +28,10 @@ class Source:
 
     name: ClassVar[str] = ""
     suffixes: ClassVar[tuple[str, ...]] = ()
+    #: what the source is read as, for messages (each role class names its own)
+    role: ClassVar[str] = "data"
+    #: the source that reads a file of this role whose suffix no source claims (None: refuse it)
+    fallback: ClassVar[str | None] = None
 
     def __init__(self, location: str | Path, *, retries: int = 3, timeout: float = 30.0):
         self.location = location

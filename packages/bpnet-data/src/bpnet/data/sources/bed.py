@@ -10,10 +10,10 @@ import numpy as np
 from ..errors import DataError
 from ..intervals import Intervals
 from ..textfiles import open_text
-from .base import Source
+from .roles import IntervalSource
 
 
-class BedSource(Source):
+class BedSource(IntervalSource):
     """Intervals from BED, BED6+ or narrowPeak (column 10: summit offset from start).
 
     Lines starting with ``#``, ``track`` or ``browser`` are skipped. Every other line
@@ -22,7 +22,7 @@ class BedSource(Source):
     """
 
     name = "bed"
-    suffixes = (".bed", ".bed.gz", ".narrowPeak", ".narrowPeak.gz", ".narrowpeak", ".narrowpeak.gz", ".bedgraph")
+    suffixes = (".bed", ".bed.gz", ".narrowPeak", ".narrowPeak.gz", ".broadPeak", ".broadPeak.gz", ".bedgraph")
 
     def read(self) -> Intervals:
         path = self.path

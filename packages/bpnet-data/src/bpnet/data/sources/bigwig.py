@@ -8,10 +8,10 @@ import numpy as np
 
 from ..chroms import naming_hint
 from ..errors import DataError
-from .base import Source
+from .roles import SignalSource
 
 
-class BigWigSource(Source):
+class BigWigSource(SignalSource):
     """A bigWig track. ``values`` returns float32 with missing data as 0."""
 
     name = "bigwig"
@@ -41,10 +41,6 @@ class BigWigSource(Source):
             raise DataError(f"{chrom}:{start}-{end} is off the ends of {chrom} ({self.sizes[chrom]} bp) in {self.label}")
         values = np.asarray(self.handle.values(chrom, int(start), int(end), numpy=True), dtype=np.float32)
         return np.nan_to_num(values, nan=0.0, copy=False)
-
-    def chromosome(self, chrom: str) -> np.ndarray:
-        """The whole chromosome as float32 (zeros where there is no data)."""
-        return self.values(chrom, 0, self.sizes[chrom])
 
     def close(self) -> None:
         if "handle" in self.__dict__:

@@ -10,10 +10,10 @@ import numpy as np
 from ..chroms import naming_hint
 from ..errors import DataError
 from ..onehot import encode_codes
-from .base import Source
+from .roles import SequenceSource, SizesSource
 
 
-class FastaSource(Source):
+class FastaSource(SequenceSource):
     """A reference genome in FASTA. ``codes`` gives whole chromosomes as uint8 codes.
 
     Codes are 0-3 for A, C, G, T (either case) and 4 for anything else (N), the
@@ -22,7 +22,7 @@ class FastaSource(Source):
     """
 
     name = "fasta"
-    suffixes = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
+    suffixes = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz", ".fa.bgz", ".fasta.bgz", ".fna.bgz")
 
     @cached_property
     def fasta(self):
@@ -57,7 +57,7 @@ class FastaSource(Source):
         return encode_codes(self.sequence(chrom, start, end))
 
 
-class ChromSizesSource(Source):
+class ChromSizesSource(SizesSource):
     """Chromosome sizes: a two-column ``chrom<TAB>length`` file or a ``.fai`` index."""
 
     name = "chrom-sizes"
@@ -79,7 +79,7 @@ class ChromSizesSource(Source):
 
 
 def genome_sizes(location: str | Path) -> dict[str, int]:
-    """Chromosome sizes from a FASTA file or a chromosome-sizes/.fai file."""
-    if ChromSizesSource.reads(location):
-        return ChromSizesSource(location).sizes
-    return FastaSource(location).sizes
+    """Chromosome sizes from a FASTA file, a chromosome-sizes/.fai file, or any other :class:`SizesSource`."""
+    from . import open_source
+
+    return open_source(location, SizesSource).sizes

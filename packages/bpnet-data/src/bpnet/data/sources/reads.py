@@ -13,7 +13,9 @@ import hashlib
 import logging
 import os
 import zlib
+from abc import abstractmethod
 from collections.abc import Mapping
+from typing import ClassVar
 from functools import cached_property
 from pathlib import Path
 
@@ -50,8 +52,16 @@ SORT_HINT = "`samtools sort -o sorted.bam {name}` or `python -c \"import pysam; 
 
 
 class ReadSource(Source):
-    """Base class of read sources: they count read ends into per-chromosome arrays."""
+    """The role of read sources: they count read ends into per-chromosome arrays.
 
+    A source plugin for another read format derives from this class and implements
+    :meth:`count_ends` (and, to parallelise, :meth:`plan`); ``reads-to-bigwig`` then
+    uses it for every file of its suffixes.
+    """
+
+    role: ClassVar[str] = "reads"
+
+    @abstractmethod
     def count_ends(
         self,
         sizes: Mapping[str, int],
@@ -60,26 +70,14 @@ class ReadSource(Source):
         genome_label: str = "the genome",
         processes: int = 1,
         logger: logging.Logger | None = None,
-    ) -> EndCounts:  # pragma: no cover - interface
+    ) -> EndCounts:
         """Count read ends on the chromosomes of ``sizes`` (see :mod:`bpnet.data.readcount`)."""
-        raise NotImplementedError
 
     def plan(
         self, sizes: Mapping[str, int], options: CountOptions, *, genome_label: str = "the genome", logger: logging.Logger | None = None
     ) -> CountPlan:
         """Check the input and plan its counting; by default, count it all now."""
         return CountPlan(self, self.count_ends(sizes, options, genome_label=genome_label, logger=logger))
-
-
-def reads_source(location: str | Path, **kwargs) -> ReadSource:
-    """The read source for a file or URL, by suffix: BAM, SAM, or tsv/bed text (gzip or not)."""
-    for cls in (BamSource, SamSource, TsvSource):
-        if cls.reads(location):
-            return cls(location, **kwargs)
-    name = str(location).split("?", 1)[0].lower()
-    if name.endswith((".bed", ".bed.gz")):  # bam2bw reads fragments from .bed files too
-        return TsvSource(location, **kwargs)
-    raise DataError(f"{location}: reads must be BAM (.bam), SAM (.sam) or fragments/reads as text (.tsv, .tsv.gz, .bed, .bed.gz); rename the file with its usual suffix")
 
 
 def _count_selected(counts: EndCounts, chrom: str, size: int, alignments: Alignments, options: CountOptions) -> None:
@@ -335,7 +333,7 @@ class TsvSource(ReadSource):
     """
 
     name = "tsv"
-    suffixes = (".tsv", ".tsv.gz")
+    suffixes = (".tsv", ".tsv.gz", ".bed", ".bed.gz")  # bam2bw reads fragments from .bed files too
 
     def count_ends(self, sizes, options, *, genome_label="the genome", processes=1, logger=None) -> EndCounts:
         if options.stranded:
@@ -403,4 +401,4 @@ class TsvSource(ReadSource):
         return DataError(f"{self.label}: cannot parse it as a reads/fragments table ({exc})")
 
 
-__all__ = ["BamSource", "ReadSource", "SamSource", "TsvSource", "count_bam_chromosome", "reads_source"]
+__all__ = ["BamSource", "ReadSource", "SamSource", "TsvSource", "count_bam_chromosome"]

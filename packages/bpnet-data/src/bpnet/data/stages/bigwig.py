@@ -22,7 +22,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 class ReadsToBigwigParams(StageParams):
     reads: list[Input] = Field(
         ...,
-        description="read files to count, summed into one track set: BAM (sorted; indexed if it has no index), SAM, or reads/fragments as .tsv/.tsv.gz (chrom start end)",
+        description="read files to count, summed into one track set: BAM (sorted; indexed if it has no index), SAM, reads/fragments as .tsv/.tsv.gz (chrom start end), or any file a read source plugin reads",
     )
     genome: Input = Field(..., description="reference FASTA or chromosome-sizes file; the bigWigs cover its chromosomes and reads elsewhere are dropped")
     preset: Literal["chip", "atac"] | None = Field(
@@ -52,13 +52,13 @@ class ReadsToBigwigParams(StageParams):
     @field_validator("reads")
     @classmethod
     def _known_formats(cls, reads: list[Path]) -> list[Path]:
-        from ..sources.reads import reads_source
+        from ..sources import ReadSource, find_source
 
         if not reads:
             raise ValueError("give at least one BAM, SAM or tsv file")
         for path in reads:
             try:
-                reads_source(path)
+                find_source(path, ReadSource)
             except DataError as exc:
                 raise ValueError(str(exc)) from None
         return reads
@@ -99,12 +99,11 @@ class ReadsToBigwig(Stage):
     Params = ReadsToBigwigParams
 
     def run(self, params: ReadsToBigwigParams, context: StageContext) -> None:
-        from ..sources import genome_sizes
-        from ..sources.reads import reads_source
+        from ..sources import ReadSource, genome_sizes, open_source
 
         sizes = genome_sizes(params.genome)
         options = params.count_options()
-        sources = [reads_source(path) for path in params.reads]
+        sources = [open_source(path, ReadSource) for path in params.reads]
         manifest = reads_to_track_set(
             sources, sizes, options, params.tracks, genome_label=str(params.genome), processes=params.processes, logger=context.log,
             description={"stage": self.name, "inputs": [str(p) for p in params.reads], "genome": str(params.genome)},

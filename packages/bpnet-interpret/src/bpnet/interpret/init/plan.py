@@ -58,8 +58,6 @@ class PlannedStage:
     stage: str
     params: dict[str, Any]
     about: str
-    #: values set only where the installed stage takes them (newer optional inputs)
-    optional: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -184,33 +182,29 @@ def _add_interpretation(plan: Plan, options: InitOptions, genome: str, motifs: s
             "each known motif inserted into background sequences: the predicted change of profile and counts (the motif's effect)",
         ))
     label = "BPNet" if options.model == "bpnet" else "ChromBPNet"
-    interpretation = {"attributions": [COUNT_SCORES], "modisco": [f"@{MODISCO}.results"]}
+    section = {
+        "name": f"{plan.name} {label}", "training": f"@{TRAIN}.training", "metrics": f"@{EVALUATE}.metrics",
+        "predictions": f"@{EVALUATE}.predictions", "attributions": COUNT_SCORES, "modisco": f"@{MODISCO}.results",
+    }
     if motifs:
-        interpretation.update(annotations=[f"@{ANNOTATE}.patterns_table"], marginalization=[f"@{MARGINALIZE}.table"],
-                              marginalization_effects=[f"@{MARGINALIZE}.effects"])
+        section.update(annotations=f"@{ANNOTATE}.patterns_table", marginalization=f"@{MARGINALIZE}.table",
+                       marginalization_effects=f"@{MARGINALIZE}.effects")
     add(PlannedStage(
-        REPORT, "report",
-        {"title": f"{plan.name}: {label}", "names": [f"{plan.name} {label}"], "training": [f"@{TRAIN}.training"],
-         "metrics": [f"@{EVALUATE}.metrics"], "predictions": [f"@{EVALUATE}.predictions"]},
-        "one self-contained HTML page: loss curves, metrics with guidance, predicted vs observed counts, example profiles"
-        " and, where the report stage shows them, attributions, TF-MoDISco patterns and motif effects",
-        optional=interpretation,
+        REPORT, "report", {"title": f"{plan.name}: {label}", "models": [section]},
+        "one self-contained HTML page: loss curves, metrics with guidance, predicted vs observed counts, example profiles,"
+        " attributions, TF-MoDISco patterns" + (" with their database matches, and motif effects" if motifs else ""),
     ))
 
 
 def fit_plan(plan: Plan, reg: Registry) -> dict[str, type[StageParams]]:
-    """Each planned stage's ``Params``, checking the stages are installed and take the parameters init sets.
-
-    A stage's ``optional`` values join its parameters where the installed stage takes
-    them, so the plan fits both older and newer versions of a stage.
-    """
+    """Each planned stage's ``Params``, checking the stages are installed and take the parameters init sets."""
     models: dict[str, type[StageParams]] = {}
     known = ", ".join(reg.names("stage")) or "none"
     for stage in plan.stages:
         if stage.stage not in reg.names("stage"):
             raise InitPlanError(
                 f"bpnet init writes the stage '{stage.stage}' (as '{stage.id}'), but no installed plugin provides it "
-                f"(installed stages: {known}); install or update the package that does (bpnet-data, bpnet-interpret)"
+                f"(installed stages: {known}); install or update the package that does (bpnet-data, bpnet-train, bpnet-interpret)"
             )
         cls = reg.stage(stage.stage)  # a plugin that fails to import: RegistryError, exit code 2
         fields = cls.Params.model_fields
@@ -226,6 +220,5 @@ def fit_plan(plan: Plan, reg: Registry) -> dict[str, type[StageParams]]:
                 f"the installed '{stage.stage}' stage requires {', '.join(required)}, which bpnet init does not set for '{stage.id}': "
                 "bpnet init and the stage come from mismatched package versions; update both"
             )
-        stage.params.update({name: value for name, value in stage.optional.items() if name in fields})
         models[stage.id] = cls.Params
     return models

@@ -4,7 +4,9 @@ Every parameter of every stage is written, the ones ``bpnet init`` sets and the
 stage's defaults alike, each followed by ``# <its description>`` from the stage's own
 ``Params`` model, so the spec documents every knob a user may turn. Each stage opens
 with a comment saying what it does in this pipeline. Values are written in YAML flow
-style (``[a, b]``, ``{n_filters: 64, n_layers: 8}``); a string is written plain only
+style (``[a, b]``, ``{n_filters: 64, n_layers: 8}``), except a list of models (the report's
+``models``): one block item per entry, each of its fields on its own commented line,
+unset ones with their defaults. A string is written plain only
 when YAML reads it back as the same string, else double-quoted (``"@loci.loci"``,
 ``"my data/reads.bam"``, ``"yes"``), so the text always loads back to the values
 the plan holds (:func:`spec_data` is that value, for checks).
@@ -16,6 +18,7 @@ import json
 import math
 import re
 import textwrap
+import typing
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,12 +68,33 @@ def flow(value: Any) -> str:
 
 
 def parameter_values(stage: PlannedStage, params_model: type[BaseModel]) -> dict[str, Any]:
-    """Every parameter of the stage in the model's order: the planned value, else the default (JSON-like)."""
+    """Every parameter of the stage in the model's order: the planned value, else the default (JSON-like).
+
+    Entries of a list of models get every field of the model the same way.
+    """
     values: dict[str, Any] = {}
     for name, info in params_model.model_fields.items():
         value = stage.params[name] if name in stage.params else info.get_default(call_default_factory=True)
+        item_model = list_item_model(info)
+        if item_model and isinstance(value, list) and all(isinstance(entry, Mapping) for entry in value):
+            value = [_entry_values(entry, item_model) for entry in value]
         values[name] = to_jsonable_python(value)
     return values
+
+
+def list_item_model(info: FieldInfo) -> type[BaseModel] | None:
+    """``Model`` of a ``list[Model]`` field, else None."""
+    args = typing.get_args(info.annotation) if typing.get_origin(info.annotation) is list else ()
+    item = args[0] if args else None
+    return item if isinstance(item, type) and issubclass(item, BaseModel) else None
+
+
+def _entry_values(entry: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """Every field of ``model`` in order: the entry's value, else the default (a missing required one left out)."""
+    return {
+        name: entry[name] if name in entry else info.get_default(call_default_factory=True)
+        for name, info in model.model_fields.items() if name in entry or not info.is_required()
+    }
 
 
 def spec_data(plan: Plan, models: Mapping[str, type[BaseModel]]) -> dict[str, Any]:
@@ -131,7 +155,23 @@ def _stage_lines(stage: PlannedStage, params_model: type[BaseModel], summary: st
     lines.append(f"{INDENT}{stage.id}:")
     lines += commented([(f"stage: {scalar(stage.stage)}", summary or "registered stage (bpnet plugins lists them)")], INDENT * 2)
     lines.append(f"{INDENT * 2}params:")
-    values = parameter_values(stage, params_model)
-    rows = [(f"{name}: {flow(value)}", describe(params_model.model_fields[name])) for name, value in values.items()]
+    rows: list[tuple[str, str]] = []
+    for name, value in parameter_values(stage, params_model).items():
+        info = params_model.model_fields[name]
+        item_model = list_item_model(info)
+        if item_model and value and all(isinstance(entry, Mapping) for entry in value):
+            rows.append((f"{name}:", describe(info)))
+            rows += _block_items(value, item_model)
+        else:
+            rows.append((f"{name}: {flow(value)}", describe(info)))
     lines += commented(rows, INDENT * 3)
     return lines
+
+
+def _block_items(entries: list[Mapping[str, Any]], model: type[BaseModel]) -> list[tuple[str, str]]:
+    """``- key: value`` rows of a block sequence of mappings, each key with its field's description."""
+    rows = []
+    for entry in entries:
+        for i, (key, value) in enumerate(entry.items()):
+            rows.append((f"{INDENT}{'- ' if i == 0 else INDENT}{key}: {flow(value)}", describe(model.model_fields[key])))
+    return rows

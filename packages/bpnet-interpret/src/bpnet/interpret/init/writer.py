@@ -117,7 +117,7 @@ def _validate_and_write(text: str, output: Path, shown: Path, reg: Registry) -> 
     try:
         tmp.write_text(text, encoding="utf-8")
         try:
-            Runner(load_pipeline(tmp, reg))
+            Runner(load_pipeline(tmp, reg), reg)
         except SpecError as exc:
             message = str(exc).replace(str(tmp.resolve()), str(shown)).replace(str(tmp), str(shown))
             raise InputError(f"the spec bpnet init would write is not valid: {message}") from None

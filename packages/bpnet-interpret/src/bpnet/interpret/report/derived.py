@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from bpnet.core.formats.predictions import Predictions
 from bpnet.core.metrics import jensen_shannon, pearson_along
-
-from .inputs import Predictions
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float | None:

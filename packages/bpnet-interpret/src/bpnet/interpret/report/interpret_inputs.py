@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from bpnet.core.formats.reading import read_npz
 from bpnet.data.errors import DataError
 
 log = logging.getLogger("bpnet.interpret.report")
@@ -265,8 +266,6 @@ def read_marginalization(path: Path, *, label: str = "marginalization") -> Margi
 
 def read_effects(path: Path, *, label: str = "marginalization_effects") -> MarginalEffects:
     """The mean profiles of the marginalize stage's ``effects.npz`` (plain arrays only: no pickle)."""
-    from .inputs import read_npz  # inputs imports this module
-
     arrays = read_npz(path, f"{label}: {path}", "re-run the marginalize stage")
     missing = [key for key in EFFECT_ARRAYS if key not in arrays]
     if missing:

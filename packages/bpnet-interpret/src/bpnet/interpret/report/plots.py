@@ -17,8 +17,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from bpnet.core.formats.predictions import Predictions
+from bpnet.core.formats.training import TrainingLog
+
 from .derived import pearson
-from .inputs import Predictions, TrainingRun
 
 TRAIN, VALID = "#1f6fb4", "#d1495b"
 PEAK, NEGATIVE = "#1f6fb4", "#f28e2b"
@@ -55,7 +57,7 @@ def _style(ax: Axes, title: str = "", xlabel: str = "", ylabel: str = "") -> Non
         ax.spines[side].set_visible(False)
 
 
-def best_epoch(run: TrainingRun) -> float | None:
+def best_epoch(run: TrainingLog) -> float | None:
     """The epoch whose model was kept: the summary's ``best_epoch``, else the lowest valid_loss."""
     if run.summary and isinstance(run.summary.get("best_epoch"), (int, float)):
         return float(run.summary["best_epoch"])
@@ -65,7 +67,7 @@ def best_epoch(run: TrainingRun) -> float | None:
     return None
 
 
-def loss_figure(run: TrainingRun) -> Figure:
+def loss_figure(run: TrainingLog) -> Figure:
     """Training and validation losses per epoch (total, profile, count) and the validation metrics."""
     fig = Figure(figsize=(13, 3.1), layout="constrained")
     axes = fig.subplots(1, 4)
@@ -91,7 +93,7 @@ def loss_figure(run: TrainingRun) -> Figure:
     return fig
 
 
-def _validation_panel(ax: Axes, run: TrainingRun, best: float | None) -> None:
+def _validation_panel(ax: Axes, run: TrainingLog, best: float | None) -> None:
     _style(ax, "validation metrics", "epoch", "count Pearson r")
     epochs = run.epochs["epoch"]
     pearson_values = run.epochs.get("valid_count_pearson")

@@ -13,11 +13,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bpnet.core.formats.training import TrainingLog
+
 from . import plots
 from .derived import derived_numbers
 from .guidance import BIAS_GUIDES, DERIVED_GUIDES, MOTIF_GUIDES, NEGATIVE_GUIDES, PEAK_GUIDES, Guide, Verdict, worst
 from .html import badge, document, esc, figure, not_available, number, table
-from .inputs import ModelInputs, TrainingRun
+from .inputs import ModelInputs
 from .interpretation import InterpretationSection
 
 #: summary.json fields shown per training run, with their labels
@@ -250,7 +252,7 @@ def _marked(guide: Guide, value: Any) -> str:
     return f"{number(value)} {badge(guide.verdict(value))}"
 
 
-def _epochs_text(run: TrainingRun) -> str:
+def _epochs_text(run: TrainingLog) -> str:
     best = plots.best_epoch(run)
     label = f"{run.label}: " if run.label else ""
     return f"{label}{run.n_epochs} (best {number(best) if best is None else f'{best:g}'})"
@@ -263,7 +265,7 @@ def _metric_table(values: dict[str, Any], guides: dict[str, Guide]) -> str:
     return table(["metric", "value", "marker", "how to read it"], rows, numeric=(1,), guide=(3,), css="metrics")
 
 
-def _runs_table(runs: Sequence[TrainingRun]) -> str:
+def _runs_table(runs: Sequence[TrainingLog]) -> str:
     """One row per run (bias and accessibility for ChromBPNet), one column per summary.json field."""
     if all(run.summary is None for run in runs):
         return not_available("Training summary (summary.json)")

@@ -4,70 +4,158 @@ It reads only the files the other stages saved (``training/``, ``metrics.json``,
 ``predictions.npz`` and, optionally, attribution files, TF-MoDISco results, pattern
 annotations and marginalization tables), never a model, so it runs on a CPU in seconds
 and can be re-run with other names or a new title without touching the stages before it.
+Each entry of ``models`` is one section of the page::
+
+    models:
+      - name: ChIP BPNet
+        training: "@chip-bpnet.training"
+        metrics: "@chip-evaluate.metrics"
+        predictions: "@chip-evaluate.predictions"
+        modisco: "@chip-modisco.results"
+
+The form before ``models`` (parallel lists ``names``, ``training``, ``metrics``, ...) is
+still accepted for one release: it is converted, with a warning that shows the new form.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bpnet.core.stages.base import Input, Output, Stage, StageContext, StageParams
+
+log = logging.getLogger(__name__)
+
+#: the optional interpretation files of a section, in the order of :func:`read_interpretation`
+INTERPRETATION_FILES = ("attributions", "modisco", "annotations", "marginalization", "marginalization_effects")
+
+
+class ModelSection(BaseModel):
+    """One model's section of the report: its heading and the files it is drawn from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., description="the section's heading, e.g. 'ChIP BPNet'; distinct for each model")
+    training: Input | None = Field(
+        None,
+        description="the training/ folder of the model's train-bpnet or train-chrombpnet stage; null (or left out) for "
+        "models without one, such as imported models: their loss curves then show as not available",
+    )
+    metrics: Input = Field(..., description="the model's metrics.json from its evaluate stage")
+    predictions: Input = Field(..., description="the model's predictions.npz from its evaluate stage")
+    attributions: Input | None = Field(
+        None,
+        description="optional: one head's attribution file of the model's attribute stage, e.g. "
+        "'@chip-attribute.scores/counts.h5'; shows the peaks with the largest attributions as logos and tracks",
+    )
+    modisco: Input | None = Field(
+        None, description="optional: the model's TF-MoDISco results file, e.g. '@chip-modisco.results'; shows the top patterns' logos",
+    )
+    annotations: Input | None = Field(
+        None,
+        description="optional: the patterns.tsv of the model's annotate stage, e.g. '@chip-annotate.patterns_table'; "
+        "names the patterns after their best database matches",
+    )
+    marginalization: Input | None = Field(
+        None,
+        description="optional: the marginalization.tsv of the model's marginalize stage, e.g. '@chip-marginalize.table'; "
+        "shows the ranked motif effects",
+    )
+    marginalization_effects: Input | None = Field(
+        None,
+        description="optional: the effects.npz of the model's marginalize stage, e.g. '@chip-marginalize.effects'; "
+        "adds the mean profile change of the top motifs",
+    )
+
+    def interpretation_files(self) -> tuple[Path | None, ...]:
+        return tuple(getattr(self, name) for name in INTERPRETATION_FILES)
 
 
 class ReportParams(StageParams):
     title: str = Field("bpnet report", description="title at the top of the page and in the browser tab")
-    names: list[str] = Field(..., min_length=1, description="one section per model, in this order, e.g. ['ChIP BPNet', 'ATAC ChromBPNet']")
-    training: list[Input] = Field(
-        default_factory=list,
-        description="the training/ folder of each model's train-bpnet or train-chrombpnet stage, in the order of names"
-        "; leave empty for models without one, such as imported models: their loss curves then show as not available",
-    )
-    metrics: list[Input] = Field(..., description="each model's metrics.json from its evaluate stage, in the order of names")
-    predictions: list[Input] = Field(..., description="each model's predictions.npz from its evaluate stage, in the order of names")
-    attributions: list[Input] = Field(
-        default_factory=list,
-        description="optional: one head's attribution file of each model's attribute stage, in the order of names, e.g. "
-        "'@chip-attribute.scores/counts.h5'; shows the peaks with the largest attributions as logos and tracks",
-    )
-    modisco: list[Input] = Field(
-        default_factory=list,
-        description="optional: each model's TF-MoDISco results file, in the order of names, e.g. '@chip-modisco.results'; "
-        "shows the top patterns' logos",
-    )
-    annotations: list[Input] = Field(
-        default_factory=list,
-        description="optional: each model's patterns.tsv of its annotate stage, in the order of names, e.g. "
-        "'@chip-annotate.patterns_table'; names the patterns after their best database matches",
-    )
-    marginalization: list[Input] = Field(
-        default_factory=list,
-        description="optional: each model's marginalization.tsv of its marginalize stage, in the order of names, e.g. "
-        "'@chip-marginalize.table'; shows the ranked motif effects",
-    )
-    marginalization_effects: list[Input] = Field(
-        default_factory=list,
-        description="optional: each model's effects.npz of its marginalize stage, in the order of names, e.g. "
-        "'@chip-marginalize.effects'; adds the mean profile change of the top motifs",
+    models: list[ModelSection] = Field(
+        ..., min_length=1,
+        description="one section per model, in this order: name, metrics and predictions (required), training and the "
+        "interpretation files (optional)",
     )
     report: Output = Field(Path("report.html"), description="the report: one HTML file, figures embedded, readable offline")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_parallel_lists(cls, data: Any) -> Any:
+        return sections_from_parallel_lists(data)
+
     @model_validator(mode="after")
-    def _one_per_name(self) -> "ReportParams":
-        n = len(self.names)
-        for field, what in (
-            ("metrics", "metrics.json"), ("predictions", "predictions.npz"), ("training", "training/ folder"),
-            ("attributions", "attribution file"), ("modisco", "TF-MoDISco results file"), ("annotations", "patterns.tsv"),
-            ("marginalization", "marginalization.tsv"), ("marginalization_effects", "effects.npz"),
-        ):
-            given = len(getattr(self, field))
-            if field not in ("metrics", "predictions") and given == 0:
-                continue
-            if given != n:
-                raise ValueError(f"{field} has {given} entr{'y' if given == 1 else 'ies'} but names has {n}: give one {what} per name, in the same order")
-        if len(set(self.names)) != n:
-            raise ValueError("names must be distinct: each names one section of the report")
+    def _distinct_names(self) -> "ReportParams":
+        names = [section.name for section in self.models]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"model names must be distinct: each names one section of the report ({', '.join(repeated)} repeats)")
         return self
+
+
+# --- the form before `models` (deprecated) ----------------------------------------------------------------
+
+#: list parameter of the old form -> the field of a section it fills, and what one entry is
+PARALLEL_LISTS = {
+    "names": ("name", "name"),
+    "training": ("training", "training/ folder"),
+    "metrics": ("metrics", "metrics.json"),
+    "predictions": ("predictions", "predictions.npz"),
+    "attributions": ("attributions", "attribution file"),
+    "modisco": ("modisco", "TF-MoDISco results file"),
+    "annotations": ("annotations", "patterns.tsv"),
+    "marginalization": ("marginalization", "marginalization.tsv"),
+    "marginalization_effects": ("marginalization_effects", "effects.npz"),
+}
+#: lists the old form required
+REQUIRED_LISTS = ("names", "metrics", "predictions")
+_deprecation_logged = False
+
+
+def sections_from_parallel_lists(data: Any) -> Any:
+    """``data`` with the old parallel lists (``names``, ``metrics``, ...) turned into ``models``.
+
+    Logs a deprecation warning, once per process, showing the converted parameters.
+    Anything else comes back unchanged.
+    """
+    if not isinstance(data, dict) or not any(key in data for key in PARALLEL_LISTS):
+        return data
+    if "models" in data:
+        raise ValueError(f"give models, not the deprecated lists {', '.join(k for k in PARALLEL_LISTS if k in data)} as well")
+    lists = {key: data[key] for key in PARALLEL_LISTS if key in data}
+    for key in REQUIRED_LISTS:
+        if key not in lists:
+            raise ValueError(f"{key} is missing (the deprecated form needs names, metrics and predictions); better, write models")
+    for key, value in lists.items():
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{key} should be a list with one entry per name; better, write models")
+    n = len(lists["names"])
+    for key, value in lists.items():
+        if key not in REQUIRED_LISTS and not value:
+            continue
+        if len(value) != n:
+            what = PARALLEL_LISTS[key][1]
+            raise ValueError(f"{key} has {len(value)} entr{'y' if len(value) == 1 else 'ies'} but names has {n}: give one {what} per name, in the same order")
+    models = [{PARALLEL_LISTS[key][0]: value[i] for key, value in lists.items() if value} for i in range(n)]
+    _log_deprecation(models)
+    return {**{key: value for key, value in data.items() if key not in PARALLEL_LISTS}, "models": models}
+
+
+def _log_deprecation(models: list[dict[str, Any]]) -> None:
+    global _deprecation_logged
+    if _deprecation_logged:
+        return
+    _deprecation_logged = True
+    shown = yaml.safe_dump({"models": [{k: str(v) for k, v in m.items()} for m in models]}, sort_keys=False, width=1000)
+    log.warning(
+        "report: the parallel lists names, training, metrics, predictions, ... are deprecated and will be removed in the "
+        "next release; write one entry per model instead:\n%s", shown.rstrip(),
+    )
 
 
 class Report(Stage):
@@ -81,17 +169,10 @@ class Report(Stage):
         from ..report.inputs import read_model_inputs
         from ..report.interpret_inputs import read_interpretation
 
-        n = len(params.names)
-        trainings = params.training or [None] * n
-        models = [
-            read_model_inputs(name, training, metrics, predictions)
-            for name, training, metrics, predictions in zip(params.names, trainings, params.metrics, params.predictions)
-        ]
-        optional = ("attributions", "modisco", "annotations", "marginalization", "marginalization_effects")
-        if any(getattr(params, field) for field in optional):
-            columns = [getattr(params, field) or [None] * n for field in optional]
-            for model, paths in zip(models, zip(*columns)):
-                model.interpretation = read_interpretation(*paths)
+        models = [read_model_inputs(s.name, s.training, s.metrics, s.predictions) for s in params.models]
+        if any(any(s.interpretation_files()) for s in params.models):  # then every section shows what is missing
+            for model, section in zip(models, params.models):
+                model.interpretation = read_interpretation(*section.interpretation_files())
         page = build_report(params.title, models)
         params.report.parent.mkdir(parents=True, exist_ok=True)
         params.report.write_text(page, encoding="utf-8")

@@ -22,7 +22,6 @@ Each step is a function returning a typed result (:mod:`bpnet.train.chrombpnet`)
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -157,6 +156,7 @@ def train_accessibility_model(
 
 def save_models(params: TrainChromBPNetParams, context: StageContext, bias, bias_check, accessibility, count_check) -> None:
     """Step 6: the three models, the logs of both runs and ``chrombpnet.json``."""
+    from bpnet.core.formats.training import ACCESSIBILITY_RUN, BIAS_RUN, write_chrombpnet_record
     from bpnet.core.modelfile import save_model
 
     from ..chrombpnet import chrombpnet_record
@@ -168,7 +168,6 @@ def save_models(params: TrainChromBPNetParams, context: StageContext, bias, bias
     save_model(model.accessibility, params.accessibility_model, provenance=provenance)
     params.training.mkdir(parents=True, exist_ok=True)
     if bias.run is not None:
-        bias.run.write_logs(params.training / "bias", model.bias)
-    accessibility.run.write_logs(params.training / "accessibility", model)
-    record = chrombpnet_record(bias, bias_check, accessibility, count_check)
-    (params.training / "chrombpnet.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
+        bias.run.write_logs(params.training / BIAS_RUN, model.bias)
+    accessibility.run.write_logs(params.training / ACCESSIBILITY_RUN, model)
+    write_chrombpnet_record(params.training, chrombpnet_record(bias, bias_check, accessibility, count_check))

@@ -1,6 +1,8 @@
 """The ``evaluate`` stage: profile and count metrics of a model on held-out loci.
 
-Outputs (see :mod:`bpnet.train.evaluation` for the definitions):
+Outputs (see :mod:`bpnet.train.evaluation` for the definitions; the file layouts are
+declared once, for the writer here and the report that reads them, in
+:mod:`bpnet.core.formats.metrics` and :mod:`bpnet.core.formats.predictions`):
 
 * ``metrics.json``: ``model``, ``architecture``, ``split``; ``peaks`` and ``negatives``
   (null without negatives), each ``n`` and the means over loci of ``profile_mnll``,
@@ -51,9 +53,9 @@ class Evaluate(Stage):
     Params = EvaluateParams
 
     def run(self, params: EvaluateParams, context: StageContext) -> None:
-        import numpy as np
-
         from bpnet.core.console import LOG_FILE_ONLY, console
+        from bpnet.core.formats.metrics import write_metrics
+        from bpnet.core.formats.predictions import write_predictions
         from bpnet.core.modelfile import load_model
         from bpnet.data.loci import LociSet
         from bpnet.data.motifs import read_meme
@@ -70,9 +72,8 @@ class Evaluate(Stage):
             model, loci, params.split, batch_size=params.batch_size, device=device, smooth_true=params.smooth_true,
             motif=motif, n_examples=params.n_examples, model_label=str(params.model), loci_label=str(params.loci),
         )
-        params.metrics.write_text(json.dumps(result.metrics, indent=2) + "\n")
-        with open(params.predictions, "wb") as out:
-            np.savez_compressed(out, **result.arrays)
+        write_metrics(params.metrics, result.metrics)
+        write_predictions(params.predictions, result.predictions)
         table = metrics_table(result.metrics)
         console.print(table)
         context.log.info("metrics: %s", json.dumps(result.metrics), extra=LOG_FILE_ONLY)

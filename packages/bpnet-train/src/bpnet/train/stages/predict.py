@@ -51,7 +51,7 @@ class Predict(Stage):
 
     def run(self, params: PredictParams, context: StageContext) -> None:
         from bpnet.core.outputs import check_models_agree, default_input_length, strand_pairs
-        from bpnet.data.sources.fasta import FastaSource
+        from bpnet.data.sources import SequenceSource, open_source
 
         from .. import prediction
 
@@ -63,7 +63,7 @@ class Predict(Stage):
         controls = prediction.ControlReader(params.control_tracks, params.control_length or shape.output_length)
         _check_controls(controls.n_tracks, shape.n_control_tracks, loaded.labels[0])
 
-        genome = FastaSource(params.genome)
+        genome = open_source(params.genome, SequenceSource)
         regions, label = prediction.read_regions(params.regions)
         windows = prediction.prediction_windows(
             regions, genome.sizes, input_length=input_length, output_length=shape.output_length,
