@@ -25,6 +25,7 @@ from bpnet.core.cli.main import run_cli
 from bpnet.core.modelfile import build_model, load_model, save_model
 from bpnet.core.stages.base import StageContext
 from bpnet.data.bigwig_io import write_bigwig
+from bpnet.core.errors import InputError
 from bpnet.data.errors import DataError
 from bpnet.data.bigwig_io import owned_spans
 from bpnet.interpret.attribution import attribute, check_rules, dinucleotide_references
@@ -292,7 +293,7 @@ def test_a_module_without_a_deeplift_rule_is_refused_before_running(run, tmp_pat
 )
 def test_loci_of_another_window_are_refused(run, tmp_path, kwargs, message):
     folder = save_model(tiny_bpnet(5, n_control_tracks=2, **kwargs), tmp_path / "other")
-    with pytest.raises(DataError, match=message) as error:
+    with pytest.raises(InputError, match=message) as error:
         run_stage(run, tmp_path / "stage", models=[folder])
     assert str(run["loci"]) in str(error.value)
     assert not list((tmp_path / "stage").glob("scores/*.h5"))

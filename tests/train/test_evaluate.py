@@ -15,6 +15,7 @@ from bpnet.core.architectures.chrombpnet import ChromBPNet
 from bpnet.core.metrics import count_metrics, profile_metrics, summarize
 from bpnet.core.modelfile import save_model
 from bpnet.core.stages.base import StageContext
+from bpnet.core.errors import InputError
 from bpnet.data.errors import DataError
 from bpnet.train.evaluation import METRIC_KEYS, evaluate, motif_match_track
 from bpnet.data.loci import LociSet
@@ -124,7 +125,7 @@ def test_a_split_without_loci_is_an_error_listing_the_splits(tmp_path):
 
 
 def test_a_model_for_other_tracks_is_refused_with_a_clear_error(tmp_path):
-    with pytest.raises(DataError, match=r"predicts 1 track\(s\) x 40 bp but .* holds 2 signal track\(s\)"):
+    with pytest.raises(InputError, match=r"predicts 1 track\(s\) but .* holds 2 signal track\(s\)"):
         run_stage(tmp_path, tiny_bpnet(n_outputs=1), make_loci())
 
 
@@ -188,10 +189,10 @@ def test_a_bias_model_that_follows_the_motif_correlates_with_its_match_track():
 
 def test_a_model_needing_longer_windows_is_refused_with_a_clear_error(tmp_path):
     model = BPNet(n_filters=8, n_layers=4, n_outputs=2, output_length=LOUT)  # needs more than LIN bp
-    with pytest.raises(DataError, match=r"cannot run on the windows of .*loci.h5.*at least"):
+    with pytest.raises(InputError, match=r"needs input windows of at least \d+ bp but .*loci.h5 holds 160 bp windows"):
         run_stage(tmp_path, model, make_loci())
 
 
 def test_a_model_with_control_tracks_needs_loci_with_them(tmp_path):
-    with pytest.raises(DataError, match=r"takes 2 control track\(s\) but .* holds 0"):
+    with pytest.raises(InputError, match=r"takes 2 control track\(s\) but .* holds 0"):
         run_stage(tmp_path, tiny_bpnet(n_control_tracks=2), make_loci())

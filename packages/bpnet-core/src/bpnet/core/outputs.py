@@ -15,8 +15,8 @@ Everything built on that contract lives here, once:
   log counts over models (folds) and strands;
 * :func:`resolve_submodel`, :func:`select_submodel` and :func:`load_models`: which part
   of a ChromBPNet to use (``auto | model | accessibility | bias``), on which device;
-* :func:`output_shape` and :func:`check_models_agree`: what several averaged models
-  must share.
+* :func:`output_shape`, :func:`check_models_agree` and :func:`check_models_fit`: what
+  several averaged models must share, and whether they fit a set of windows.
 
 **One count or several.** A model with one count output predicts one multinomial
 over all tracks and positions jointly (the distribution the BPNet loss trains); a
@@ -287,9 +287,57 @@ def check_models_agree(models: Sequence[torch.nn.Module], labels: Sequence[str],
     return first
 
 
+def check_models_fit(
+    models: Sequence[torch.nn.Module], labels: Sequence[str], *, input_length: int, output_length: int,
+    windows: str, n_tracks: int | None = None, n_control_tracks: int | None = None,
+    trained_input_lengths: Sequence[int | None] | None = None,
+) -> OutputShape:
+    """The shape ``models`` share on ``windows`` (e.g. a loci.h5) of ``input_length`` bp in
+    and ``output_length`` bp out; :class:`InputError` when they do not fit it.
+
+    Refused: a model that needs longer input windows, one trained on windows of another
+    input length (``trained_input_lengths``, where known), models that disagree
+    (:func:`check_models_agree`), an output window other than ``output_length``, another
+    number of profile tracks than ``n_tracks`` and control tracks the windows do not hold
+    (``n_control_tracks``; None: not checked, e.g. when zero controls are fed).
+    """
+    trained_input_lengths = trained_input_lengths or [None] * len(models)
+    for model, label, trained in zip(models, labels, trained_input_lengths):
+        minimum = getattr(model, "minimum_input_length", None)
+        needed = int(minimum()) if callable(minimum) else None
+        if needed is not None and needed > input_length:
+            raise InputError(
+                f"{label} needs input windows of at least {needed} bp but {windows} holds {input_length} bp windows "
+                "(made for another model window): use the loci the model was trained on"
+            )
+        if trained is not None and trained != input_length:
+            raise InputError(
+                f"{label} was trained on {trained} bp input windows but {windows} holds {input_length} bp windows: "
+                "use loci extracted with the model's input_length (e.g. the loci it was trained on)"
+            )
+    shape = check_models_agree(models, labels, input_length)
+    if shape.output_length != output_length:
+        raise InputError(
+            f"{labels[0]} predicts {shape.output_length} bp from {input_length} bp inputs but {windows} holds "
+            f"{output_length} bp output windows: they were made for another model; use the loci the model was trained on "
+            "(or re-run the loci stage with this model's input_length and output_length)"
+        )
+    if n_tracks is not None and shape.n_tracks != n_tracks:
+        raise InputError(
+            f"{labels[0]} predicts {shape.n_tracks} track(s) but {windows} holds {n_tracks} signal track(s): "
+            "use the loci the model was trained on"
+        )
+    if n_control_tracks is not None and shape.n_control_tracks and shape.n_control_tracks != n_control_tracks:
+        raise InputError(
+            f"{labels[0]} takes {shape.n_control_tracks} control track(s) but {windows} holds {n_control_tracks}: "
+            "extract the loci with the control tracks the model was trained with"
+        )
+    return shape
+
+
 __all__ = [
     "DEFAULT_INPUT_LENGTH", "LoadedModels", "OutputShape", "Predictions", "average_predictions", "call_model",
-    "check_models_agree", "default_input_length", "expected_counts", "flip_strands", "is_chrombpnet", "load_models",
+    "check_models_agree", "check_models_fit", "default_input_length", "expected_counts", "flip_strands", "is_chrombpnet", "load_models",
     "output_shape", "profile_probabilities", "resolve_submodel", "select_submodel", "strand_pairs", "total_log_counts",
     "track_names",
 ]

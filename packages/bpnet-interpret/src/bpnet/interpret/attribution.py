@@ -201,40 +201,6 @@ def check_rules(model: torch.nn.Module, label: str) -> None:
     )
 
 
-def check_window(model: torch.nn.Module, input_length: int, output_length: int | None, label: str, loci_label: str) -> None:
-    """:class:`DataError` when ``input_length`` bp windows do not fit ``model``.
-
-    The model must run on the windows and, when the loci say which output window they
-    were made for, predict exactly that many bp (as in training): loci extracted for
-    another model design (another input or output length) are refused.
-    """
-    minimum = getattr(model, "minimum_input_length", None)
-    if callable(minimum) and input_length < minimum():
-        raise DataError(
-            f"{loci_label}: its windows are {input_length} bp but {label} needs input windows of at least {minimum()} bp; "
-            "attribute with loci extracted for this model (the loci stage's input_length)"
-        )
-    from bpnet.core.outputs import call_model
-
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    dtype = next((p.dtype for p in model.parameters()), torch.float32)
-    X = torch.zeros(1, 4, input_length, device=device, dtype=dtype)
-    try:
-        with torch.no_grad():
-            logits = call_model(model, X, zero_controls=True)[0]
-    except (RuntimeError, ValueError) as exc:
-        raise DataError(
-            f"{loci_label}: {label} does not run on its {input_length} bp windows ({str(exc).splitlines()[0]}); "
-            "attribute with loci extracted for this model"
-        ) from None
-    if output_length is not None and logits.shape[-1] != output_length:
-        raise DataError(
-            f"{loci_label}: its windows ({input_length} bp in, {output_length} bp out) were made for another model: "
-            f"{label} predicts {logits.shape[-1]} bp from {input_length} bp; attribute with the loci the model was trained on "
-            "(or re-run the loci stage with this model's input_length and output_length)"
-        )
-
-
 # ---------------------------------------------------------------------- references
 
 
@@ -466,6 +432,6 @@ def _check_probe(chunk: _Chunk, label: str, head: str) -> None:
 
 __all__ = [
     "DELTA_TOLERANCE", "HEADS", "HeadAttributions", "MAX_GPU_BATCH", "PROBE_RELATIVE_LIMIT", "PROBE_SEQUENCES", "attribute", "check_rules",
-    "attribution_rules", "check_window", "default_batch_size", "dinucleotide_references", "explanation_target", "missing_rules",
+    "attribution_rules", "default_batch_size", "dinucleotide_references", "explanation_target", "missing_rules",
     "resolve_precision",
 ]

@@ -5,8 +5,8 @@ The steps (the ``marginalize`` stage strings them together):
 1. :func:`select_background`: a seeded choice of ``n_loci`` loci of a ``loci.h5`` (the
    negatives by default: sequence the model should find unremarkable), their centred
    input windows and, for models with control tracks, their control windows.
-2. :func:`bpnet.core.outputs.load_models` and :func:`check_models`: the model folders
-   (a ChromBPNet's de-biased ``accessibility`` model with ``submodel: auto``), which must fit the loci's
+2. :func:`bpnet.core.outputs.load_models` and :func:`bpnet.core.outputs.check_models_fit`:
+   the model folders (a ChromBPNet's de-biased ``accessibility`` model with ``submodel: auto``), which must fit the loci's
    windows: an input window the model runs on, the loci's output window, and the
    control tracks the model takes.
 3. :func:`marginalize_motif`, per motif: the models' predictions (averaged as the
@@ -48,7 +48,7 @@ import torch
 
 from bpnet.core.atomic import atomic_path
 from bpnet.core.metrics import jensen_shannon
-from bpnet.core.outputs import OutputShape, Predictions, average_predictions, check_models_agree
+from bpnet.core.outputs import Predictions, average_predictions
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
 from bpnet.data.motifs import Motif, sample_sites
@@ -143,48 +143,6 @@ def trained_input_length(path: str | Path) -> int | None:
             return int(value) if value is not None else None
     except (OSError, ValueError, TypeError):
         return None
-
-
-def check_models(
-    models: Sequence[torch.nn.Module],
-    labels: Sequence[str],
-    loci: LociSet,
-    loci_label: str,
-    trained_lengths: Sequence[int | None] | None = None,
-) -> OutputShape:
-    """The shape the models share on the loci's windows; :class:`DataError` when they do not fit.
-
-    Refused: a model that needs a longer input than the loci hold, one trained on loci of
-    another input window (``trained_lengths``, see :func:`trained_input_length`), one
-    whose output window differs from the loci's, models that disagree, and a model
-    taking control tracks the loci lack.
-    """
-    trained_lengths = trained_lengths or [None] * len(models)
-    for model, label, trained in zip(models, labels, trained_lengths):
-        minimum = getattr(model, "minimum_input_length", None)
-        needed = int(minimum()) if callable(minimum) else None
-        if needed is not None and needed > loci.input_length:
-            raise DataError(
-                f"{label} needs input windows of at least {needed} bp but {loci_label} holds {loci.input_length} bp windows "
-                "(loci extracted for another model window): use the loci the model was trained on"
-            )
-        if trained is not None and trained != loci.input_length:
-            raise DataError(
-                f"{label} was trained on {trained} bp input windows but {loci_label} holds {loci.input_length} bp windows: "
-                "use loci extracted with the model's input_length (e.g. the loci it was trained on)"
-            )
-    shape = check_models_agree(models, labels, loci.input_length)
-    if shape.output_length != loci.output_length:
-        raise DataError(
-            f"{labels[0]} predicts {shape.output_length} bp from {loci.input_length} bp inputs but {loci_label} holds "
-            f"{loci.output_length} bp output windows (loci extracted for another model window): use loci extracted for this model"
-        )
-    if shape.n_control_tracks and shape.n_control_tracks != loci.n_controls:
-        raise DataError(
-            f"{labels[0]} takes {shape.n_control_tracks} control track(s) but {loci_label} holds {loci.n_controls}: "
-            "extract the loci with the control tracks the model was trained with"
-        )
-    return shape
 
 
 # ---------------------------------------------------------------------- predicting
@@ -445,7 +403,7 @@ def plot_effect(
 
 
 __all__ = [
-    "Background", "MotifEffect", "TABLE_COLUMNS", "check_models", "effect_table", "insert_at_centre", "insertion_sites",
+    "Background", "MotifEffect", "TABLE_COLUMNS", "effect_table", "insert_at_centre", "insertion_sites",
     "insertion_start", "marginalize_motif", "plot_effect", "plot_names", "predict_codes", "rank_effects", "safe_file_name",
     "select_background", "trained_input_length", "write_effects", "write_table",
 ]

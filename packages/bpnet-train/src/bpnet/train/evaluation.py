@@ -38,7 +38,7 @@ from bpnet.core.architectures.layers import centre_crop
 from bpnet.core.formats.metrics import METRIC_KEYS
 from bpnet.core.formats.predictions import Predictions
 from bpnet.core.metrics import PROFILE_KEYS, count_metrics, pearson_along, profile_metrics, summarize
-from bpnet.core.outputs import call_model, expected_counts, is_chrombpnet, total_log_counts
+from bpnet.core.outputs import call_model, check_models_fit, expected_counts, is_chrombpnet, total_log_counts
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
 from bpnet.data.motifs import Motif, scan
@@ -76,34 +76,7 @@ def check_split(loci: LociSet, split: str, label: str) -> tuple[int, int]:
     )
 
 
-def _check_outputs(logits: torch.Tensor, log_counts: torch.Tensor, loci: LociSet, model_label: str, loci_label: str) -> None:
-    """:class:`DataError` if the model's outputs do not fit the loci's signal windows."""
-    expected = (loci.n_signals, loci.output_length)
-    if tuple(logits.shape[1:]) != expected:
-        raise DataError(
-            f"{model_label} predicts {logits.shape[1]} track(s) x {logits.shape[-1]} bp but {loci_label} holds "
-            f"{expected[0]} signal track(s) x {expected[1]} bp: evaluate the model on the loci it was trained for"
-        )
-    if log_counts.ndim != 2 or log_counts.shape[1] not in (1, loci.n_signals):
-        raise DataError(f"{model_label} returns log counts of shape {tuple(log_counts.shape)}; expected (N, 1) or (N, {loci.n_signals})")
-
-
-def _check_controls(model: torch.nn.Module, loci: LociSet, model_label: str, loci_label: str) -> None:
-    """:class:`DataError` if the model takes control tracks the loci do not hold (extra ones are ignored)."""
-    needed = int(getattr(model, "n_control_tracks", 0) or 0)
-    if needed and needed != loci.n_controls:
-        raise DataError(
-            f"{model_label} takes {needed} control track(s) but {loci_label} holds {loci.n_controls}: "
-            "extract the loci with the control tracks the model was trained with"
-        )
-
-
 # ---------------------------------------------------------------------- model outputs
-
-
-def run_model(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(logits, log_counts)`` of ``model`` on ``batch`` (with its controls if the model takes any)."""
-    return call_model(model, batch.X, batch.X_ctl)
 
 
 def motif_match_track(codes: np.ndarray, motif: Motif, output_length: int) -> np.ndarray:
@@ -162,7 +135,6 @@ def _motif_correlations(columns: _Columns, motif: Motif, loci: LociSet, batch: B
 def _evaluate_group(
     model: torch.nn.Module, loci: LociSet, split: str, peaks: bool, *, batch_size: int, device: torch.device,
     smooth_true: bool, motif: Motif | None, example_rows: np.ndarray, examples: dict[int, dict[str, np.ndarray]],
-    labels: tuple[str, str],
 ) -> dict[str, np.ndarray]:
     """Per-locus columns of the peaks (``peaks=True``) or negatives of ``split``; example
     profiles of loci rows in ``example_rows`` go into ``examples``."""
@@ -171,15 +143,8 @@ def _evaluate_group(
     columns = _Columns()
     chrombpnet = is_chrombpnet(model)
     batches = make_batches(loci, split, batch_size, device, train=False, peaks=peaks)
-    for number, batch in enumerate(track(batches, f"evaluating {'peaks' if peaks else 'negatives'}")):
-        if number == 0:
-            try:
-                logits, log_counts = run_model(model, batch)
-            except ValueError as exc:  # architectures refuse wrong input shapes with ValueError
-                raise DataError(f"{labels[0]} cannot run on the windows of {labels[1]}: {exc}") from None
-            _check_outputs(logits, log_counts, loci, *labels)
-        else:
-            logits, log_counts = run_model(model, batch)
+    for batch in track(batches, f"evaluating {'peaks' if peaks else 'negatives'}"):
+        logits, log_counts = call_model(model, batch.X, batch.X_ctl)
         columns.add("index", batch.index)
         columns.add("obs_counts", loci.total_counts(batch.index.numpy()))
         columns.add_model("model", logits, log_counts, batch.y, smooth_true)
@@ -236,7 +201,10 @@ def evaluate(
     Returns an :class:`Evaluation`; the stage writes it to metrics.json and predictions.npz.
     """
     check_split(loci, split, loci_label)
-    _check_controls(model, loci, model_label, loci_label)
+    check_models_fit(
+        [model], [model_label], input_length=loci.input_length, output_length=loci.output_length, windows=loci_label,
+        n_tracks=loci.n_signals, n_control_tracks=loci.n_controls,
+    )
     device = torch.device(device)
     chrombpnet = is_chrombpnet(model)
     if motif is not None and not chrombpnet:
@@ -245,7 +213,7 @@ def evaluate(
     rows = example_rows(loci, split, n_examples)
     examples: dict[int, dict[str, np.ndarray]] = {}
     options = dict(batch_size=batch_size, device=device, smooth_true=smooth_true, motif=motif,
-                   example_rows=rows, examples=examples, labels=(model_label, loci_label))
+                   example_rows=rows, examples=examples)
     model.eval()
     with torch.no_grad():
         groups = {"peaks": _evaluate_group(model, loci, split, True, **options)}
@@ -334,5 +302,5 @@ def _format(value: float | int | None) -> str:
 
 
 __all__ = [
-    "Evaluation", "METRIC_KEYS", "check_split", "evaluate", "example_rows", "metrics_table", "motif_match_track", "run_model",
+    "Evaluation", "METRIC_KEYS", "check_split", "evaluate", "example_rows", "metrics_table", "motif_match_track",
 ]

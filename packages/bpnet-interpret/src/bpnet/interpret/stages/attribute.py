@@ -77,6 +77,7 @@ class Attribute(Stage):
         import numpy as np
 
         from bpnet.core.device import describe_device
+        from bpnet.core.outputs import check_models_fit
         from bpnet.data.bigwig_io import write_window_values
         from bpnet.data.loci import LociSet
         from bpnet.data.onehot import codes_to_one_hot
@@ -89,8 +90,8 @@ class Attribute(Stage):
         device = params.setup_device(", ".join(f"{h} {attribution.resolve_precision(params.precision, h)}" for h in params.heads))
         loaded = params.load_models(device)
         models, labels, submodels = loaded.models, loaded.labels, loaded.submodels
-        for model, label in zip(models, labels):
-            attribution.check_window(model, loci.input_length, loci.output_length, label, str(params.loci))
+        # zero control tracks are fed (the sequence alone is explained), so the loci's controls are not needed
+        check_models_fit(models, labels, input_length=loci.input_length, output_length=loci.output_length, windows=str(params.loci))
         sizes = chromosome_sizes(loci, params.genome, context)
 
         L, j = loci.input_length, loci.max_jitter

@@ -50,7 +50,7 @@ class Marginalize(Stage):
         import numpy as np
 
         from bpnet.core.console import track
-        from bpnet.core.outputs import track_names
+        from bpnet.core.outputs import check_models_fit, track_names
         from bpnet.data.loci import LociSet
         from bpnet.data.motifs import read_meme
 
@@ -63,7 +63,10 @@ class Marginalize(Stage):
         loaded = params.load_models(device)
         models, labels, submodels = loaded.models, loaded.labels, loaded.submodels
         trained = [marginalize.trained_input_length(path) for path in params.models]
-        shape = marginalize.check_models(models, labels, loci, loci_label, trained)
+        shape = check_models_fit(
+            models, labels, input_length=loci.input_length, output_length=loci.output_length, windows=loci_label,
+            n_control_tracks=loci.n_controls, trained_input_lengths=trained,
+        )
         background = marginalize.select_background(
             loci, split=params.split, peaks=params.peaks, n_loci=params.n_loci, seed=params.seed, label=loci_label,
             controls=bool(shape.n_control_tracks),
