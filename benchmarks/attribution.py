@@ -113,12 +113,20 @@ def peer_serve(job_path: str) -> None:
         dtype = torch.float64 if head == "profile" else torch.float32
         wrapper = (ProfileWrapper if head == "profile" else CountWrapper)(ControlWrapper(model)).type(dtype)
         if warm_up:  # one sequence, two references, untimed
-            deep_lift_shap(wrapper, X[:1].type(dtype), hypothetical=True, n_shuffles=2, batch_size=PEER_BATCH, device=device, random_state=SEED)
+            deep_lift_shap(
+                wrapper,
+                X[:1].type(dtype),
+                hypothetical=True,
+                n_shuffles=2,
+                batch_size=PEER_BATCH,
+                device=device,
+                random_state=SEED,
+            )
             model.float()
             protocol.write("{}\n")
             protocol.flush()
             continue
-        run = timed(lambda: deep_lift_shap(wrapper, X.type(dtype), hypothetical=True, n_shuffles=N_SHUFFLES,
+        run = timed(lambda: deep_lift_shap(wrapper, X.type(dtype), hypothetical=True, n_shuffles=N_SHUFFLES,  # noqa: B023  (timed calls it at once)
                                            batch_size=PEER_BATCH, device=device, random_state=SEED, warning_threshold=1e-3))
         path = f"{job_path}-{head}-{calls}.npy"
         np.save(path, run.pop("result").float().numpy())
@@ -326,11 +334,17 @@ def main() -> None:
             if args.engine_check and peer is not None:
                 r = run_side("tangermeme-on-bpnet", head, args.engine_check)
                 runs["tangermeme-on-bpnet"][head] = [r]
-                print(f"{head:8s} {'tangermeme-on-bpnet':20s}: {args.engine_check / r['seconds']:.3f} sequences/s ({r['seconds']:.1f} s)", flush=True)
+                print(
+                    f"{head:8s} {'tangermeme-on-bpnet':20s}: {args.engine_check / r['seconds']:.3f} sequences/s ({r['seconds']:.1f} s)",
+                    flush=True,
+                )
             if head == "profile":  # our profile head in float32 throughout (precision: float32), one timed run
                 r = run_side("bpnet", head, args.n_sequences, "float32")
                 runs["bpnet-float32"][head] = [r]
-                print(f"{head:8s} {'bpnet-float32':20s}: {args.n_sequences / r['seconds']:.3f} sequences/s ({r['seconds']:.1f} s)", flush=True)
+                print(
+                    f"{head:8s} {'bpnet-float32':20s}: {args.n_sequences / r['seconds']:.3f} sequences/s ({r['seconds']:.1f} s)",
+                    flush=True,
+                )
     finally:
         if peer is not None:
             peer.close()
@@ -356,7 +370,10 @@ def main() -> None:
             row[f"speedup_{key}"] = row["bpnet"][key] / row[reference][key]
         table[head] = row
 
-    print(f"\n{'head':8s} {'side':20s} {'seq/s':>7s} {'speed-up':>8s} {'seq/CPU-s':>9s} {'speed-up':>8s} {'Pearson min':>11s} {'max |delta|/scale':>17s}")
+    print(
+        f"\n{'head':8s} {'side':20s} {'seq/s':>7s} {'speed-up':>8s} {'seq/CPU-s':>9s} {'speed-up':>8s} "
+        f"{'Pearson min':>11s} {'max |delta|/scale':>17s}"
+    )
     for head, row in table.items():
         for side in runs:
             if side not in row:

@@ -83,7 +83,7 @@ def make_data(work: Path, n_loci: int, n_chroms: int, chrom_size: int, seed: int
             out.write(f"chr{chrom_of[i] + 1}\t{s}\t{summit[i] + right[i]}\tp{i}\t0\t.\t1\t-1\t-1\t{left[i]}\n")
     for folder, rate, per_peak in (("signal", 0.01, 200), ("control", 0.03, 0)):
         (work / folder).mkdir(exist_ok=True)
-        for strand, name in (("+", "plus.bw"), ("-", "minus.bw")):
+        for name in ("plus.bw", "minus.bw"):
             tracks = {}
             for k, (chrom, size) in enumerate(sizes.items()):
                 dense = rng.poisson(rate, size).astype(np.float32)
@@ -104,11 +104,10 @@ def track_files(work: Path) -> list[str]:
 
 
 def worker_bpnet(work: Path, args) -> dict:
-    import torch  # noqa: F401  (imported by the trainer anyway; keeps baselines comparable)
-
-    import pyBigWig  # noqa: F401  (imports are not timed, as for tangermeme)
     import figwig  # noqa: F401  (the bigWig reader, imported by tangermeme.io too)
+    import pyBigWig  # noqa: F401  (imports are not timed, as for tangermeme)
     import pyfaidx  # noqa: F401
+    import torch  # noqa: F401  (imported by the trainer anyway; keeps baselines comparable)
 
     import bpnet.core.console  # noqa: F401
     from bpnet.data.loci import LociSet, extract_loci
@@ -129,14 +128,24 @@ def worker_bpnet(work: Path, args) -> dict:
     t0 = time.perf_counter()
     LociSet.load(h5)
     load_s = time.perf_counter() - t0
-    return {"tool": "bpnet.data.loci.extract_loci", "peaks": args.peaks, "loci": len(loci), "seconds": seconds, "loci_per_s": len(loci) / seconds,
-            "baseline_rss_mb": base, "peak_rss_mb": peak, "peak_increase_mb": peak - base, "result_mb": loci.nbytes / 2**20,
-            "h5_save_s": save_s, "h5_load_s": load_s, "h5_mb": h5.stat().st_size / 2**20}
+    return {
+        "tool": "bpnet.data.loci.extract_loci",
+        "peaks": args.peaks,
+        "loci": len(loci),
+        "seconds": seconds,
+        "loci_per_s": len(loci) / seconds,
+        "baseline_rss_mb": base,
+        "peak_rss_mb": peak,
+        "peak_increase_mb": peak - base,
+        "result_mb": loci.nbytes / 2**20,
+        "h5_save_s": save_s,
+        "h5_load_s": load_s,
+        "h5_mb": h5.stat().st_size / 2**20,
+    }
 
 
 def worker_tangermeme(work: Path, args) -> dict:
     import torch  # noqa: F401
-
     from tangermeme.io import extract_loci
 
     base = rss_mb()
@@ -277,8 +286,10 @@ def main() -> None:
     print(f"\nloci.h5: {ours['h5_mb']:.0f} MB, save {ours['h5_save_s']:.2f} s, load {ours['h5_load_s']:.2f} s")
     b = results["batches"]
     for name in ("fast_path", "dataset_dataloader"):
-        print(f"{name:20s} batch {b['batch_size']}: {b[name]['examples_per_s']:9.0f} examples/s "
-              f"({b[name]['examples']} examples, {b['threads']} thread(s), device {b['fast_path_device'] if name == 'fast_path' else 'cpu'})")
+        print(
+            f"{name:20s} batch {b['batch_size']}: {b[name]['examples_per_s']:9.0f} examples/s "
+            f"({b[name]['examples']} examples, {b['threads']} thread(s), device {b['fast_path_device'] if name == 'fast_path' else 'cpu'})"
+        )
     print(f"\nwrote {args.out}")
 
 

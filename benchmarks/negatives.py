@@ -149,7 +149,11 @@ def run_scenario(folder: Path, genome_size: int, n_peaks: int, seed: int, tanger
 
     print(f"{'tool':46} {'seconds':>8} {'KS':>7} {'asked':>7} {'negatives':>10} {'on a peak':>10} {'overlapping':>12}")
     for r in rows:
-        secs = f"{r['seconds']:.1f}" if r.get("seconds") is not None else (f"stopped {r['stopped_after']:.0f}" if "stopped_after" in r else "error")
+        secs = (
+            f"{r['seconds']:.1f}"
+            if r.get("seconds") is not None
+            else (f"stopped {r['stopped_after']:.0f}" if "stopped_after" in r else "error")
+        )
         ks = f"{r['ks_statistic']:.4f}" if r.get("ks_statistic") is not None else "-"
         print(f"{r['tool']:46} {secs:>8} {ks:>7} {r.get('n_requested', '-'):>7} {r.get('n_negatives', '-'):>10} "
               f"{r.get('overlapping_a_peak', '-'):>10} {r.get('overlapping_each_other', '-'):>12}")

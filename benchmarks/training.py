@@ -54,8 +54,9 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -212,16 +213,47 @@ def preprocessing_stages(args) -> dict[str, Any]:
         simulate["motifs"] = "motif.meme"
     return {
         "sim": {"stage": "simulate", "params": simulate},
-        "signal": {"stage": "reads-to-bigwig", "params": {"reads": [f"{sim}/reads.bam"], "genome": f"{sim}/genome.fa", "stranded": True}},
-        "control": {"stage": "reads-to-bigwig", "params": {"reads": [f"{sim}/control.bam"], "genome": f"{sim}/genome.fa", "stranded": True}},
-        "peaks": {"stage": "call-peaks", "params": {"reads": [f"{sim}/reads.bam"], "controls": [f"{sim}/control.bam"],
-                                                    "genome": f"{sim}/genome.fa", "preset": "chip"}},
-        "negatives": {"stage": "negatives", "params": {"genome": f"{sim}/genome.fa", "peaks": "@peaks.peaks", "ratio": 1.0, "seed": 0}},
-        "folds": {"stage": "splits", "params": {"genome": f"{sim}/genome.fa",
-                                                "folds": {"fold_0": {"valid": args.valid_chroms, "test": args.test_chroms}}}},
-        "loci": {"stage": "loci", "params": {"genome": f"{sim}/genome.fa", "peaks": "@peaks.peaks", "negatives": "@negatives.negatives",
-                                             "signals": ["@signal.tracks"], "controls": ["@control.tracks"], "splits": "@folds.splits",
-                                             "fold": "fold_0", "max_jitter": 128}},
+        "signal": {
+            "stage": "reads-to-bigwig",
+            "params": {"reads": [f"{sim}/reads.bam"], "genome": f"{sim}/genome.fa", "stranded": True},
+        },
+        "control": {
+            "stage": "reads-to-bigwig",
+            "params": {"reads": [f"{sim}/control.bam"], "genome": f"{sim}/genome.fa", "stranded": True},
+        },
+        "peaks": {
+            "stage": "call-peaks",
+            "params": {
+                "reads": [f"{sim}/reads.bam"],
+                "controls": [f"{sim}/control.bam"],
+                "genome": f"{sim}/genome.fa",
+                "preset": "chip",
+            },
+        },
+        "negatives": {
+            "stage": "negatives",
+            "params": {"genome": f"{sim}/genome.fa", "peaks": "@peaks.peaks", "ratio": 1.0, "seed": 0},
+        },
+        "folds": {
+            "stage": "splits",
+            "params": {
+                "genome": f"{sim}/genome.fa",
+                "folds": {"fold_0": {"valid": args.valid_chroms, "test": args.test_chroms}},
+            },
+        },
+        "loci": {
+            "stage": "loci",
+            "params": {
+                "genome": f"{sim}/genome.fa",
+                "peaks": "@peaks.peaks",
+                "negatives": "@negatives.negatives",
+                "signals": ["@signal.tracks"],
+                "controls": ["@control.tracks"],
+                "splits": "@folds.splits",
+                "fold": "fold_0",
+                "max_jitter": 128,
+            },
+        },
     }
 
 
@@ -460,9 +492,15 @@ def parity(args) -> dict[str, Any]:
              "signals": track_files(stage_folder(args, "signal") / "tracks"),
              "controls": track_files(stage_folder(args, "control") / "tracks"),
              "train_chroms": splits["train"], "valid_chroms": splits["valid"], "test_bed": str(test_bed)}
-    data = {"loci_by_split": {k: {"peaks": v[0], "negatives": v[1]} for k, v in loci.counts_by_split().items()},
-            "test_loci": len(test["index"]), "test_peaks": int(test["is_peak"].sum()), "count_loss_weight_rule": args.count_loss_weight, "splits": splits, "preprocessing_seconds": prep_seconds,
-            "count_loss_weight": weight}
+    data = {
+        "loci_by_split": {k: {"peaks": v[0], "negatives": v[1]} for k, v in loci.counts_by_split().items()},
+        "test_loci": len(test["index"]),
+        "test_peaks": int(test["is_peak"].sum()),
+        "count_loss_weight_rule": args.count_loss_weight,
+        "splits": splits,
+        "preprocessing_seconds": prep_seconds,
+        "count_loss_weight": weight,
+    }
     print(f"preprocessing: {prep_seconds:.1f} s; loci {data['loci_by_split']}; count-loss weight {weight:.2f}", flush=True)
     data["baseline"] = baseline(loci, test)
     data["same_gradients"] = same_gradients(args, loci, weight)
@@ -488,8 +526,16 @@ def parity(args) -> dict[str, Any]:
         summary[side]["count_pearson_sd"] = float(np.std([r["metrics"]["count_pearson"] for r in rs], ddof=1)) if len(rs) > 1 else 0.0
         summary[side]["profile_jsd_sd"] = float(np.std([r["metrics"]["profile_jsd"] for r in rs], ddof=1)) if len(rs) > 1 else 0.0
         summary[side]["training_seconds"] = float(np.mean([r["training_seconds"] for r in rs]))
-    return {"hyperparameters": hp, "data": data, "simulation": {k: getattr(args, k) for k in ("sim_seed", "genome_size", "chroms", "n_peaks", "motif", "activity_sd")},
-            "runs": runs, "summary": summary, "spec": str(spec)}
+    return {
+        "hyperparameters": hp,
+        "data": data,
+        "simulation": {
+            k: getattr(args, k) for k in ("sim_seed", "genome_size", "chroms", "n_peaks", "motif", "activity_sd")
+        },
+        "runs": runs,
+        "summary": summary,
+        "spec": str(spec),
+    }
 
 
 # ---------------------------------------------------------------------- report
@@ -518,9 +564,12 @@ def print_tables(results: dict[str, Any]) -> None:
         print(f"\nthroughput (train step, {t['threads']} threads, examples/s; median and best of the reps):")
         for config, row in t["summary"].items():
             ours, peer = row["bpnet"], row["bpnet-lite"]
-            print(f"{config:22s} bpnet {ours['median_examples_per_s']:7.2f} (best {ours['best_examples_per_s']:.2f})  "
-                  f"bpnet-lite {peer['median_examples_per_s']:7.2f} (best {peer['best_examples_per_s']:.2f})  "
-                  f"speed-up {row['speedup_median']:.2f}x; matmul {ours['median_gflops_before']:.0f} / {peer['median_gflops_before']:.0f} GFLOPS")
+            print(
+                f"{config:22s} bpnet {ours['median_examples_per_s']:7.2f} (best {ours['best_examples_per_s']:.2f})  "
+                f"bpnet-lite {peer['median_examples_per_s']:7.2f} (best {peer['best_examples_per_s']:.2f})  "
+                f"speed-up {row['speedup_median']:.2f}x; matmul {ours['median_gflops_before']:.0f} / "
+                f"{peer['median_gflops_before']:.0f} GFLOPS"
+            )
 
 
 def peer_versions(python: str) -> dict[str, str]:
@@ -543,8 +592,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max-epochs", type=int, default=6)
     parser.add_argument("--patience", type=int, default=3)
-    parser.add_argument("--count-loss-weight", default="official",
-                        help="official (ChromBPNet's median/10 rule), bpnet-lite (its automatic mean) or a number; computed once, given to both")
+    parser.add_argument(
+        "--count-loss-weight",
+        default="official",
+        help="official (ChromBPNet's median/10 rule), bpnet-lite (its automatic mean) or a number; computed once, given to both",
+    )
     parser.add_argument("--sim-seed", type=int, default=1)
     parser.add_argument("--genome-size", type=int, default=7_000_000)
     parser.add_argument("--chroms", type=int, default=7)

@@ -44,21 +44,75 @@ def small_genome(tmp_path) -> tuple[Path, dict[str, str]]:
 #: a small ChIP and ATAC simulation, preprocessed to loci.h5 (short windows keep training fast)
 PREPROCESS_SPEC = {
     "stages": {
-        "chip-sim": {"stage": "simulate", "params": {"kind": "chip", "seed": 3, "genome_size": 1_200_000, "n_peaks": 120}},
-        "chip-signal": {"stage": "reads-to-bigwig", "params": {"reads": ["@chip-sim.out/reads.bam"], "genome": "@chip-sim.out/genome.fa", "stranded": True}},
-        "chip-control": {"stage": "reads-to-bigwig", "params": {"reads": ["@chip-sim.out/control.bam"], "genome": "@chip-sim.out/genome.fa"}},
-        "chip-negatives": {"stage": "negatives", "params": {"genome": "@chip-sim.out/genome.fa", "peaks": "@chip-sim.out/peaks.narrowPeak", "ratio": 1.0, "width": 500}},
-        "folds": {"stage": "splits", "params": {"genome": "@chip-sim.out/genome.fa", "folds": {"fold_0": {"valid": ["chr2"], "test": ["chr1"]}}}},
-        "chip-loci": {"stage": "loci", "params": {
-            "genome": "@chip-sim.out/genome.fa", "peaks": "@chip-sim.out/peaks.narrowPeak", "negatives": "@chip-negatives.negatives",
-            "signals": ["@chip-signal.tracks"], "controls": ["@chip-control.tracks"], "splits": "@folds.splits",
-            "input_length": 400, "output_length": 200, "max_jitter": 16}},
-        "atac-sim": {"stage": "simulate", "params": {"kind": "atac", "seed": 3, "genome_size": 1_200_000, "n_peaks": 120}},
-        "atac-signal": {"stage": "reads-to-bigwig", "params": {"reads": ["@atac-sim.out/reads.bam"], "genome": "@atac-sim.out/genome.fa", "preset": "atac"}},
-        "atac-negatives": {"stage": "negatives", "params": {"genome": "@atac-sim.out/genome.fa", "peaks": "@atac-sim.out/peaks.narrowPeak", "ratio": 2.0, "width": 500}},
-        "atac-loci": {"stage": "loci", "params": {
-            "genome": "@atac-sim.out/genome.fa", "peaks": "@atac-sim.out/peaks.narrowPeak", "negatives": "@atac-negatives.negatives",
-            "signals": ["@atac-signal.tracks"], "splits": "@folds.splits", "input_length": 400, "output_length": 200, "max_jitter": 32}},
+        "chip-sim": {
+            "stage": "simulate",
+            "params": {"kind": "chip", "seed": 3, "genome_size": 1_200_000, "n_peaks": 120},
+        },
+        "chip-signal": {
+            "stage": "reads-to-bigwig",
+            "params": {"reads": ["@chip-sim.out/reads.bam"], "genome": "@chip-sim.out/genome.fa", "stranded": True},
+        },
+        "chip-control": {
+            "stage": "reads-to-bigwig",
+            "params": {"reads": ["@chip-sim.out/control.bam"], "genome": "@chip-sim.out/genome.fa"},
+        },
+        "chip-negatives": {
+            "stage": "negatives",
+            "params": {
+                "genome": "@chip-sim.out/genome.fa",
+                "peaks": "@chip-sim.out/peaks.narrowPeak",
+                "ratio": 1.0,
+                "width": 500,
+            },
+        },
+        "folds": {
+            "stage": "splits",
+            "params": {"genome": "@chip-sim.out/genome.fa", "folds": {"fold_0": {"valid": ["chr2"], "test": ["chr1"]}}},
+        },
+        "chip-loci": {
+            "stage": "loci",
+            "params": {
+                "genome": "@chip-sim.out/genome.fa",
+                "peaks": "@chip-sim.out/peaks.narrowPeak",
+                "negatives": "@chip-negatives.negatives",
+                "signals": ["@chip-signal.tracks"],
+                "controls": ["@chip-control.tracks"],
+                "splits": "@folds.splits",
+                "input_length": 400,
+                "output_length": 200,
+                "max_jitter": 16,
+            },
+        },
+        "atac-sim": {
+            "stage": "simulate",
+            "params": {"kind": "atac", "seed": 3, "genome_size": 1_200_000, "n_peaks": 120},
+        },
+        "atac-signal": {
+            "stage": "reads-to-bigwig",
+            "params": {"reads": ["@atac-sim.out/reads.bam"], "genome": "@atac-sim.out/genome.fa", "preset": "atac"},
+        },
+        "atac-negatives": {
+            "stage": "negatives",
+            "params": {
+                "genome": "@atac-sim.out/genome.fa",
+                "peaks": "@atac-sim.out/peaks.narrowPeak",
+                "ratio": 2.0,
+                "width": 500,
+            },
+        },
+        "atac-loci": {
+            "stage": "loci",
+            "params": {
+                "genome": "@atac-sim.out/genome.fa",
+                "peaks": "@atac-sim.out/peaks.narrowPeak",
+                "negatives": "@atac-negatives.negatives",
+                "signals": ["@atac-signal.tracks"],
+                "splits": "@folds.splits",
+                "input_length": 400,
+                "output_length": 200,
+                "max_jitter": 32,
+            },
+        },
     },
 }
 

@@ -60,7 +60,11 @@ def test_bpnet_interpret_reads_training_outputs_through_files_not_training_code(
 
 
 def test_bpnet_data_imports_no_torch():
-    offenders = [str(path.relative_to(ROOT)) for path in python_files("bpnet-data") if "torch" in {m.split(".")[0] for m in imported_modules(path)}]
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in python_files("bpnet-data")
+        if "torch" in {m.split(".")[0] for m in imported_modules(path)}
+    ]
     assert offenders == []
     # and in fact: importing every module of bpnet.data loads no torch
     script = (
@@ -83,3 +87,21 @@ def test_packages_import_only_what_they_depend_on(package, forbidden):
         if any(name.startswith(forbidden) for name in imported_modules(path))
     ]
     assert offenders == []
+
+
+def test_package_versions_are_read_only_by_bpnet_core_versions():
+    offenders = [
+        str(path.relative_to(ROOT)) for path in PACKAGES.rglob("src/**/*.py")
+        if path.name != "versions.py" and ("PackageNotFoundError" in path.read_text() or "metadata.version(" in path.read_text())
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("package", ["bpnet.core", "bpnet.data", "bpnet.data.simulate", "bpnet.interpret.init", "bpnet.keras"])
+def test_lazy_packages_export_exactly_their_lazy_names(package):
+    import importlib
+
+    module = importlib.import_module(package)
+    lazy = getattr(module, "_EXPORTS", None)
+    assert lazy is None or set(module.__all__) - {"__version__"} == set(lazy)
+    assert all(getattr(module, name) is not None for name in module.__all__)

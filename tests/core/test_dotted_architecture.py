@@ -51,6 +51,8 @@ def test_dotted_path_builds_saves_and_loads(tmp_path, monkeypatch):
 def test_dotted_path_in_a_spec(tmp_path, monkeypatch, capsys):
     target = make_module(tmp_path, monkeypatch)
     spec = tmp_path / "spec.yaml"
-    spec.write_text(f"stages:\n  tiny:\n    stage: model-init\n    params: {{architecture: '{target}', hyperparameters: {{n_filters: 2}}}}\n")
+    spec.write_text(
+        f"stages:\n  tiny:\n    stage: model-init\n    params: {{architecture: '{target}', hyperparameters: {{n_filters: 2}}}}\n"
+    )
     assert run_cli(["run", str(spec)]) == 0, capsys.readouterr()
     assert load_model(tmp_path / "bpnet-out/tiny/model").conv.out_channels == 2

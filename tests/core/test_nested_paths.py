@@ -80,7 +80,11 @@ class Params(StageParams):
 
 
 def test_paths_are_found_with_their_locations_in_models_and_in_raw_mappings():
-    raw = {"entries": [{"name": "x", "files": ["a", "b"]}, {"name": "y", "out": "o"}], "single": "s", "either": {"name": "z", "files": ["c"]}}
+    raw = {
+        "entries": [{"name": "x", "files": ["a", "b"]}, {"name": "y", "out": "o"}],
+        "single": "s",
+        "either": {"name": "z", "files": ["c"]},
+    }
     expected = [(("entries", 0, "files", 0), "a"), (("entries", 0, "files", 1), "b"), (("single",), "s"), (("either", "files", 0), "c")]
     assert path_items(raw, "input", Params) == expected
     assert path_items(Params.model_validate(raw), "input") == [(loc, Path(p)) for loc, p in expected]

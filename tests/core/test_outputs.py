@@ -10,8 +10,17 @@ from bpnet.core.architectures.chrombpnet import ChromBPNet
 from bpnet.core.errors import InputError
 from bpnet.core.modelfile import save_model
 from bpnet.core.outputs import (
-    average_predictions, call_model, check_models_agree, expected_counts, flip_strands, load_models, profile_probabilities,
-    select_submodel, strand_pairs, total_log_counts, track_names,
+    average_predictions,
+    call_model,
+    check_models_agree,
+    expected_counts,
+    flip_strands,
+    load_models,
+    profile_probabilities,
+    select_submodel,
+    strand_pairs,
+    total_log_counts,
+    track_names,
 )
 
 TINY = dict(n_filters=4, n_layers=1, conv1_kernel_size=7, profile_kernel_size=9, output_length=20)

@@ -253,7 +253,10 @@ def test_a_wrong_plugin_ref_target_is_refused_when_first_loaded():
 
 
 def test_a_dotted_path_architecture_must_be_a_module():
-    expected = r"architecture 'collections:OrderedDict' \(a dotted path\) is the class collections:OrderedDict, which is not a torch.nn.Module"
+    expected = (
+        r"architecture 'collections:OrderedDict' \(a dotted path\) is the class collections:OrderedDict, which is not "
+        r"a torch.nn.Module"
+    )
     with pytest.raises(RegistryError, match=expected):
         registry().architecture("collections:OrderedDict")
 

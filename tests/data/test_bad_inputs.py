@@ -42,13 +42,28 @@ def bigwig(folder: Path, reads: str | list, *, sort: bool = True) -> dict:
 
 
 CASES = {
-    "bed-with-two-columns": (lambda f: negatives(f, "chr1\t100\t300\nchr1\t500\n"), ["peaks.bed:2", "at least 3 columns"]),
-    "bed-start-after-end": (lambda f: negatives(f, "chr1\t100\t300\nchr1\t900\t800\n"), ["peaks.bed:2", "start 900 must be >= 0 and <= end 800"]),
+    "bed-with-two-columns": (
+        lambda f: negatives(f, "chr1\t100\t300\nchr1\t500\n"),
+        ["peaks.bed:2", "at least 3 columns"],
+    ),
+    "bed-start-after-end": (
+        lambda f: negatives(f, "chr1\t100\t300\nchr1\t900\t800\n"),
+        ["peaks.bed:2", "start 900 must be >= 0 and <= end 800"],
+    ),
     "chromosome-missing-from-fasta": (lambda f: negatives(f, "chrZ\t100\t300\n"), ["peaks.bed", "chrZ", "genome.fa"]),
-    "locus-off-the-chromosome-end": (lambda f: loci(f, "chr1\t1000\t1200\nchr2\t2950\t2990\n", {"chr1": 5000, "chr2": 3000}), ["peaks.bed", "line 2"]),
-    "chromosome-missing-from-bigwig": (lambda f: loci(f, "chr1\t1000\t1200\nchr2\t1000\t1200\n", {"chr1": 5000}), ["peaks.bed", "chr2", "signal.bw"]),
+    "locus-off-the-chromosome-end": (
+        lambda f: loci(f, "chr1\t1000\t1200\nchr2\t2950\t2990\n", {"chr1": 5000, "chr2": 3000}),
+        ["peaks.bed", "line 2"],
+    ),
+    "chromosome-missing-from-bigwig": (
+        lambda f: loci(f, "chr1\t1000\t1200\nchr2\t1000\t1200\n", {"chr1": 5000}),
+        ["peaks.bed", "chr2", "signal.bw"],
+    ),
     "empty-bam": (lambda f: bigwig(f, []), ["reads.bam", "no mapped reads"]),
-    "unsorted-bam": (lambda f: bigwig(f, [read("chr1", 500), read("chr1", 100)], sort=False), ["reads.bam", "not sorted by coordinate", "samtools sort"]),
+    "unsorted-bam": (
+        lambda f: bigwig(f, [read("chr1", 500), read("chr1", 100)], sort=False),
+        ["reads.bam", "not sorted by coordinate", "samtools sort"],
+    ),
     "unreachable-url": (lambda f: bigwig(f, closed_port_url("reads.bam")), ["could not download", "reads.bam"]),
 }
 

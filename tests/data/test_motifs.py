@@ -95,7 +95,10 @@ def test_malformed_matrix_row_names_file_and_line(tmp_path, case):
 
 
 def test_fewer_rows_than_w_is_an_error(tmp_path):
-    path = meme_file(tmp_path, "MOTIF short\nletter-probability matrix: alength= 4 w= 3\n0.25 0.25 0.25 0.25\n0.25 0.25 0.25 0.25\n\nMOTIF next\n")
+    path = meme_file(
+        tmp_path,
+        "MOTIF short\nletter-probability matrix: alength= 4 w= 3\n0.25 0.25 0.25 0.25\n0.25 0.25 0.25 0.25\n\nMOTIF next\n",
+    )
     with pytest.raises(DataError, match=r"m\.meme:\d+: motif short has 2 rows but w= 3"):
         read_meme(path)
 
@@ -158,7 +161,9 @@ def test_scan_works_on_batches_and_scores_n_lowest():
     batch = np.stack([encode_codes("ACAC"), encode_codes("ANAC")])
     scores = scan(batch, motif, both_strands=False)
     assert scores.shape == (2, 3)
-    assert scores[0, 0] == pytest.approx(scores[0, 2]) and scores[1, 0] == pytest.approx(motif.score_range()[0] / 2 + motif.log_odds()[0, 0])
+    assert scores[0, 0] == pytest.approx(scores[0, 2]) and scores[1, 0] == pytest.approx(
+        motif.score_range()[0] / 2 + motif.log_odds()[0, 0]
+    )
     assert np.isfinite(scan(batch, motif)).all()
 
 

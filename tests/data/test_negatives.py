@@ -135,7 +135,11 @@ def test_blacklist_and_exclude_regions_are_respected(genome, tmp_path):
     other = tmp_path / "other.bed"
     other.write_text("chr2\t0\t250000\n")
     negatives, _ = gc_matched_negatives(fasta, peaks, ratio=1, blacklist=blacklist, exclude=[other], padding=100)
-    avoid = Intervals(np.array(["chr1", "chr3", "chr2"], dtype=object), np.array([0, 50000, 0]) - 100, np.array([300000, 400000, 250000]) + 100)
+    avoid = Intervals(
+        np.array(["chr1", "chr3", "chr2"], dtype=object),
+        np.array([0, 50000, 0]) - 100,
+        np.array([300000, 400000, 250000]) + 100,
+    )
     assert len(negatives) and not negatives.overlaps(avoid).any()
     free, _ = gc_matched_negatives(fasta, peaks, ratio=1, padding=100)
     assert free.overlaps(avoid).any()  # without them, negatives do land there
@@ -182,7 +186,10 @@ def test_peak_chromosome_missing_from_the_fasta_names_the_file(genome, tmp_path)
         gc_matched_negatives(fasta, bad, width=WIDTH)
 
 
-@pytest.mark.parametrize("line, message", [("chr1\t100\n", "at least 3 columns"), ("chr1\t300\t100\n", "start 300 must be >= 0 and <= end 100")])
+@pytest.mark.parametrize(
+    "line, message",
+    [("chr1\t100\n", "at least 3 columns"), ("chr1\t300\t100\n", "start 300 must be >= 0 and <= end 100")],
+)
 def test_malformed_peak_lines(genome, tmp_path, line, message):
     fasta, _, _ = genome
     bad = tmp_path / "bad.bed"
@@ -201,7 +208,10 @@ def test_empty_peaks_or_a_ratio_asking_for_nothing(genome, tmp_path):
         gc_matched_negatives(fasta, peaks, ratio=0.001)
 
 
-@pytest.mark.parametrize("kwargs, message", [({"ratio": 0}, "ratio must be > 0"), ({"stride": 0}, "stride"), ({"max_n_fraction": 2}, "max_n_fraction")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"ratio": 0}, "ratio must be > 0"), ({"stride": 0}, "stride"), ({"max_n_fraction": 2}, "max_n_fraction")],
+)
 def test_bad_arguments(genome, kwargs, message):
     fasta, peaks, _ = genome
     with pytest.raises(DataError, match=message):

@@ -145,7 +145,15 @@ def test_three_prime_ends(bam):
 
 def test_unstranded_sums_both_strands(bam):
     counts = count(bam, CountOptions(stranded=False))
-    assert as_dict(counts) == {("chr1", 100): 1, ("chr1", 109): 1, ("chr1", 224): 1, ("chr1", 300): 1, ("chr1", 400): 1, ("chr2", 0): 1, ("chr2", 2999): 1}
+    assert as_dict(counts) == {
+        ("chr1", 100): 1,
+        ("chr1", 109): 1,
+        ("chr1", 224): 1,
+        ("chr1", 300): 1,
+        ("chr1", 400): 1,
+        ("chr2", 0): 1,
+        ("chr2", 2999): 1,
+    }
     assert counts.minus == {}
 
 
@@ -269,7 +277,12 @@ def test_unstranded_streaming_writer_matches_count_then_write(tmp_path, bam, mon
     options = CountOptions(stranded=False, ends="both", shift_plus=4, shift_minus=-4)
     sources = [open_source(p, ReadSource) for p in (bam, other, tsv)]
     streamed = reads_to_track_set(sources, SIZES, options, tmp_path / "streamed", processes=2)
-    counted = write_track_set(count_reads([open_source(p, ReadSource) for p in (bam, other, tsv)], SIZES, options), SIZES, tmp_path / "counted", options)
+    counted = write_track_set(
+        count_reads([open_source(p, ReadSource) for p in (bam, other, tsv)], SIZES, options),
+        SIZES,
+        tmp_path / "counted",
+        options,
+    )
     assert_same_tracks(streamed.paths(tmp_path / "streamed"), counted.paths(tmp_path / "counted"))
     assert streamed.description == counted.description and streamed.reads == 7 + 2 + 2
     assert streamed.description["reads_on_chromosomes_not_in_genome"] == {"chrM": 2}
@@ -359,7 +372,13 @@ def test_empty_bam(tmp_path):
 
 def test_unsorted_bam_says_how_to_sort(tmp_path):
     bam = write_bam(tmp_path / "unsorted.bam", [read("chr1", 500), read("chr1", 100)], sort=False)
-    with pytest.raises(DataError, match=r"unsorted\.bam: the BAM is not sorted by coordinate \(read read1 at chr1:101 comes after chr1:501\).*samtools sort -o sorted\.bam unsorted\.bam"):
+    with pytest.raises(
+        DataError,
+        match=(
+            r"unsorted\.bam: the BAM is not sorted by coordinate \(read read1 at chr1:101 comes after "
+            r"chr1:501\).*samtools sort -o sorted\.bam unsorted\.bam"
+        ),
+    ):
         count(bam, CountOptions())
     assert not list(tmp_path.glob("unsorted.bam*.bai")) and not list(tmp_path.glob(".*tmp*"))
 
@@ -443,7 +462,10 @@ def test_empty_tsv(tmp_path):
 
 
 def test_unknown_read_format(tmp_path):
-    with pytest.raises(DataError, match=r"reads\.cram: no installed data source reads files named like this as reads \(sources: bam \(\.bam\); sam"):
+    with pytest.raises(
+        DataError,
+        match=r"reads\.cram: no installed data source reads files named like this as reads \(sources: bam \(\.bam\); sam",
+    ):
         open_source(tmp_path / "reads.cram", ReadSource)
 
 

@@ -8,9 +8,9 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-import pysam
 import pyBigWig
 import pyfaidx
+import pysam
 import pytest
 
 from bpnet.core.cli.main import run_cli

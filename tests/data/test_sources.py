@@ -12,8 +12,17 @@ from bpnet.data.bigwig_io import write_bigwig
 from bpnet.data.errors import DataError
 from bpnet.data.intervals import Intervals
 from bpnet.data.sources import (
-    BedSource, BigWigSource, ChromSizesSource, FastaSource, IntervalSource, ReadSource, SequenceSource, SizesSource,
-    genome_sizes, open_source, read_bed,
+    BedSource,
+    BigWigSource,
+    ChromSizesSource,
+    FastaSource,
+    IntervalSource,
+    ReadSource,
+    SequenceSource,
+    SizesSource,
+    genome_sizes,
+    open_source,
+    read_bed,
 )
 from bpnet.data.sources.reads import TsvSource
 from bpnet.data.tracks import Track, TrackSet, read_track_set
@@ -51,7 +60,7 @@ def test_gzip_fasta_says_to_bgzip(small_genome, tmp_path):
     gz = tmp_path / "genome.fa.gz"
     gz.write_bytes(gzip.compress(small_genome[0].read_bytes()))
     with pytest.raises(DataError, match="bgzip"):
-        FastaSource(gz).sizes
+        _ = FastaSource(gz).sizes
 
 
 def test_genome_sizes_reads_fasta_and_sizes_files(small_genome, tmp_path):
@@ -77,7 +86,7 @@ def test_bigwig_round_trip_with_zeros_where_empty(tmp_path):
 def test_not_a_bigwig_is_a_clear_error(tmp_path):
     (tmp_path / "x.bw").write_text("hello")
     with pytest.raises(DataError, match="not a readable bigWig"):
-        BigWigSource(tmp_path / "x.bw").sizes
+        _ = BigWigSource(tmp_path / "x.bw").sizes
 
 
 def test_bed_and_gzipped_narrowpeak_with_summits(tmp_path):
@@ -117,7 +126,13 @@ def test_overlaps_finds_every_touching_interval():
 
 
 def test_bed_written_and_read_back(tmp_path):
-    loci = Intervals(np.array(["chr1"], dtype=object), np.array([5]), np.array([25]), summit=np.array([12]), name=np.array(["p"], dtype=object))
+    loci = Intervals(
+        np.array(["chr1"], dtype=object),
+        np.array([5]),
+        np.array([25]),
+        summit=np.array([12]),
+        name=np.array(["p"], dtype=object),
+    )
     loci.write_bed(tmp_path / "x.narrowPeak", narrowpeak=True)
     again = read_bed(tmp_path / "x.narrowPeak")
     assert (again.start[0], again.end[0], again.summit[0], again.name[0]) == (5, 25, 12, "p")
@@ -133,7 +148,7 @@ def test_sources_open_urls_through_the_download_cache(small_genome, tmp_path):
 def test_unreachable_url_is_a_clear_input_error(tmp_path):
     source = BedSource(closed_port_url("peaks.bed"))
     with pytest.raises(InputError, match="could not download"):
-        source.path
+        _ = source.path
 
 
 def test_open_source_refuses_unknown_suffixes(tmp_path):

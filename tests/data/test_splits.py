@@ -51,8 +51,15 @@ def test_bpnet_lite_preset_matches_its_defaults():
     assert fold.train == [f"chr{i}" for i in (2, 4, 5, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22)] + ["chrX", "chrY"]
 
 
-@pytest.mark.parametrize("folds", ["human", "bpnet-lite", {"valid": ["chr2", "chr9"], "test": ["chr1"]},
-                                   {"a": {"valid": ["chr5"], "test": ["chr6", "chrX"]}, "b": {"train": ["chr1", "chr2"], "valid": ["chr3"]}}])
+@pytest.mark.parametrize(
+    "folds",
+    [
+        "human",
+        "bpnet-lite",
+        {"valid": ["chr2", "chr9"], "test": ["chr1"]},
+        {"a": {"valid": ["chr5"], "test": ["chr6", "chrX"]}, "b": {"train": ["chr1", "chr2"], "valid": ["chr3"]}},
+    ],
+)
 def test_no_validation_or_test_chromosome_leaks_into_training(folds):
     splits = build_splits(folds, HG38)
     for fold in splits.folds.values():

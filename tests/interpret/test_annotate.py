@@ -85,7 +85,13 @@ def test_patterns_are_named_with_identifier_alt_name_q_offset_and_strand(tmp_pat
     assert list(rows[0]) == ["pattern", "rank", "motif", "motif_alt_name", "p_value", "q_value", "offset", "strand", "n_seqlets"]
     best = {row["pattern"]: row for row in rows if row["rank"] in ("1", "")}
     ctcf, spi1, cebpb, noise = (best[f"pos_patterns.pattern_{i}"] for i in range(4))
-    assert (ctcf["motif"], ctcf["motif_alt_name"], ctcf["offset"], ctcf["strand"], ctcf["n_seqlets"]) == ("MA0139.2", "CTCF", "-3", "+", "80")
+    assert (ctcf["motif"], ctcf["motif_alt_name"], ctcf["offset"], ctcf["strand"], ctcf["n_seqlets"]) == (
+        "MA0139.2",
+        "CTCF",
+        "-3",
+        "+",
+        "80",
+    )
     assert (spi1["motif"], spi1["motif_alt_name"], spi1["strand"]) == ("MA0080.7", "Spi1", "-")
     assert (cebpb["motif"], cebpb["motif_alt_name"], cebpb["offset"]) == ("MA0466.4", "CEBPB", "1")
     for row in (ctcf, spi1, cebpb):
@@ -182,7 +188,17 @@ def test_a_patterns_file_that_is_not_from_modisco_is_exit_2(tmp_path, capsys, ki
 
         wrong = tmp_path / "counts.h5"
         one_hot = np.zeros((2, 4, 8), np.float32)
-        write_scores(wrong, Scores(one_hot, one_hot, np.array(["chr1"] * 2), np.zeros(2, np.int64), np.ones(2, bool), np.zeros(2, np.float32)))
+        write_scores(
+            wrong,
+            Scores(
+                one_hot,
+                one_hot,
+                np.array(["chr1"] * 2),
+                np.zeros(2, np.int64),
+                np.ones(2, bool),
+                np.zeros(2, np.float32),
+            ),
+        )
     code, err = annotate(tmp_path, capsys, patterns=wrong)
     assert code == 2
     assert str(wrong) in err and "modisco" in err

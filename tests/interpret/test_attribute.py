@@ -22,12 +22,11 @@ from bpnet.core.architectures.bpnet import BPNet
 from bpnet.core.architectures.chrombpnet import ChromBPNet
 from bpnet.core.architectures.wrappers import ControlWrapper, CountWrapper, ProfileWrapper, deeplift_rules
 from bpnet.core.cli.main import run_cli
+from bpnet.core.errors import InputError
 from bpnet.core.modelfile import build_model, load_model, save_model
 from bpnet.core.stages.base import StageContext
-from bpnet.data.bigwig_io import write_bigwig
-from bpnet.core.errors import InputError
+from bpnet.data.bigwig_io import owned_spans, write_bigwig
 from bpnet.data.errors import DataError
-from bpnet.data.bigwig_io import owned_spans
 from bpnet.interpret.attribution import attribute, check_rules, dinucleotide_references
 from bpnet.interpret.scores import read_scores
 from bpnet.interpret.stages.attribute import Attribute
@@ -83,13 +82,31 @@ def run(tmp_path_factory) -> dict:
     spec = {
         "output_dir": "out",
         "stages": {
-            "loci": {"stage": "loci", "params": {
-                "genome": str(files["genome"]), "peaks": str(files["peaks"]), "signals": [str(files["signal"])],
-                "input_length": IN, "output_length": OUT, "max_jitter": 8, "outlier_quantile": None}},
+            "loci": {
+                "stage": "loci",
+                "params": {
+                    "genome": str(files["genome"]),
+                    "peaks": str(files["peaks"]),
+                    "signals": [str(files["signal"])],
+                    "input_length": IN,
+                    "output_length": OUT,
+                    "max_jitter": 8,
+                    "outlier_quantile": None,
+                },
+            },
             "attr": {"stage": "attribute", "params": {**common, "models": [str(models["m1"])], "batch_size": 8}},
-            "twice": {"stage": "attribute", "params": {**common, "models": [str(models["m1"]), str(models["m1_copy"])], "heads": ["counts"]}},
-            "chrom": {"stage": "attribute", "params": {**common, "models": [str(models["chrom"])], "heads": ["profile"]}},
-            "strongest": {"stage": "attribute", "params": {**common, "models": [str(models["m1"])], "heads": ["counts"], "max_loci": 3}},
+            "twice": {
+                "stage": "attribute",
+                "params": {**common, "models": [str(models["m1"]), str(models["m1_copy"])], "heads": ["counts"]},
+            },
+            "chrom": {
+                "stage": "attribute",
+                "params": {**common, "models": [str(models["chrom"])], "heads": ["profile"]},
+            },
+            "strongest": {
+                "stage": "attribute",
+                "params": {**common, "models": [str(models["m1"])], "heads": ["counts"], "max_loci": 3},
+            },
         },
     }
     (folder / "spec.yaml").write_text(yaml.safe_dump(spec))
@@ -213,7 +230,15 @@ def test_chrombpnet_explains_the_accessibility_model_by_default(run):
     accessibility = load_model(run["chrom"]).accessibility.eval()
     direct = attribute([accessibility], ["accessibility"], scores.one_hot, "profile", n_shuffles=SHUFFLES, seed=SEED, progress=False)
     np.testing.assert_allclose(scores.hypothetical, direct.hypothetical, rtol=1e-5, atol=1e-9)
-    whole = attribute([load_model(run["chrom"]).eval()], ["chrombpnet"], scores.one_hot[:2], "profile", n_shuffles=SHUFFLES, seed=SEED, progress=False)
+    whole = attribute(
+        [load_model(run["chrom"]).eval()],
+        ["chrombpnet"],
+        scores.one_hot[:2],
+        "profile",
+        n_shuffles=SHUFFLES,
+        seed=SEED,
+        progress=False,
+    )
     assert not np.allclose(whole.hypothetical, scores.hypothetical[:2], atol=1e-6)
 
 

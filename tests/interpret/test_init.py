@@ -50,7 +50,19 @@ def init(cwd: Path, *args: str) -> int:
 
 
 def chip_args(*more: str) -> list[str]:
-    return ["-s", "chip/genome.fa", "-i", "chip/reads.bam", "-c", "chip/control.bam", "--valid-chroms", "chr2", "--test-chroms", "chr1", *more]
+    return [
+        "-s",
+        "chip/genome.fa",
+        "-i",
+        "chip/reads.bam",
+        "-c",
+        "chip/control.bam",
+        "--valid-chroms",
+        "chr2",
+        "--test-chroms",
+        "chr1",
+        *more,
+    ]
 
 
 def atac_args(*more: str) -> list[str]:
@@ -150,13 +162,22 @@ def test_chrombpnet_atac_writes_cut_sites_and_the_official_recipe(data):
     check_documented(data / "atac.yaml")
     spec = load(data / "atac.yaml")
     signal = params(spec, "signal")
-    assert (signal["stranded"], signal["ends"], signal["paired_end"], signal["shift_plus"], signal["shift_minus"]) == (False, "both", True, 4, -4)
+    assert (signal["stranded"], signal["ends"], signal["paired_end"], signal["shift_plus"], signal["shift_minus"]) == (
+        False,
+        "both",
+        True,
+        4,
+        -4,
+    )
     assert "control-signal" not in spec["stages"]
     assert params(spec, "peaks")["preset"] == "atac"
     assert params(spec, "loci")["max_jitter"] == 500 and params(spec, "loci")["controls"] == []
     train = params(spec, "train")
     assert spec["stages"]["train"]["stage"] == "train-chrombpnet"
-    assert (train["bias_hyperparameters"], train["hyperparameters"]) == ({"n_filters": 128, "n_layers": 4}, {"n_filters": 512, "n_layers": 8})
+    assert (train["bias_hyperparameters"], train["hyperparameters"]) == (
+        {"n_filters": 128, "n_layers": 4},
+        {"n_filters": 512, "n_layers": 8},
+    )
     assert params(spec, "attribute")["models"] == params(spec, "marginalize")["models"] == ["@train.accessibility_model"]
     assert [section["name"] for section in params(spec, "report")["models"]] == ["reads ChromBPNet"]
 
@@ -178,13 +199,28 @@ def test_human_folds_are_the_default_and_a_genome_they_do_not_fit_is_refused(dat
 
     human = data / "human.fa"
     human.write_text("".join(f">chr{name}\n{'ACGT' * 10}\n" for name in [*range(1, 23), "X"]))
-    FastaSource(human).sizes  # writes human.fa.fai
+    _ = FastaSource(human).sizes  # writes human.fa.fai
     assert init(data, "-s", "human.fa", "-i", "chip/reads.bam", "-o", "human.yaml") == 0
     assert params(load(data / "human.yaml"), "folds")["folds"] == "human"
     # the simulated genome has chr1..chr3 only: the hg38 folds do not fit it
     assert init(data, "-s", "chip/genome.fa", "-i", "chip/reads.bam", "-o", "no-fit.yaml") == 2
     assert "--valid-chroms and --test-chroms" in capsys.readouterr().err
-    assert init(data, "-s", "chip/genome.fa", "-i", "chip/reads.bam", "--valid-chroms", "chr9", "--test-chroms", "chr1", "-o", "no-fit.yaml") == 2
+    assert (
+        init(
+            data,
+            "-s",
+            "chip/genome.fa",
+            "-i",
+            "chip/reads.bam",
+            "--valid-chroms",
+            "chr9",
+            "--test-chroms",
+            "chr1",
+            "-o",
+            "no-fit.yaml",
+        )
+        == 2
+    )
     assert "chr9" in capsys.readouterr().err
     assert not (data / "no-fit.yaml").exists()
 
@@ -195,7 +231,18 @@ def test_human_folds_are_the_default_and_a_genome_they_do_not_fit_is_refused(dat
 @pytest.mark.parametrize("reads", ["bam", "paired-end", "fragments"])
 def test_every_combination_of_options_validates(data, model, peaks, motifs, reads):
     kind = "chip" if reads == "bam" else "atac"
-    args = ["-s", f"{kind}/genome.fa", "--model", model, "--valid-chroms", "chr2", "--test-chroms", "chr1", "--blacklist", f"{kind}/sites.bed"]
+    args = [
+        "-s",
+        f"{kind}/genome.fa",
+        "--model",
+        model,
+        "--valid-chroms",
+        "chr2",
+        "--test-chroms",
+        "chr1",
+        "--blacklist",
+        f"{kind}/sites.bed",
+    ]
     args += {"bam": ["-i", "chip/reads.bam"], "paired-end": ["-i", "atac/reads.bam", "--paired-end", "--unstranded"],
              "fragments": ["-i", "atac/fragments.tsv.gz", "--fragments"]}[reads]
     args += ["-c", "chip/control.bam"] if model == "bpnet" and kind == "chip" else []

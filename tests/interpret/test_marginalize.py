@@ -29,7 +29,11 @@ from bpnet.data.loci import LociSet
 from bpnet.data.motifs import Motif, write_meme
 from bpnet.data.onehot import codes_to_one_hot, encode_codes
 from bpnet.interpret.marginalize import (
-    TABLE_COLUMNS, insert_at_centre, insertion_sites, safe_file_name, select_background,
+    TABLE_COLUMNS,
+    insert_at_centre,
+    insertion_sites,
+    safe_file_name,
+    select_background,
 )
 from bpnet.interpret.stages.marginalize import Marginalize
 
@@ -85,7 +89,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
             "with_controls": save_model(build_model(target, n_control_tracks=2), folder / "with_controls"),
             "short_output": save_model(build_model(target, output_length=30), folder / "short_output"),
             "long_input": save_model(build_model(target, input_length=200), folder / "long_input"),
-            "trained_elsewhere": save_model(build_model(target), folder / "trained_elsewhere", provenance={"loci": str(folder / "loci_150.h5")}),
+            "trained_elsewhere": save_model(
+                build_model(target), folder / "trained_elsewhere", provenance={"loci": str(folder / "loci_150.h5")}
+            ),
             "loci": folder / "loci.h5",
             "motifs": folder / "motifs.meme",
         }
@@ -133,7 +139,10 @@ def run_stage(tmp_path: Path, files: dict, model: str = "model", **params) -> tu
         "models": [files[model]], "loci": files["loci"], "motifs": files["motifs"], "device": "cpu", "n_loci": 10,
         "table": tmp_path / "marginalization.tsv", "effects": tmp_path / "effects.npz", "plots": tmp_path / "plots", **params,
     }
-    Marginalize().run(Marginalize.Params(**params), StageContext("marginalize", tmp_path, tmp_path / "resume", logging.getLogger("bpnet.test.marginalize")))
+    Marginalize().run(
+        Marginalize.Params(**params),
+        StageContext("marginalize", tmp_path, tmp_path / "resume", logging.getLogger("bpnet.test.marginalize")),
+    )
     with open(params["table"]) as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     with np.load(params["effects"]) as arrays:
@@ -149,7 +158,11 @@ def spec_run(tmp_path: Path, params: dict, capsys) -> tuple[int, str]:
 
 
 def test_the_motif_the_model_counts_ranks_first_with_its_known_effect(files, tmp_path, capsys):
-    code, output = spec_run(tmp_path, {"models": [str(files["model"])], "loci": str(files["loci"]), "motifs": str(files["motifs"]), "n_loci": 10}, capsys)
+    code, output = spec_run(
+        tmp_path,
+        {"models": [str(files["model"])], "loci": str(files["loci"]), "motifs": str(files["motifs"]), "n_loci": 10},
+        capsys,
+    )
     assert code == 0, output
     out = tmp_path / "out/marg"
     with open(out / "marginalization.tsv") as handle:
@@ -241,7 +254,9 @@ def test_chrombpnet_models_are_marginalized_through_their_accessibility_model(fi
 
 def test_a_malformed_meme_file_is_exit_2_naming_file_and_line(files, tmp_path, capsys):
     bad = tmp_path / "bad.meme"
-    bad.write_text("MEME version 4\n\nALPHABET= ACGT\n\nMOTIF m1\nletter-probability matrix: alength= 4 w= 2\n0.25 0.25 0.25\n0.1 0.2 0.3 0.4\n")
+    bad.write_text(
+        "MEME version 4\n\nALPHABET= ACGT\n\nMOTIF m1\nletter-probability matrix: alength= 4 w= 2\n0.25 0.25 0.25\n0.1 0.2 0.3 0.4\n"
+    )
     code, output = spec_run(tmp_path, {"models": [str(files["model"])], "loci": str(files["loci"]), "motifs": str(bad)}, capsys)
     assert code == 2 and "bad.meme:7" in output and "Traceback" not in output, output
     assert not (tmp_path / "out/marg/marginalization.tsv").exists()

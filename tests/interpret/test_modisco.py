@@ -189,8 +189,15 @@ def test_window_longer_than_the_attributions_is_exit_2_naming_the_file(tmp_path,
 def test_malformed_motif_database_stops_modisco_before_it_runs(tmp_path, capsys):
     write_scores(tmp_path / "counts.h5", synthetic_scores(4, planted=()))
     bad = tmp_path / "bad.meme"
-    bad.write_text("MEME version 4\n\nALPHABET= ACGT\n\nMOTIF m1 one\nletter-probability matrix: alength= 4 w= 2\n0.25 0.25 0.25\n0.25 0.25 0.25 0.25\n")
-    code, err = run_in_process(tmp_path, {"modisco": {"stage": "modisco", "params": {"attributions": "counts.h5", "motifs": "bad.meme"}}}, capsys)
+    bad.write_text(
+        "MEME version 4\n\nALPHABET= ACGT\n\nMOTIF m1 one\nletter-probability matrix: alength= 4 w= 2\n0.25 0.25 "
+        "0.25\n0.25 0.25 0.25 0.25\n"
+    )
+    code, err = run_in_process(
+        tmp_path,
+        {"modisco": {"stage": "modisco", "params": {"attributions": "counts.h5", "motifs": "bad.meme"}}},
+        capsys,
+    )
     assert code == 2, err
     assert f"{bad}:7" in err and "4 columns" in err
     assert not (tmp_path / "out/modisco/modisco_results.h5").exists() and not (tmp_path / "out/modisco/report.html").exists()

@@ -28,6 +28,7 @@ from bpnet.interpret.report.derived import auroc, mean_jsd
 from bpnet.interpret.stages import report as report_stage
 from bpnet.interpret.stages.report import Report
 
+from .browser import chromium_command, rendered_body
 
 # --- fake but valid inputs ------------------------------------------------------------------
 
@@ -49,7 +50,19 @@ def write_run(folder: Path, n_epochs: int = 6, seed: int = 0, summary: bool = Tr
                 valid_count, 0.3 + 0.08 * epoch, 0.5 - 0.02 * epoch, 12.5, 800.0, int(epoch <= 3),
             ])
     (folder / "batches.jsonl").write_text(
-        json.dumps({"epoch": 0, "batch": 0, "loss": 1.0, "profile_loss": 0.5, "count_loss": 0.05, "lr": 1e-3, "examples": 64, "seconds": 0.1}) + "\n"
+        json.dumps(
+            {
+                "epoch": 0,
+                "batch": 0,
+                "loss": 1.0,
+                "profile_loss": 0.5,
+                "count_loss": 0.05,
+                "lr": 1e-3,
+                "examples": 64,
+                "seconds": 0.1,
+            }
+        )
+        + "\n"
     )
     if summary:
         (folder / "summary.json").write_text(json.dumps({
@@ -209,7 +222,12 @@ def test_missing_optional_pieces_show_as_not_available(tmp_path):
     training = write_chrombpnet_training(folder / "training", info=False)
     (training / "bias" / "summary.json").unlink()
     (training / "accessibility" / "summary.json").unlink()
-    metrics = write_metrics(folder / "metrics.json", "chrombpnet", negatives=False, chrombpnet={"bias_on_peaks": metric_block(100, 0.4), "bias_motif": None})
+    metrics = write_metrics(
+        folder / "metrics.json",
+        "chrombpnet",
+        negatives=False,
+        chrombpnet={"bias_on_peaks": metric_block(100, 0.4), "bias_motif": None},
+    )
     predictions = write_predictions(folder / "predictions.npz", tracks=1, examples=0, negatives=False, bias=True)
     html = run_report(tmp_path, models=[{"name": "ATAC", "training": training, "metrics": metrics, "predictions": predictions}])
     for missing in ("Metrics on negatives", "Example profiles", "Bias-motif correlations", "chrombpnet.json", "Training summary"):
@@ -326,7 +344,11 @@ def test_a_bad_file_is_an_input_error_naming_it(tmp_path, two_models, break_it, 
 
 
 def report_spec(path: Path, output_dir: str, params: dict) -> Path:
-    path.write_text(yaml.safe_dump({"output_dir": output_dir, "stages": {"report": {"stage": "report", "params": params}}}, sort_keys=False))
+    path.write_text(
+        yaml.safe_dump(
+            {"output_dir": output_dir, "stages": {"report": {"stage": "report", "params": params}}}, sort_keys=False
+        )
+    )
     return path
 
 
@@ -347,7 +369,11 @@ def test_report_stage_runs_through_bpnet_run_and_refuses_unmatched_lists(tmp_pat
 
 def test_a_bad_model_entry_is_refused_naming_its_yaml_path_and_line(tmp_path, capsys):
     chip = tmp_path / "chip"
-    section = {"name": "ChIP BPNet", "metrics": str(write_metrics(chip / "metrics.json")), "predictions": str(write_predictions(chip / "predictions.npz"))}
+    section = {
+        "name": "ChIP BPNet",
+        "metrics": str(write_metrics(chip / "metrics.json")),
+        "predictions": str(write_predictions(chip / "predictions.npz")),
+    }
     missing = {**section, "name": "ATAC", "metrics": str(tmp_path / "atac" / "metrics.json")}
     spec = report_spec(tmp_path / "spec.yaml", "out", {"models": [section, missing]})
     line = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if "atac/metrics.json" in text)
@@ -362,21 +388,12 @@ def test_a_bad_model_entry_is_refused_naming_its_yaml_path_and_line(tmp_path, ca
 # --- rendering in a browser ----------------------------------------------------------------------
 
 
-def chromium() -> str | None:
-    return next((found for name in ("chromium", "chromium-browser", "google-chrome") if (found := shutil.which(name))), None)
-
-
 def test_report_renders_in_headless_chromium_with_every_plot_loaded(rendered, tmp_path):
-    browser = chromium()
-    if browser is None:
-        pytest.skip("no chromium binary found (apt-get install chromium); the page itself is tested above")
     report, _ = rendered
-    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([*flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120)
-    body = re.search(r"<body[^>]*>", dom.stdout)
-    assert body, dom.stderr[-2000:]
-    assert 'data-plots-loaded="7"' in body.group(0), body.group(0)
-    assert 'data-plot-errors="0"' in body.group(0), body.group(0)
+    body = rendered_body(report, tmp_path / "profile")
+    assert 'data-plots-loaded="7"' in body, body
+    assert 'data-plot-errors="0"' in body, body
     screenshot = tmp_path / "report.png"
+    flags = chromium_command(tmp_path / "profile")
     subprocess.run([*flags, "--window-size=1400,2000", f"--screenshot={screenshot}", report.as_uri()], capture_output=True, timeout=120)
     assert screenshot.exists() and screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

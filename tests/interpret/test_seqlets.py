@@ -150,7 +150,10 @@ def test_inconsistent_or_foreign_files_are_refused(tmp_path):
     with h5py.File(other, "w") as f:
         f["shap/seq"] = np.zeros((1, 4, 10))
     with pytest.raises(DataError, match="not a bpnet attribution file"):
-        Seqlets().run(Seqlets.Params(attributions=other, seqlets=tmp_path / "x.bed"), StageContext("s", tmp_path, tmp_path, logging.getLogger("t")))
+        Seqlets().run(
+            Seqlets.Params(attributions=other, seqlets=tmp_path / "x.bed"),
+            StageContext("s", tmp_path, tmp_path, logging.getLogger("t")),
+        )
 
 
 def test_lengths_are_checked_when_the_spec_is_read():

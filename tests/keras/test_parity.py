@@ -17,6 +17,7 @@ from bpnet.core import BPNet, ChromBPNet, load_model
 from bpnet.core.architectures.basepairnet import BasePairNet, BasePairNetV01
 from bpnet.keras.cli import main
 
+
 def test_api_reproduces_tf(case, keras_dir, check):
     name, npz, kind = case
     model = bpnet.keras.load(keras_dir / name)

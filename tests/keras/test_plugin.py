@@ -48,7 +48,11 @@ def test_import_model_stage_uses_the_keras_importer(keras_dir, tmp_path, check, 
 
 def test_import_model_stage_refuses_files_no_importer_reads(keras_dir, tmp_path):
     from bpnet.core.errors import BpnetError
-    from bpnet.core.stages.models import pick_importer
+    from bpnet.core.stages import StageContext
 
+    stage_cls = registry().stage("import-model")
+    params = stage_cls.Params(source=keras_dir / "README.md", importer="auto", out=tmp_path / "model")
+    context = StageContext("import", tmp_path, tmp_path / "resume", logging.getLogger("test"))
     with pytest.raises(BpnetError, match=r"no installed importer reads .*README.md \(importers: keras\)"):
-        pick_importer("auto", keras_dir / "README.md")
+        stage_cls().run(params, context)
+    assert not (tmp_path / "model").exists()

@@ -12,14 +12,14 @@ import torch
 
 from bpnet.core.architectures.bpnet import BPNet
 from bpnet.core.architectures.chrombpnet import ChromBPNet
+from bpnet.core.errors import InputError
 from bpnet.core.metrics import count_metrics, profile_metrics, summarize
 from bpnet.core.modelfile import save_model
 from bpnet.core.stages.base import StageContext
-from bpnet.core.errors import InputError
 from bpnet.data.errors import DataError
-from bpnet.train.evaluation import METRIC_KEYS, evaluate, motif_match_track
 from bpnet.data.loci import LociSet
 from bpnet.data.motifs import Motif, write_meme
+from bpnet.train.evaluation import METRIC_KEYS, evaluate, motif_match_track
 from bpnet.train.stages.evaluate import Evaluate
 
 torch.set_num_threads(1)

@@ -17,10 +17,9 @@ from bpnet.core.architectures.chrombpnet import ChromBPNet
 from bpnet.core.errors import InputError
 from bpnet.core.modelfile import save_model
 from bpnet.core.stages.base import StageContext
-from bpnet.data.bigwig_io import write_bigwig
+from bpnet.data.bigwig_io import owned_spans, write_bigwig
 from bpnet.data.errors import DataError
 from bpnet.data.onehot import one_hot_encode
-from bpnet.data.bigwig_io import owned_spans
 from bpnet.train.stages.predict import Predict
 
 from ..conftest import random_sequence, write_fasta

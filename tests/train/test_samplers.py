@@ -8,7 +8,13 @@ import torch
 
 from bpnet.data.loci import LociSet
 from bpnet.train.samplers import (
-    BatchIterator, LociDataset, PeakNegativeSampler, augmentation, epoch_positions, make_batches, make_dataloader,
+    BatchIterator,
+    LociDataset,
+    PeakNegativeSampler,
+    augmentation,
+    epoch_positions,
+    make_batches,
+    make_dataloader,
 )
 
 torch.set_num_threads(1)

@@ -10,15 +10,12 @@ for importing torch.
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import TYPE_CHECKING
 
 from .lazy import lazy_exports
+from .versions import package_version
 
-try:
-    __version__ = importlib.metadata.version("bpnet-core")
-except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source tree without install
-    __version__ = "0.0.0"
+__version__ = package_version("bpnet-core", missing="0.0.0")  # 0.0.0: a source tree without install
 
 _EXPORTS = {
     "Architecture": ".architectures",
@@ -39,7 +36,25 @@ _EXPORTS = {
     "registry": ".plugin.registry",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "Architecture",
+    "ArchitectureConfig",
+    "BPNet",
+    "BpnetError",
+    "ChromBPNet",
+    "ControlWrapper",
+    "CountWrapper",
+    "ProfileWrapper",
+    "Registry",
+    "__version__",
+    "build_model",
+    "deeplift_rules",
+    "export_torch",
+    "load_model",
+    "read_config",
+    "registry",
+    "save_model",
+]
 
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -22,7 +22,11 @@ def bpnet_register_stages() -> list[PluginRef]:
     return [
         PluginRef("model-init", "bpnet.core.stages.models:ModelInit", "build an untrained model and save it"),
         PluginRef("model-export", "bpnet.core.stages.models:ModelExport", "export a model for torch.load"),
-        PluginRef("import-model", "bpnet.core.stages.models:ImportModel", "convert another framework's model file with a registered importer"),
+        PluginRef(
+            "import-model",
+            "bpnet.core.stages.models:ImportModel",
+            "convert another framework's model file with a registered importer",
+        ),
     ]
 
 

@@ -33,7 +33,8 @@ mean squared error.
 
 Everything is vectorised over loci in torch (float64, on the inputs' device), in chunks
 of a few million values (no Python loop per locus): 10,000 loci x 2 tracks x 1000 bp
-take about 6 s on two busy CPU cores, most of it sorting for the Spearman ranks. bpnet-core does not depend on scipy; the tests check against it.
+take about 6 s on two busy CPU cores, most of it sorting for the Spearman ranks.
+bpnet-core does not depend on scipy; the tests check against it.
 """
 
 from __future__ import annotations

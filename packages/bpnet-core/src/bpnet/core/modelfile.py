@@ -15,9 +15,7 @@ and loads like a built-in one. :func:`export_torch` writes the pickled module th
 from __future__ import annotations
 
 import datetime
-import importlib.metadata
 import json
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from .architectures.base import Architecture
 from .atomic import atomic_path
 from .errors import ModelFileError
 from .plugin.registry import registry
+from .versions import installed_versions
 
 FORMAT = "bpnet-model"
 FORMAT_VERSION = 1
@@ -73,24 +72,14 @@ def build_from_description(description: dict[str, Any]) -> torch.nn.Module:
     return model
 
 
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "torch": torch.__version__}
-    for dist in ("bpnet-core", "bpnet-data", "bpnet-interpret", "bpnet-keras"):
-        try:
-            versions[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return versions
-
-
 def model_config(model: torch.nn.Module, provenance: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON config written next to the weights."""
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         **describe_architecture(model),
-        "versions": _versions(),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": installed_versions(),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "provenance": provenance or {},
     }
 

@@ -15,7 +15,7 @@ from bpnet.core.lazy import lazy_exports
 
 _EXPORTS = {name: ".onehot" for name in ("codes_to_one_hot", "encode_codes", "one_hot_encode", "reverse_complement")}
 
-__all__ = list(_EXPORTS)
+__all__ = ["codes_to_one_hot", "encode_codes", "one_hot_encode", "reverse_complement"]
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)
 

@@ -12,9 +12,15 @@ def naming_hint(missing: Iterable[str], known: Iterable[str]) -> str:
     known = set(known)
     missing = list(missing)
     if any(("chr" + m) in known for m in missing):
-        return " (the reference names chromosomes with a 'chr' prefix, e.g. 'chr1'; this file does not: rename its chromosomes or use a matching reference)"
+        return (
+            " (the reference names chromosomes with a 'chr' prefix, e.g. 'chr1'; this file does not: rename its "
+            "chromosomes or use a matching reference)"
+        )
     if any(m.startswith("chr") and m[3:] in known for m in missing):
-        return " (this file names chromosomes with a 'chr' prefix but the reference does not, e.g. '1': rename its chromosomes or use a matching reference)"
+        return (
+            " (this file names chromosomes with a 'chr' prefix but the reference does not, e.g. '1': rename its "
+            "chromosomes or use a matching reference)"
+        )
     return ""
 
 

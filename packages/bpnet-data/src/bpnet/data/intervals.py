@@ -66,15 +66,15 @@ class Intervals:
         return len(self.start)
 
     @classmethod
-    def empty(cls) -> "Intervals":
+    def empty(cls) -> Intervals:
         return cls(np.array([], dtype=object), np.array([], np.int64), np.array([], np.int64))
 
-    def subset(self, index: np.ndarray | slice) -> "Intervals":
+    def subset(self, index: np.ndarray | slice) -> Intervals:
         """Rows selected by a boolean mask, an index array or a slice."""
         return Intervals(self.chrom[index], self.start[index], self.end[index], self.summit[index], self.name[index], self.score[index])
 
     @staticmethod
-    def concat(parts: list["Intervals"]) -> "Intervals":
+    def concat(parts: list[Intervals]) -> Intervals:
         if not parts:
             return Intervals.empty()
         cat = np.concatenate
@@ -90,12 +90,12 @@ class Intervals:
             return np.where(self.summit >= 0, self.summit, mid)
         return mid
 
-    def windows(self, width: int, use_summits: bool = True) -> "Intervals":
+    def windows(self, width: int, use_summits: bool = True) -> Intervals:
         """Intervals of ``width`` bp centred on each centre (``centre - width // 2`` onwards)."""
         start = self.centres(use_summits) - width // 2
         return Intervals(self.chrom, start, start + width, self.centres(use_summits), self.name, self.score)
 
-    def sorted(self) -> "Intervals":
+    def sorted(self) -> Intervals:
         order = np.lexsort((self.end, self.start, self.chrom.astype(str)))
         return self.subset(order)
 
@@ -120,7 +120,7 @@ class Intervals:
                 f"({self.chrom[i]} has {sizes[self.chrom[i]]} bp in {reference_file}): drop such loci or use a smaller window"
             )
 
-    def overlaps(self, other: "Intervals") -> np.ndarray:
+    def overlaps(self, other: Intervals) -> np.ndarray:
         """Boolean mask of rows of ``self`` that overlap any interval of ``other``."""
         hit = np.zeros(len(self), dtype=bool)
         for chrom in set(self.chrom.tolist()) & set(other.chrom.tolist()):

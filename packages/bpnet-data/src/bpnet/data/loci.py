@@ -30,6 +30,7 @@ A :class:`LociSet` is written to and read from HDF5 (``loci.h5``) with
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -166,7 +167,7 @@ class LociSet:
             mask &= self.is_peak == bool(peaks)
         return np.flatnonzero(mask)
 
-    def subset(self, index: np.ndarray | slice) -> "LociSet":
+    def subset(self, index: np.ndarray | slice) -> LociSet:
         """The loci selected by a boolean mask, index array or slice (arrays are copied)."""
         return replace(
             self,
@@ -223,7 +224,7 @@ class LociSet:
             out["controls"] = self.controls
 
     @classmethod
-    def load(cls, path: str | Path) -> "LociSet":
+    def load(cls, path: str | Path) -> LociSet:
         """Read a ``loci.h5`` written by :meth:`save` (one read per array)."""
         import h5py
 
@@ -237,7 +238,7 @@ class LociSet:
             raise DataError(f"{path}: not a readable HDF5 file ({exc}): re-run the loci stage") from None
 
     @classmethod
-    def _from_h5(cls, f, path: Path) -> "LociSet":
+    def _from_h5(cls, f, path: Path) -> LociSet:
         bad = f"{path}: not a bpnet loci file"
         if f.attrs.get("format") != FORMAT:
             raise DataError(f"{bad} (format attribute is {f.attrs.get('format')!r}, expected {FORMAT!r}): write it with the loci stage")
@@ -284,7 +285,9 @@ class LociSet:
         }
         for name, shape in expected.items():
             if getattr(self, name).shape != shape:
-                raise DataError(f"{label}: {name} has shape {getattr(self, name).shape}, expected {shape}: the file is damaged, re-run the loci stage")
+                raise DataError(
+                    f"{label}: {name} has shape {getattr(self, name).shape}, expected {shape}: the file is damaged, re-run the loci stage"
+                )
 
 
 def _shifted_in_version_1(attrs, n_controls: int) -> bool:
@@ -406,7 +409,9 @@ def extract_loci(
     one stranded control pair, plus one track's windows while reading.
     """
     if min(input_length, output_length) < 1 or max_jitter < 0:
-        raise DataError(f"input_length ({input_length}) and output_length ({output_length}) must be >= 1 and max_jitter ({max_jitter}) >= 0")
+        raise DataError(
+            f"input_length ({input_length}) and output_length ({output_length}) must be >= 1 and max_jitter ({max_jitter}) >= 0"
+        )
     if off_chrom not in ("drop", "error"):
         raise DataError(f"off_chrom must be 'drop' or 'error', not {off_chrom!r}")
     control_length = output_length if control_length is None else control_length
@@ -552,7 +557,7 @@ def _fill(loci: LociSet, fasta: FastaSource, signals: list[BigWigSource], contro
     w_x, w_y, w_c = loci.codes.shape[1], loci.signals.shape[2], loci.controls.shape[2]
     for chrom in track(sorted(set(loci.chrom.tolist())), "extracting sequences"):
         rows = np.flatnonzero(loci.chrom == chrom)
-        _read_windows(lambda a, b: fasta.codes(chrom, a, b), rows, s_x[rows], w_x, gap, loci.codes)
+        _read_windows(functools.partial(fasta.codes, chrom), rows, s_x[rows], w_x, gap, loci.codes)
     chroms = loci.chrom.astype(str)
     _read_track_windows(signals, chroms, s_y, w_y, loci.signals)
     _read_track_windows(controls, chroms, s_c, w_c, loci.controls)
@@ -581,7 +586,13 @@ def count_outliers(
 def describe(loci: LociSet) -> list[str]:
     """Human-readable lines: loci per split and memory."""
     lines = [f"{name}: {p} peaks, {n} negatives" for name, (p, n) in loci.counts_by_split().items()]
-    per10k = memory_per_locus(loci.input_length, loci.output_length, loci.max_jitter, loci.n_signals, loci.n_controls, loci.control_length) * 1e4 / 1e6
+    per10k = (
+        memory_per_locus(
+            loci.input_length, loci.output_length, loci.max_jitter, loci.n_signals, loci.n_controls, loci.control_length
+        )
+        * 1e4
+        / 1e6
+    )
     lines.append(
         f"{len(loci)} loci, {loci.n_signals} signal and {loci.n_controls} control track(s): "
         f"{loci.nbytes / 1e6:.1f} MB in memory ({per10k:.1f} MB per 10k loci)"

@@ -70,7 +70,7 @@ class Motif:
         """The most probable base at each position."""
         return "".join(_LETTERS[i] for i in self.pwm.argmax(axis=1))
 
-    def reverse_complement(self) -> "Motif":
+    def reverse_complement(self) -> Motif:
         """The motif as read on the other strand."""
         return Motif(self.name, self.pwm[::-1, ::-1], self.alt_name, self.nsites, self.url)
 
@@ -224,9 +224,15 @@ class _MemeParser:
             rows.append(self._row(number, text, name))
             self.i += 1
         if not rows:
-            raise self.error(self.i + 1 if self.i < len(self.lines) else len(self.lines), f"motif {name}: the letter-probability matrix has no rows")
+            raise self.error(
+                self.i + 1 if self.i < len(self.lines) else len(self.lines),
+                f"motif {name}: the letter-probability matrix has no rows",
+            )
         if width is not None and len(rows) != width:
-            raise self.error(self.i if self.i <= len(self.lines) else len(self.lines), f"motif {name} has {len(rows)} rows but w= {width}: fix w= or the matrix")
+            raise self.error(
+                self.i if self.i <= len(self.lines) else len(self.lines),
+                f"motif {name} has {len(rows)} rows but w= {width}: fix w= or the matrix",
+            )
         return rows
 
     def _row(self, number: int, text: str, name: str) -> list[float]:
@@ -241,7 +247,10 @@ class _MemeParser:
             raise self.error(number, f"motif {name}: probabilities must be finite and >= 0, found {text!r}")
         total = sum(values)
         if abs(total - 1.0) > ROW_SUM_TOLERANCE:
-            raise self.error(number, f"motif {name}: a letter-probability row must sum to 1, this one sums to {total:g} (counts? divide each row by its sum)")
+            raise self.error(
+                number,
+                f"motif {name}: a letter-probability row must sum to 1, this one sums to {total:g} (counts? divide each row by its sum)",
+            )
         return values
 
     def _skip_log_odds(self, number: int, line: str) -> None:

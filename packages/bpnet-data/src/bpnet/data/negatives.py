@@ -86,7 +86,8 @@ class MatchReport(BaseModel):
 
     def summary(self) -> str:
         return (
-            f"{self.n_negatives} negatives for {self.n_peaks} peaks (asked {self.n_requested}, {self.n_borrowed} from a neighbouring GC bin); "
+            f"{self.n_negatives} negatives for {self.n_peaks} peaks (asked {self.n_requested}, {self.n_borrowed} from "
+            "a neighbouring GC bin); "
             f"GC mean {self.peak_gc_mean:.3f} (peaks) vs {self.negative_gc_mean:.3f} (negatives), KS statistic {self.ks_statistic:.4f}"
         )
 
@@ -150,14 +151,22 @@ def gc_matched_negatives(
     cand_chrom, cand_start, cand_gc = candidates
     n_left_out = len(peaks) - len(peak_gc)
     if not len(peak_gc):
-        raise DataError(f"{peaks_label}: no peak has a {width} bp window inside its chromosome with <= {max_n_fraction:.0%} Ns: check the genome or use a smaller width")
+        raise DataError(
+            f"{peaks_label}: no peak has a {width} bp window inside its chromosome with <= {max_n_fraction:.0%} Ns: "
+            "check the genome or use a smaller width"
+        )
     if not len(cand_start):
         raise DataError(
-            f"no background window of {width} bp is left in {fasta.label} once peaks and blacklist (with {padding} bp padding) are excluded: "
-            "lower padding, width or stride, or draw from more chromosomes"
+            f"no background window of {width} bp is left in {fasta.label} once peaks and blacklist (with {padding} bp "
+            "padding) are excluded: lower padding, width or stride, or draw from more chromosomes"
         )
     if n_left_out:
-        log.warning("%d of %d peaks left out of the GC reference (window off a chromosome end or > %.0f%% Ns)", n_left_out, len(peaks), 100 * max_n_fraction)
+        log.warning(
+            "%d of %d peaks left out of the GC reference (window off a chromosome end or > %.0f%% Ns)",
+            n_left_out,
+            len(peaks),
+            100 * max_n_fraction,
+        )
 
     edges = np.linspace(0.0, 1.0, bins + 1)
     peak_bin, cand_bin = _bin(peak_gc, bins), _bin(cand_gc, bins)
@@ -176,8 +185,11 @@ def gc_matched_negatives(
     report = _report(peak_gc, neg_gc, cand_gc, edges, int(targets.sum()), borrowed, n_left_out, ratio, width, stride, padding, seed)
     if report.n_negatives < report.n_requested:
         log.warning(
-            "only %d of the %d negatives asked for could be drawn (%d candidate tiles): lower padding or stride, or draw from more chromosomes",
-            report.n_negatives, report.n_requested, report.n_candidates,
+            "only %d of the %d negatives asked for could be drawn (%d candidate tiles): lower padding or stride, or "
+            "draw from more chromosomes",
+            report.n_negatives,
+            report.n_requested,
+            report.n_candidates,
         )
     log.info("%s", report.summary())
     return negatives, report
@@ -249,7 +261,9 @@ def _chromosomes(chroms: Sequence[str] | None, peaks: Intervals, sizes: dict[str
     return [c for c in sizes if c in draw or c in with_peaks], draw
 
 
-def _excluded_regions(peaks: Intervals, padding: int, others: list[IntervalsLike | None], sizes: dict[str, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _excluded_regions(
+    peaks: Intervals, padding: int, others: list[IntervalsLike | None], sizes: dict[str, int]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per chromosome: sorted region starts and the running maximum of their ends."""
     parts = [(peaks.chrom, peaks.start - padding, peaks.end + padding)]
     for other in others:
@@ -411,7 +425,11 @@ def _coarsen(counts: np.ndarray, edges: np.ndarray, target: int = 100) -> tuple[
 
 def _support(report: MatchReport) -> tuple[float, float]:
     edges = np.asarray(report.bin_edges)
-    used = np.flatnonzero(np.asarray(report.peak_histogram) + np.asarray(report.negative_histogram) + np.asarray(report.candidate_histogram))
+    used = np.flatnonzero(
+        np.asarray(report.peak_histogram)
+        + np.asarray(report.negative_histogram)
+        + np.asarray(report.candidate_histogram)
+    )
     if not len(used):
         return 0.0, 1.0
     return max(0.0, edges[used[0]] - 0.05), min(1.0, edges[used[-1] + 1] + 0.05)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import collections
 import gzip
-import importlib.metadata
 import importlib.util
 import logging
 import shlex
@@ -49,6 +48,7 @@ from typing import Literal
 
 from bpnet.core.atomic import atomic_path
 from bpnet.core.console import LOG_FILE_ONLY
+from bpnet.core.versions import package_version
 
 from .chroms import check_read_chromosomes
 from .errors import DataError
@@ -100,10 +100,7 @@ def _macs3_installed() -> bool:
 
 def macs3_version() -> str | None:
     """The installed MACS3 version, or None when MACS3 is not installed."""
-    try:
-        return importlib.metadata.version("macs3")
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    return package_version("macs3", missing="") or None
 
 
 def macs3_command() -> list[str]:
@@ -365,7 +362,9 @@ def _fragments(path: Path) -> Iterable[tuple[str, int, int]]:
                 try:
                     start, end = int(fields[1]), int(fields[2])
                 except (IndexError, ValueError):
-                    raise DataError(f"{path}:{number}: expected 'chrom start end ...' with integer start and end, found {line.strip()[:80]!r}") from None
+                    raise DataError(
+                        f"{path}:{number}: expected 'chrom start end ...' with integer start and end, found {line.strip()[:80]!r}"
+                    ) from None
                 if start < 0 or end <= start:
                     raise DataError(f"{path}:{number}: fragment {start}-{end} must have 0 <= start < end: fix or drop this line")
                 yield fields[0], start, end

@@ -153,11 +153,11 @@ class Sparse:
     counts: np.ndarray  # int64, > 0
 
     @classmethod
-    def empty(cls) -> "Sparse":
+    def empty(cls) -> Sparse:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int64))
 
     @classmethod
-    def count(cls, positions: np.ndarray, size: int) -> tuple["Sparse", int]:
+    def count(cls, positions: np.ndarray, size: int) -> tuple[Sparse, int]:
         """Counts of ``positions`` inside ``[0, size)``, and how many fell outside."""
         inside = (positions >= 0) & (positions < size)
         dropped = int(len(positions) - np.count_nonzero(inside))
@@ -166,7 +166,7 @@ class Sparse:
         return cls.runs(ordered), dropped
 
     @classmethod
-    def runs(cls, ordered: np.ndarray, weights: np.ndarray | None = None) -> "Sparse":
+    def runs(cls, ordered: np.ndarray, weights: np.ndarray | None = None) -> Sparse:
         if len(ordered) == 0:
             return cls.empty()
         starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
@@ -176,7 +176,7 @@ class Sparse:
             counts = np.add.reduceat(weights, starts)
         return cls(ordered[starts].astype(np.int64), counts.astype(np.int64))
 
-    def __add__(self, other: "Sparse") -> "Sparse":
+    def __add__(self, other: Sparse) -> Sparse:
         if len(other.positions) == 0:
             return self
         if len(self.positions) == 0:
@@ -230,9 +230,15 @@ class EndCounts:
             if dropped:
                 self.off_chromosome[chrom] = self.off_chromosome.get(chrom, 0) + dropped
 
-    def merge(self, other: "EndCounts") -> "EndCounts":
+    def merge(self, other: EndCounts) -> EndCounts:
         """The sum of two counts (several input files)."""
-        merged = EndCounts(dict(self.plus), dict(self.minus), self.reads + other.reads, self.ends + other.ends, self.skipped + other.skipped)
+        merged = EndCounts(
+            dict(self.plus),
+            dict(self.minus),
+            self.reads + other.reads,
+            self.ends + other.ends,
+            self.skipped + other.skipped,
+        )
         for mine, theirs in ((merged.plus, other.plus), (merged.minus, other.minus)):
             for chrom, sparse in theirs.items():
                 mine[chrom] = mine[chrom] + sparse if chrom in mine else sparse
@@ -339,7 +345,9 @@ def _check_and_log(plans: list[CountPlan], totals: list[EndCounts], options: Cou
     for plan, counts in zip(plans, totals):
         if counts.reads == 0:
             source = plan.source
-            raise DataError(f"{source.label}: no reads left to count after the filters ({_filter_text(options)}){_why_empty(options, source)}")
+            raise DataError(
+                f"{source.label}: no reads left to count after the filters ({_filter_text(options)}){_why_empty(options, source)}"
+            )
         describe_drops(plan.source.label, counts, logger)
 
 
@@ -433,7 +441,9 @@ def _write_strands(jobs: list[tuple[Path, dict[str, Sparse]]], sizes: Mapping[st
         write_count_bigwig(path, sizes, table)  # also surfaces the error of a failed forked write
 
 
-def write_track_set(counts: EndCounts, sizes: Mapping[str, int], folder: Path, options: CountOptions, description: dict | None = None) -> TrackSet:
+def write_track_set(
+    counts: EndCounts, sizes: Mapping[str, int], folder: Path, options: CountOptions, description: dict | None = None
+) -> TrackSet:
     """Write ``plus.bw``/``minus.bw`` (stranded) or ``unstranded.bw``, and ``tracks.json``.
 
     The bigWigs hold integer counts per base over every chromosome of ``sizes``.

@@ -70,12 +70,14 @@ class Fold(BaseModel):
     test: list[str] = Field(default_factory=list, description="test chromosomes (held out)")
 
     @model_validator(mode="after")
-    def _disjoint(self) -> "Fold":
+    def _disjoint(self) -> Fold:
         seen: dict[str, str] = {}
         for name in SPLIT_NAMES:
             for chrom in getattr(self, name):
                 if seen.get(chrom, name) != name:
-                    raise ValueError(f"chromosome {chrom} is in both the {seen[chrom]} and the {name} split; a chromosome may be in one split only")
+                    raise ValueError(
+                        f"chromosome {chrom} is in both the {seen[chrom]} and the {name} split; a chromosome may be in one split only"
+                    )
                 seen[chrom] = name
         return self
 

@@ -54,7 +54,9 @@ def read_track_set(location: Path) -> tuple[list[Path], TrackSet]:
     if location.is_dir():
         manifest = location / MANIFEST
         if not manifest.exists():
-            raise DataError(f"{location} is a folder without {MANIFEST}: give the bigWig files, or a folder written by the reads-to-bigwig stage")
+            raise DataError(
+                f"{location} is a folder without {MANIFEST}: give the bigWig files, or a folder written by the reads-to-bigwig stage"
+            )
         try:
             tracks = TrackSet.model_validate(json.loads(manifest.read_text()))
         except (ValidationError, json.JSONDecodeError) as exc:

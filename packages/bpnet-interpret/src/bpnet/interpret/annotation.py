@@ -213,8 +213,7 @@ def read_seqlets(bed: str | Path, genome: str | Path, *, log: logging.Logger | N
     :class:`DataError`.
     """
     from bpnet.data.onehot import codes_to_one_hot
-    from bpnet.data.sources.bed import read_bed
-    from bpnet.data.sources.fasta import FastaSource
+    from bpnet.data.sources import SequenceSource, open_source, read_bed
 
     log = log or logging.getLogger(__name__)
     intervals = read_bed(bed)
@@ -226,7 +225,7 @@ def read_seqlets(bed: str | Path, genome: str | Path, *, log: logging.Logger | N
             f"{intervals.chrom[i]}:{intervals.start[i]}-{intervals.end[i]}); seqlets are short stretches (TF-MoDISco's "
             "and the seqlets stage's are under 60 bp) and TOMTOM's memory grows with the cube of the width: is this a peak file?"
         )
-    source = FastaSource(genome)
+    source = open_source(genome, SequenceSource)
     queries, skipped = [], 0
     for i in range(len(intervals)):
         chrom, start, end = str(intervals.chrom[i]), int(intervals.start[i]), int(intervals.end[i])
@@ -251,7 +250,15 @@ COUNT_COLUMNS = ("motif", "motif_alt_name", "n_patterns", "n_pattern_seqlets", "
 def _match_cells(match: Match | None) -> list[str]:
     if match is None:
         return ["", "", "", "", "", "", ""]
-    return [str(match.rank), match.motif, match.motif_alt_name, f"{match.p_value:.4g}", f"{match.q_value:.4g}", str(match.offset), match.strand]
+    return [
+        str(match.rank),
+        match.motif,
+        match.motif_alt_name,
+        f"{match.p_value:.4g}",
+        f"{match.q_value:.4g}",
+        str(match.offset),
+        match.strand,
+    ]
 
 
 def pattern_rows(patterns: Sequence[PatternQuery], matches: Sequence[Sequence[Match]]) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""Sequence logos drawn with matplotlib, returned ready to embed in HTML.
+"""Sequence logos drawn with matplotlib.
 
 A logo is drawn from an ``(L, 4)`` matrix of letter heights (columns A, C, G, T):
 positive heights stack upwards from zero, tallest letter on top; negative ones stack
@@ -11,17 +11,14 @@ Two kinds of matrix are usual:
   column's information content in bits against a uniform background
   (:func:`information_heights`), as in classic logos.
 
-:func:`logo_png` and :func:`logo_svg` render a figure to a ``data:image/png;base64``
-URI and to inline SVG text; neither writes a file nor needs a display (Agg canvas).
-Letters are the glyphs of DejaVu Sans Bold (bundled with matplotlib) stretched to
-their box: A green, C blue, G orange, T red.
+Figures are drawn on an Agg canvas (no pyplot, no display); the reports embed them
+with :func:`bpnet.interpret.report.html.figure`. Letters are the glyphs of DejaVu Sans
+Bold (bundled with matplotlib) stretched to their box: A green, C blue, G orange, T red.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import io
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -33,7 +30,7 @@ COLORS = {"A": "#109648", "C": "#255c99", "G": "#f7b32b", "T": "#d62839"}
 _LETTER_WIDTH = 0.9
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _glyph(letter: str):
     """The outline of ``letter`` with its bounding box (cached: each letter is laid out once)."""
     from matplotlib.font_manager import FontProperties
@@ -118,31 +115,4 @@ def logo_figure(
     return fig
 
 
-def figure_png(fig: Figure, dpi: int = 100) -> str:
-    """``fig`` as a ``data:image/png;base64,...`` URI (the figure is cleared afterwards)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-    fig.clear()
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def figure_svg(fig: Figure) -> str:
-    """``fig`` as inline SVG text (no XML header; the figure is cleared afterwards)."""
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", facecolor="white")
-    fig.clear()
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def logo_png(heights: np.ndarray, *, title: str = "", ylabel: str = "", dpi: int = 100) -> str:
-    """The logo of ``heights`` ``(L, 4)`` as a ``data:image/png;base64,...`` URI for ``<img src=...>``."""
-    return figure_png(logo_figure(heights, title=title, ylabel=ylabel), dpi=dpi)
-
-
-def logo_svg(heights: np.ndarray, *, title: str = "", ylabel: str = "") -> str:
-    """The logo of ``heights`` ``(L, 4)`` as inline ``<svg>`` text."""
-    return figure_svg(logo_figure(heights, title=title, ylabel=ylabel))
-
-
-__all__ = ["COLORS", "LETTERS", "draw_logo", "figure_png", "figure_svg", "information_heights", "logo_figure", "logo_png", "logo_svg"]
+__all__ = ["COLORS", "LETTERS", "draw_logo", "information_heights", "logo_figure"]

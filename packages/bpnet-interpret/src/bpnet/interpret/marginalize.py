@@ -100,7 +100,8 @@ def select_background(
 ) -> Background:
     """``n_loci`` loci (all with None) of ``split`` that are peaks or negatives, chosen with ``seed``.
 
-    ``controls``: also take their control windows (for models with control tracks). The choice is a uniform draw without replacement, kept in loci.h5 order. Raises
+    ``controls``: also take their control windows (for models with control tracks). The
+    choice is a uniform draw without replacement, kept in loci.h5 order. Raises
     :class:`DataError` listing what the file holds when nothing matches.
     """
     index = loci.select(split, peaks=peaks)

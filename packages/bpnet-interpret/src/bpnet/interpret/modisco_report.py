@@ -12,12 +12,13 @@ each matched motif on the strand it matched.
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from bpnet.core.versions import package_version
 
 from .annotation import Match
 from .logos import information_heights, logo_figure
@@ -60,7 +61,7 @@ def build_modisco_report(
     nav = [("summary", "Summary"), *[(_anchor(p), p.name) for p in patterns]]
     meta = (
         f"{esc(source)} · head {esc(head or 'n/a')} · {result.n_windows:,} windows · "
-        f"central {result.settings.window} bp · bpnet-interpret {esc(_version())}"
+        f"central {result.settings.window} bp · bpnet-interpret {esc(package_version('bpnet-interpret'))}"
     )
     footer = "Self-contained report: every logo is embedded; no network access needed."
     return document(title, meta, nav, page_body, page_body.count("<img "), footer)
@@ -75,7 +76,10 @@ def _summary(result: ModiscoResult, matches, *, source: str, head: str, database
         [
             ["attributions", f"<code>{esc(source)}</code> (head {esc(head or 'n/a')})"],
             ["windows analysed", number(result.n_windows)],
-            ["central window", f"bases {result.window_start}-{result.window_start + 2 * (s.window // 2)} of each input window (window {s.window})"],
+            [
+                "central window",
+                f"bases {result.window_start}-{result.window_start + 2 * (s.window // 2)} of each input window (window {s.window})",
+            ],
             ["seqlet core / flank / trim", f"{s.sliding_window} / {s.flank} / {s.trim} bp"],
             ["most seqlets per sign", number(s.max_seqlets)],
             ["Leiden runs", number(s.n_leiden_runs)],
@@ -85,7 +89,9 @@ def _summary(result: ModiscoResult, matches, *, source: str, head: str, database
     if result.empty:
         found = f'<p class="na"><b>No pattern.</b> {esc(result.message or "TF-MoDISco found no pattern.")}</p>'
     else:
-        found = f"<p>{n_pos} positive and {n_neg} negative pattern{'s' if n_neg != 1 else ''}.</p>" + _patterns_table(result.patterns, matches)
+        found = f"<p>{n_pos} positive and {n_neg} negative pattern{'s' if n_neg != 1 else ''}.</p>" + _patterns_table(
+            result.patterns, matches
+        )
     return f'<section class="card" id="summary"><h2>Summary</h2>{found}{ABOUT}<h3>Settings</h3>{settings}</section>'
 
 
@@ -109,9 +115,17 @@ def _pattern_section(pattern: Pattern, found: Sequence[Match] | None, motifs: di
         f'<p class="sub">{number(pattern.n_seqlets)} seqlets · consensus <code>{esc(pattern.consensus)}</code> · '
         f"columns {start}-{end} of {len(pattern.ppm)}</p>",
         ROW,
-        figure(logo_figure(pattern.trimmed(pattern.cwm), title="CWM", ylabel="contribution"), f"{pattern.name} CWM logo"),
-        figure(logo_figure(information_heights(pattern.trimmed(pattern.ppm)), title="PFM", ylabel="bits"), f"{pattern.name} PFM logo"),
-        figure(logo_figure(pattern.trimmed(pattern.hcwm), title="hypothetical CWM", ylabel="contribution"), f"{pattern.name} hypothetical CWM logo"),
+        figure(
+            logo_figure(pattern.trimmed(pattern.cwm), title="CWM", ylabel="contribution"), f"{pattern.name} CWM logo"
+        ),
+        figure(
+            logo_figure(information_heights(pattern.trimmed(pattern.ppm)), title="PFM", ylabel="bits"),
+            f"{pattern.name} PFM logo",
+        ),
+        figure(
+            logo_figure(pattern.trimmed(pattern.hcwm), title="hypothetical CWM", ylabel="contribution"),
+            f"{pattern.name} hypothetical CWM logo",
+        ),
     ]
     positions = _positions_figure(pattern, window)
     if positions is not None:
@@ -130,7 +144,10 @@ def _matches_html(pattern: Pattern, found: Sequence[Match], motifs: dict) -> str
         [str(m.rank), esc(m.motif), esc(m.motif_alt_name), number(m.p_value), number(m.q_value), str(m.offset), m.strand]
         for m in found
     ]
-    html = ["<h3>Database matches</h3>", table(["rank", "motif", "name", "p-value", "q-value", "offset", "strand"], rows, numeric=(3, 4, 5))]
+    html = [
+        "<h3>Database matches</h3>",
+        table(["rank", "motif", "name", "p-value", "q-value", "offset", "strand"], rows, numeric=(3, 4, 5)),
+    ]
     html.append(ROW)
     for m in found:
         motif = motifs.get(m.motif)
@@ -168,13 +185,6 @@ def _motif_label(match: Match) -> str:
 
 def _anchor(pattern: Pattern) -> str:
     return pattern.name.replace(".", "-")
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("bpnet-interpret")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 __all__ = ["build_modisco_report"]

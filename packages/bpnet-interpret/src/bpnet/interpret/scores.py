@@ -81,7 +81,7 @@ class Scores:
         """Observed contribution per position ``(N, L)`` (summed over bases)."""
         return self.observed.sum(axis=1)
 
-    def subset(self, index: np.ndarray | slice) -> "Scores":
+    def subset(self, index: np.ndarray | slice) -> Scores:
         """The windows at ``index`` (same metadata)."""
         return Scores(
             self.one_hot[index], self.hypothetical[index], self.chrom[index], self.start[index],
@@ -145,7 +145,9 @@ def open_scores(path: str | Path, label: str = "attributions") -> Iterator[tuple
             loci = {name: f[f"loci/{name}"][...] for name in ("chrom", "start", "is_peak", "delta")}
             for name, values in loci.items():
                 if len(values) != shape[0]:
-                    raise DataError(f"{label}: {path} loci/{name} has {len(values)} entries for {shape[0]} windows; re-run the attribute stage")
+                    raise DataError(
+                        f"{label}: {path} loci/{name} has {len(values)} entries for {shape[0]} windows; re-run the attribute stage"
+                    )
             meta = {k: _decode_attr(v) for k, v in f.attrs.items() if k not in ("format", "version")}
             yield f, meta, loci
     except OSError as error:

@@ -69,7 +69,7 @@ class Seqlets:
         return len(self.start)
 
     @classmethod
-    def empty(cls) -> "Seqlets":
+    def empty(cls) -> Seqlets:
         ints = np.zeros(0, np.int64)
         return cls(np.zeros(0, str), ints, ints, np.zeros(0), np.zeros(0), ints, ints, ints)
 

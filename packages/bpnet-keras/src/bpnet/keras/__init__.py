@@ -14,15 +14,12 @@ are imported on first use, so listing plugins does not import torch.
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import TYPE_CHECKING
 
 from bpnet.core.lazy import lazy_exports
+from bpnet.core.versions import package_version
 
-try:
-    __version__ = importlib.metadata.version("bpnet-keras")
-except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source tree without install
-    __version__ = "0.0.0"
+__version__ = package_version("bpnet-keras", missing="0.0.0")  # 0.0.0: a source tree without install
 
 _EXPORTS = {"import_model": ".api", "inspect": ".api", "load": ".api", "KerasImportError": ".sources"}
 

@@ -16,19 +16,15 @@ from cyclopts.exceptions import CycloptsError
 
 from bpnet.core.errors import BpnetError
 
+from . import __version__
+
 Kind = Literal["chrombpnet", "accessibility", "bias", "bpnet"]
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 app = App(
     name="bpnet-keras",
     help="Import official Keras/TensorFlow BPNet and ChromBPNet models (and ENCODE tarballs) into bpnet.",
-    version=_version,
+    version=__version__,
 )
 
 

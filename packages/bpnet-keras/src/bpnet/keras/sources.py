@@ -15,11 +15,11 @@ import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 from bpnet.core.errors import ModelFileError
 
-SourceLike = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+SourceLike = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"

@@ -75,7 +75,9 @@ def select_bias_loci(loci: LociSet, path: Path, threshold_factor: float = 0.5, o
         raise DataError(f"{path}: no negatives in the train/valid splits; the bias model trains on negatives (run the negatives stage)")
     threshold = float(np.quantile(loci.total_counts(peaks), 0.01)) * threshold_factor
     if threshold <= 0:
-        raise DataError(f"{path}: the 1% quantile of peak counts is 0, so no background locus is below the bias threshold; check the signal bigWig")
+        raise DataError(
+            f"{path}: the 1% quantile of peak counts is 0, so no background locus is below the bias threshold; check the signal bigWig"
+        )
     counts = loci.total_counts(negatives)
     below = counts < threshold
     if not below.any():
@@ -137,7 +139,9 @@ def validation_rows(loci: LociSet, rows: np.ndarray, negative_ratio: float, seed
 
 
 @torch.no_grad()
-def predicted_log_counts(model: torch.nn.Module, loci: LociSet, rows: np.ndarray, device: torch.device, batch_size: int = 256) -> np.ndarray:
+def predicted_log_counts(
+    model: torch.nn.Module, loci: LociSet, rows: np.ndarray, device: torch.device, batch_size: int = 256
+) -> np.ndarray:
     """The model's total log counts on the centred windows of ``rows``."""
     from .samplers import make_batches
 
@@ -170,7 +174,9 @@ def count_pearson(model: torch.nn.Module, loci: LociSet, rows: np.ndarray, devic
     return float(pearson_along(predicted, torch.from_numpy(np.log1p(loci.total_counts(rows)))))
 
 
-def count_separation(model: torch.nn.Module, loci: LociSet, peaks: np.ndarray, negatives: np.ndarray, device: torch.device) -> dict[str, float]:
+def count_separation(
+    model: torch.nn.Module, loci: LociSet, peaks: np.ndarray, negatives: np.ndarray, device: torch.device
+) -> dict[str, float]:
     """How far the model's log counts tell ``peaks`` from ``negatives``, against the data.
 
     ``separation`` is the gap of the mean predicted log(1 + counts) between peaks and
@@ -179,7 +185,10 @@ def count_separation(model: torch.nn.Module, loci: LociSet, peaks: np.ndarray, n
     data show no gap or a set is empty).
     """
     observed = [float(np.log1p(loci.total_counts(rows)).mean()) if len(rows) else float("nan") for rows in (peaks, negatives)]
-    predicted = [float(predicted_log_counts(model, loci, rows, device).mean()) if len(rows) else float("nan") for rows in (peaks, negatives)]
+    predicted = [
+        float(predicted_log_counts(model, loci, rows, device).mean()) if len(rows) else float("nan")
+        for rows in (peaks, negatives)
+    ]
     gap = observed[0] - observed[1]
     separation = (predicted[0] - predicted[1]) / gap if gap > 0 else float("nan")
     return {"observed_peaks": observed[0], "observed_negatives": observed[1], "predicted_peaks": predicted[0],

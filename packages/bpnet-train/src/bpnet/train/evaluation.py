@@ -110,7 +110,15 @@ class _Columns:
             values = values.detach().cpu().numpy()
         self.parts[key].append(np.asarray(values))
 
-    def add_model(self, prefix: str, logits: torch.Tensor, log_counts: torch.Tensor, y: torch.Tensor, smooth_true: bool, profiles: bool = True) -> None:
+    def add_model(
+        self,
+        prefix: str,
+        logits: torch.Tensor,
+        log_counts: torch.Tensor,
+        y: torch.Tensor,
+        smooth_true: bool,
+        profiles: bool = True,
+    ) -> None:
         """Total log counts and (with ``profiles``) per-locus profile metrics of one model."""
         self.add(f"{prefix}/log_counts", total_log_counts(log_counts).float())
         if profiles:

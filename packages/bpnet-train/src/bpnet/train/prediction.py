@@ -183,7 +183,10 @@ def predict_windows(
 
     device = next((p.device for p in models[0].parameters()), torch.device("cpu"))
     if reverse_complement_average and (windows.input_length - windows.output_length) % 2:
-        log.warning("input_length - output_length is odd (%d): the reverse-complement prediction lands 1 bp off the forward one", windows.input_length - windows.output_length)
+        log.warning(
+            "input_length - output_length is odd (%d): the reverse-complement prediction lands 1 bp off the forward one",
+            windows.input_length - windows.output_length,
+        )
     profiles: np.ndarray | None = None
     log_counts = np.empty(len(windows), np.float32)
     batches = range(0, len(windows), batch_size)

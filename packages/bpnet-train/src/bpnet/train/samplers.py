@@ -190,7 +190,11 @@ class LociDataset(Dataset):
             y = y[self.signal_perm, ::-1]
             ctl = ctl[self.control_perm, ::-1] if ctl is not None else None
         X = torch.from_numpy(codes_to_one_hot(codes))
-        item = [X] + ([torch.from_numpy(np.ascontiguousarray(ctl))] if ctl is not None else []) + [torch.from_numpy(np.ascontiguousarray(y))]
+        item = (
+            [X]
+            + ([torch.from_numpy(np.ascontiguousarray(ctl))] if ctl is not None else [])
+            + [torch.from_numpy(np.ascontiguousarray(y))]
+        )
         if self.labels:
             item.append(torch.tensor(float(self.is_peak[position])))
         return tuple(item)

@@ -21,7 +21,6 @@ from pydantic import Field
 
 from bpnet.core.stages.base import StageParams
 from bpnet.core.stages.params import DeviceParams
-
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
 
@@ -32,11 +31,18 @@ class TrainingLoopParams(DeviceParams):
     """Parameters of the training loop shared by train-bpnet and train-chrombpnet."""
 
     max_epochs: int = Field(50, ge=1, description="most epochs to train (official: 50)")
-    patience: int | None = Field(5, ge=1, description="stop after this many epochs without a lower validation loss (official: 5); null never stops early")
+    patience: int | None = Field(
+        5,
+        ge=1,
+        description="stop after this many epochs without a lower validation loss (official: 5); null never stops early",
+    )
     batch_size: int = Field(64, ge=1, description="examples per batch")
     learning_rate: float = Field(1e-3, gt=0, description="Adam learning rate")
     clip_grad_norm: float | None = Field(1.0, gt=0, description="clip the gradient norm to this value; null does not clip")
-    scheduler: bool = Field(False, description="halve the learning rate after 5 epochs without improvement (ReduceLROnPlateau, min 1e-4, as bpnet-lite)")
+    scheduler: bool = Field(
+        False,
+        description="halve the learning rate after 5 epochs without improvement (ReduceLROnPlateau, min 1e-4, as bpnet-lite)",
+    )
     reverse_complement: bool = Field(True, description="reverse-complement half of the training examples")
     seed: int = Field(0, description="seed of the weight initialisation and of the sampling (jitter, flips, negatives)")
     precision: Literal["float32", "bf16"] = Field("float32", description="bf16 autocast on a CUDA GPU, or float32")
@@ -192,7 +198,7 @@ class TrainingRun:
     def __init__(self, params: TrainingLoopParams, context: Any):
         self.params, self.context = params, context
         self.device = params.setup_device(params.precision, check_precision=True)
-        self.loci_path: Path = getattr(params, "loci")
+        self.loci_path: Path = params.loci
 
     def seeded(self, build):
         """Call ``build()`` right after seeding torch, so the initial weights follow ``seed``."""
@@ -209,7 +215,7 @@ class TrainingRun:
             options.setdefault("reverse_complement", self.params.reverse_complement)
         return make_batches(loci, split, self.params.batch_size, self.device, train=train, seed=self.params.seed, **options)
 
-    def fit(self, model, train, valid, *, count_loss_weight: float, profile_on: str, name: str, **settings: Any) -> "FinishedRun":
+    def fit(self, model, train, valid, *, count_loss_weight: float, profile_on: str, name: str, **settings: Any) -> FinishedRun:
         """Train ``model`` (checkpoints in ``resume_dir/<name>``); it ends with its best weights."""
         from bpnet.core.training import Trainer, TrainerSettings
 

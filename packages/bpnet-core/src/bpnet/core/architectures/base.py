@@ -55,7 +55,7 @@ class Architecture(torch.nn.Module):
         self.config = config
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Architecture":
+    def from_config(cls, config: dict[str, Any]) -> Architecture:
         """Build an untrained model from the JSON form written by :meth:`to_config`."""
         return cls(cls.Config(**config))
 

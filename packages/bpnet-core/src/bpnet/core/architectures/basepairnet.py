@@ -53,7 +53,7 @@ class BasePairNetConfig(ArchitectureConfig):
     output_length: int = Field(1000, ge=1, description="profile output window (bp)")
 
     @model_validator(mode="after")
-    def _count_outputs(self) -> "BasePairNetConfig":
+    def _count_outputs(self) -> BasePairNetConfig:
         if self.n_count_outputs not in (1, self.n_outputs):
             raise ValueError(f"n_count_outputs must be 1 or n_outputs ({self.n_outputs})")
         return self

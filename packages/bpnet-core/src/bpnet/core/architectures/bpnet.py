@@ -46,7 +46,7 @@ class BPNetConfig(ArchitectureConfig):
     count_output_bias: bool = True
 
     @model_validator(mode="after")
-    def _count_outputs(self) -> "BPNetConfig":
+    def _count_outputs(self) -> BPNetConfig:
         if self.n_count_outputs not in (1, self.n_outputs):
             raise ValueError(f"n_count_outputs must be 1 or n_outputs ({self.n_outputs})")
         return self

@@ -78,7 +78,7 @@ class ChromBPNet(Architecture):
         return {"bias": describe_architecture(self.bias), "accessibility": describe_architecture(self.accessibility)}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "ChromBPNet":
+    def from_config(cls, config: dict[str, Any]) -> ChromBPNet:
         from ..modelfile import build_from_description
 
         return cls(build_from_description(config["bias"]), build_from_description(config["accessibility"]))

@@ -15,7 +15,7 @@ from ..dag.executor import Runner, StageResult, run_log
 from ..plugin.registry import registry
 from ..spec import load_pipeline
 from ..spec.resolve import Pipeline
-from .main_codes import EXIT_OK, EXIT_STAGE_FAILED
+from .exit_codes import EXIT_OK, EXIT_STAGE_FAILED
 
 
 def run(
@@ -68,7 +68,11 @@ def report(results: list[StageResult], pipeline: Pipeline) -> int:
     console.print(table)
     failed = [r for r in results if r.status == "failed"]
     if failed:
-        console.print(f"[bold red]error:[/] {escape(failed[0].message)} (log: {pipeline.output_dir / 'run.log'})", highlight=False, soft_wrap=True)
+        console.print(
+            f"[bold red]error:[/] {escape(failed[0].message)} (log: {pipeline.output_dir / 'run.log'})",
+            highlight=False,
+            soft_wrap=True,
+        )
         return failed[0].exit_code or EXIT_STAGE_FAILED
     console.print(f"outputs in {pipeline.output_dir}", highlight=False)
     return EXIT_OK

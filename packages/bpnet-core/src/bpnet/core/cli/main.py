@@ -19,7 +19,7 @@ from rich.markup import escape
 from .. import __version__
 from ..console import console, setup_logging
 from ..errors import BpnetError
-from .main_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STAGE_FAILED
+from .exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_STAGE_FAILED
 
 
 def build_app(argv: Sequence[str] | None = None) -> cyclopts.App:
@@ -68,7 +68,12 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _terminate)
     try:
         app = build_app(argv)
-        result = app(list(sys.argv[1:]) if argv is None else list(argv), exit_on_error=False, print_error=True, result_action="return_value")
+        result = app(
+            list(sys.argv[1:]) if argv is None else list(argv),
+            exit_on_error=False,
+            print_error=True,
+            result_action="return_value",
+        )
     except cyclopts.CycloptsError:
         return EXIT_BAD_INPUT
     except BpnetError as exc:

@@ -86,7 +86,12 @@ def make_stage_command(stage_cls: type[Stage]):
         if extra in model.model_fields:
             continue
         parameters.append(
-            inspect.Parameter(extra, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[annotation, cyclopts.Parameter(help=help_text)])
+            inspect.Parameter(
+                extra,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=default,
+                annotation=Annotated[annotation, cyclopts.Parameter(help=help_text)],
+            )
         )
 
     def command(**options: Any) -> int:

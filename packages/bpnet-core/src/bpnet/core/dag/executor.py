@@ -180,7 +180,14 @@ class Runner:
             raise
         except BpnetError as exc:
             log.error("stage %s failed: %s\n%s", stage_id, exc, traceback.format_exc(), extra=LOG_FILE_ONLY)
-            return StageResult(stage_id, name, "failed", time.perf_counter() - started, f"stage '{stage_id}' ({name}): {exc}", exc.exit_code)
+            return StageResult(
+                stage_id,
+                name,
+                "failed",
+                time.perf_counter() - started,
+                f"stage '{stage_id}' ({name}): {exc}",
+                exc.exit_code,
+            )
         except Exception as exc:  # a bug or an unexpected library error: keep the traceback in the log
             log.error("stage %s failed:\n%s", stage_id, traceback.format_exc(), extra=LOG_FILE_ONLY)
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -241,7 +248,7 @@ class Runner:
     def _write_records(self, stage: ResolvedStage, digest: str) -> None:
         from .. import __version__
 
-        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         resolved = {
             "output_dir": str(self.pipeline.output_dir),
             "stages": {stage.id: {"stage": stage.stage_cls.name, "params": params_from_model(stage.params, stage.remote)}},

@@ -15,7 +15,7 @@ class StageGraph:
     dependencies: dict[str, set[str]]
 
     @classmethod
-    def build(cls, dependencies: dict[str, set[str]]) -> "StageGraph":
+    def build(cls, dependencies: dict[str, set[str]]) -> StageGraph:
         """Order the stages (spec order among independent ones); a cycle is an error."""
         order: list[str] = []
         state: dict[str, int] = {}  # 1 visiting, 2 done
@@ -57,5 +57,5 @@ class StageGraph:
                     stack.append(other)
         return found
 
-    def subgraph(self, keep: set[str]) -> "StageGraph":
+    def subgraph(self, keep: set[str]) -> StageGraph:
         return StageGraph([n for n in self.order if n in keep], {n: self.dependencies[n] & keep for n in self.order if n in keep})

@@ -8,7 +8,8 @@ required arrays cannot drift apart:
   ``bias/`` and ``accessibility/`` runs and ``chrombpnet.json``);
 * :mod:`.metrics`: the evaluate stage's ``metrics.json``;
 * :mod:`.predictions`: the evaluate stage's ``predictions.npz``;
-* :mod:`.reading`: reading JSON objects and ``.npz`` archives with one-line errors.
+* :mod:`.json_npz`: reading and writing JSON objects and reading ``.npz`` archives,
+  with one-line errors.
 
 Readers raise :class:`~bpnet.core.errors.InputError` naming the file (and the line or
 key) and what to do. These modules import numpy but no torch.

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .reading import read_json, write_json
+from .json_npz import read_json, write_json
 
 #: keys of each block of metrics (``peaks``, ``negatives``, ``bias_on_peaks``), in order
 METRIC_KEYS = (

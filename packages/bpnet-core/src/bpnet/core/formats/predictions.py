@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .reading import read_npz
+from .json_npz import read_npz
 
 #: every array, in the order they are written
 ARRAYS = (

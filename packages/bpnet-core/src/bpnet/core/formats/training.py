@@ -29,7 +29,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import InputError
-from .reading import read_json, write_json
+from .json_npz import read_json, write_json
 
 EPOCHS_FILE = "epochs.csv"
 BATCHES_FILE = "batches.jsonl"

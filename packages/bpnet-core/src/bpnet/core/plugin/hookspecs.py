@@ -149,7 +149,7 @@ def bpnet_register_executors() -> list[Any]:
 
 
 @hookspec
-def bpnet_add_commands(app: "cyclopts.App") -> None:
+def bpnet_add_commands(app: cyclopts.App) -> None:
     """Add sub-commands to the ``bpnet`` command line.
 
     Called once when the ``bpnet`` command starts; ``app`` is the root cyclopts
@@ -194,7 +194,7 @@ def bpnet_stage_started(stage_id: str, stage: str, params: dict[str, Any]) -> No
 
 
 @hookspec
-def bpnet_stage_finished(result: "StageResult") -> None:
+def bpnet_stage_finished(result: StageResult) -> None:
     """A stage the runner took up has ended: it ran, was skipped, or failed.
 
     Called in the process that runs the pipeline, once after every

@@ -56,7 +56,7 @@ class ArchitectureKind(Protocol):
 
     name: ClassVar[str]
 
-    def forward(self, X: "torch.Tensor", X_ctl: "torch.Tensor | None" = None) -> tuple["torch.Tensor", "torch.Tensor"]:
+    def forward(self, X: torch.Tensor, X_ctl: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(profile logits, log counts) of a batch of one-hot sequences."""
         ...
 
@@ -73,10 +73,10 @@ class StageKind(Protocol):
     """
 
     name: ClassVar[str]
-    Params: ClassVar[type["StageParams"]]
+    Params: ClassVar[type[StageParams]]
     version: ClassVar[str | None]
 
-    def run(self, params: Any, context: "StageContext") -> None:
+    def run(self, params: Any, context: StageContext) -> None:
         """Read the inputs named in ``params`` and write its outputs."""
         ...
 
@@ -127,7 +127,7 @@ class ImporterKind(Protocol):
         ...
 
     @classmethod
-    def load(cls, source: Any, **options: Any) -> "torch.nn.Module":
+    def load(cls, source: Any, **options: Any) -> torch.nn.Module:
         """The imported model (options such as ``fold`` and ``kind`` come from the spec)."""
         ...
 
@@ -146,7 +146,7 @@ class ExecutorKind(Protocol):
 
     name: ClassVar[str]
 
-    def execute(self, graph: "StageGraph", run_stage: Callable[[str], "StageResult"]) -> list["StageResult"]:
+    def execute(self, graph: StageGraph, run_stage: Callable[[str], StageResult]) -> list[StageResult]:
         """Run the stages of ``graph`` through ``run_stage``; return their results."""
         ...
 

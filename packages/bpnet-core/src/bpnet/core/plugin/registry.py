@@ -256,7 +256,7 @@ class Registry:
         """Tell plugins that the runner takes up a stage (``bpnet_stage_started``)."""
         self._notify("bpnet_stage_started", stage_id=stage_id, stage=stage, params=params)
 
-    def stage_finished(self, result: "StageResult") -> None:
+    def stage_finished(self, result: StageResult) -> None:
         """Tell plugins how a stage ended (``bpnet_stage_finished``)."""
         self._notify("bpnet_stage_finished", result=result)
 

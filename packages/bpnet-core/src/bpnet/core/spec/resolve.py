@@ -94,11 +94,17 @@ def resolve(
         except ValidationError as exc:
             raise _first_error(where, node, exc, ("stages", stage_id, "params")) from None
         stage_dir = output_dir / stage_id
-        params = _map_paths(params, "output", lambda p, loc: (stage_dir / p).resolve())
+        params = _map_paths(params, "output", lambda p, loc, stage_dir=stage_dir: (stage_dir / p).resolve())
         stages[stage_id] = ResolvedStage(stage_id, stage_cls, params, stage_dir, remote=remote)
     for stage_id, stage in stages.items():
         def resolve_input(value: Path, loc: tuple[Any, ...], stage_id: str = stage_id) -> Path:
-            return _resolve_input(value, base_dir, stages, stage_id, lambda msg: spec_error(where, node, ("stages", stage_id, "params", *loc), msg))
+            return _resolve_input(
+                value,
+                base_dir,
+                stages,
+                stage_id,
+                lambda msg: spec_error(where, node, ("stages", stage_id, "params", *loc), msg),
+            )
 
         stage.params = _map_paths(stage.params, "input", resolve_input)
         for other in spec.stages[stage_id].after:

@@ -27,7 +27,6 @@ never leaves a half-written output::
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import logging
 import os
 import types
@@ -38,6 +37,8 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+from ..versions import distribution_version
 
 
 class PathRole:
@@ -104,32 +105,6 @@ class Stage:
     def code_version(cls) -> str:
         """The version that decides whether earlier outputs are still valid."""
         return cls.version or distribution_version(cls.__module__)
-
-
-@functools.lru_cache(maxsize=None)
-def distribution_version(module: str) -> str:
-    """``"dist==version"`` of the installed distribution that provides ``module``."""
-    candidates = importlib.metadata.packages_distributions().get(module.split(".")[0], [])
-    best = ""
-    for dist in candidates:
-        dotted = dist.replace("-", ".").replace("_", ".").lower()
-        if (module.lower() + ".").startswith(dotted + ".") and len(dotted) > len(best.replace("-", ".")):
-            best = dist
-    parts = module.split(".")
-    for n in range(len(parts), 0, -1):  # editable installs: guess "a.b" -> "a-b"
-        if best:
-            break
-        for guess in ("-".join(parts[:n]), "_".join(parts[:n])):
-            try:
-                importlib.metadata.version(guess)
-            except importlib.metadata.PackageNotFoundError:
-                continue
-            best = guess
-            break
-    best = best or (candidates[0] if candidates else "")
-    if not best:
-        return "unversioned"
-    return f"{best}=={importlib.metadata.version(best)}"
 
 
 #: where a value sits in a stage's parameters: field names and list indices, e.g. ``("models", 1, "metrics")``

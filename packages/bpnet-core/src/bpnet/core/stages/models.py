@@ -32,7 +32,7 @@ class ModelInitParams(DeviceParams):
         return name
 
     @model_validator(mode="after")
-    def _check_hyperparameters(self) -> "ModelInitParams":
+    def _check_hyperparameters(self) -> ModelInitParams:
         from ..architectures.base import Architecture
 
         arch = registry().architecture(self.architecture)
@@ -127,7 +127,7 @@ class ImportModel(Stage):
     Params = ImportModelParams
 
     def run(self, params: ImportModelParams, context: StageContext) -> None:
-        importer = pick_importer(params.importer, params.source)
+        importer = registry().importer_for(params.source, params.importer)
         options = {**params.options, **{k: v for k, v in (("fold", params.fold), ("kind", params.kind)) if v is not None}}
         model = importer.load(params.source, **options)
         provenance = {
@@ -138,11 +138,6 @@ class ImportModel(Stage):
         }
         save_model(model, params.out, provenance=provenance)
         context.log.info("imported %s with the %s importer (%s)", params.source.name, importer.name, options or "defaults")
-
-
-def pick_importer(name: str, source: Path) -> type:
-    """The importer called ``name``, or for ``auto`` the first that reads ``source`` (:meth:`Registry.importer_for`)."""
-    return registry().importer_for(source, name)
 
 
 def sha256_of(path: Path) -> str:

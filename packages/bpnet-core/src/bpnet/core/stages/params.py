@@ -40,12 +40,13 @@ class DeviceParams(StageParams):
         "auto", description="auto (CUDA if present), cpu, cuda, cuda:N or mps; a GPU that is asked for and missing is an error",
     )
 
-    def setup_device(self, precision: str = "float32", *, check_precision: bool = False) -> "torch.device":
+    def setup_device(self, precision: str = "float32", *, check_precision: bool = False) -> torch.device:
         """The resolved device, logged with ``precision`` (checked first with ``check_precision``).
 
         Asking for a GPU that is not there is an error, never a quiet fallback to the CPU.
         """
-        from ..device import announce_device, check_precision as check, resolve_device
+        from ..device import announce_device, resolve_device
+        from ..device import check_precision as check
 
         device = resolve_device(self.device)
         if check_precision:
@@ -62,7 +63,7 @@ class ModelsParams(StageParams):
     )
     submodel: Submodel = Field("auto", description=SUBMODEL_HELP)
 
-    def load_models(self, device: "torch.device | str") -> "LoadedModels":
+    def load_models(self, device: torch.device | str) -> LoadedModels:
         """Every model folder on ``device`` in eval mode, with the submodel taken of each."""
         from ..outputs import load_models
 

@@ -28,7 +28,7 @@ class SingleReads:
         return np.where(self.reverse, self.start + self.length - 1, self.start)
 
     @staticmethod
-    def concat(parts: list["SingleReads"]) -> "SingleReads":
+    def concat(parts: list[SingleReads]) -> SingleReads:
         return SingleReads(
             np.concatenate([p.chrom for p in parts]),
             np.concatenate([p.start for p in parts]),

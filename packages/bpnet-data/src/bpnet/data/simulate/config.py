@@ -19,9 +19,18 @@ class SimulationConfig(BaseModel):
     n_chroms: int = Field(4, ge=1, le=1000, description="number of chromosomes, chr1..chrN")
     n_peaks: int | None = Field(None, ge=1, description="number of true peaks (default: one per 20 kb)")
     reads: bool = Field(True, description="simulate reads; False writes only genome, motifs, sites and peaks")
-    depth: int | None = Field(None, ge=1, description="chip: reads in reads.bam (default genome_size/10); atac: fragments (default genome_size/8)")
+    depth: int | None = Field(
+        None,
+        ge=1,
+        description="chip: reads in reads.bam (default genome_size/10); atac: fragments (default genome_size/8)",
+    )
     control_depth: int | None = Field(None, ge=0, description="chip: reads in control.bam (default: depth)")
-    frip: float | None = Field(None, gt=0.0, lt=1.0, description="expected fraction of reads (chip, default 0.65) or cuts (atac, default 0.5) from peaks")
+    frip: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="expected fraction of reads (chip, default 0.65) or cuts (atac, default 0.5) from peaks",
+    )
     max_sites: int = Field(3, ge=1, le=9, description="motif instances per peak: uniform in 1..max_sites")
     min_distance: int = Field(1000, ge=0, description="minimum distance between peak centres (bp)")
     gc_range: tuple[float, float] = Field((0.35, 0.60), description="range of isochore GC fractions")
@@ -50,7 +59,7 @@ class SimulationConfig(BaseModel):
     tn5_strength: float = Field(1.0, ge=0.0, description="atac: cut weight is 2 ** (tn5_strength * Tn5 log-odds in bits)")
 
     @model_validator(mode="after")
-    def _check(self) -> "SimulationConfig":
+    def _check(self) -> SimulationConfig:
         lo, hi = self.gc_range
         if not 0.0 < lo <= hi < 1.0:
             raise ValueError(f"gc_range must satisfy 0 < low <= high < 1, got {self.gc_range}")
@@ -61,7 +70,7 @@ class SimulationConfig(BaseModel):
             )
         return self
 
-    def resolved(self) -> "SimulationConfig":
+    def resolved(self) -> SimulationConfig:
         """A copy with the defaults that depend on other parameters filled in."""
         from .layout import default_n_peaks
 

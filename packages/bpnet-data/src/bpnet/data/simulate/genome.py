@@ -27,10 +27,6 @@ class Isochores:
     def __len__(self) -> int:
         return len(self.start)
 
-    def of(self, chrom: int) -> "Isochores":
-        keep = self.chrom == chrom
-        return Isochores(self.chrom[keep], self.start[keep], self.end[keep], self.gc[keep], self.copy[keep])
-
     def per_base(self, values: np.ndarray, chrom: int) -> np.ndarray:
         """A per-base array of ``values`` (one per block) along chromosome ``chrom``."""
         keep = self.chrom == chrom

@@ -204,7 +204,14 @@ def write_peaks(path: Path, names: list[str], peaks: Peaks) -> None:
     lines = [
         f"{names[c]}\t{s}\t{e}\tpeak_{i + 1}\t{sc}\t.\t{v:.4f}\t-1\t-1\t{m - s}\n"
         for i, (c, s, e, sc, v, m) in enumerate(
-            zip(peaks.chrom.tolist(), peaks.start.tolist(), peaks.end.tolist(), score.tolist(), peaks.strength.tolist(), peaks.summit.tolist())
+            zip(
+                peaks.chrom.tolist(),
+                peaks.start.tolist(),
+                peaks.end.tolist(),
+                score.tolist(),
+                peaks.strength.tolist(),
+                peaks.summit.tolist(),
+            )
         )
     ]
     path.write_text("".join(lines))

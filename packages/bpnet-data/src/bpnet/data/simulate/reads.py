@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 
 
 def write_chip(
-    folder: Path, config: SimulationConfig, genome: Genome, peaks: Peaks, sites: Sites, rng: np.random.Generator, control_rng: np.random.Generator
+    folder: Path,
+    config: SimulationConfig,
+    genome: Genome,
+    peaks: Peaks,
+    sites: Sites,
+    rng: np.random.Generator,
+    control_rng: np.random.Generator,
 ) -> tuple[dict[str, int], dict[str, str]]:
     """reads.bam (+ .bai), control.bam (+ .bai), signal/ and control/ track sets (plus.bw, minus.bw)."""
     fragments = chip.FragmentModel(config.fragment_length, config.fragment_sd, config.read_length)
@@ -52,7 +58,13 @@ def _stranded_tracks(folder: Path, genome: Genome, reads: chip.SingleReads, desc
 
 
 def write_atac(
-    folder: Path, config: SimulationConfig, genome: Genome, peaks: Peaks, sites: Sites, rng: np.random.Generator, bam_rng: np.random.Generator
+    folder: Path,
+    config: SimulationConfig,
+    genome: Genome,
+    peaks: Peaks,
+    sites: Sites,
+    rng: np.random.Generator,
+    bam_rng: np.random.Generator,
 ) -> tuple[dict[str, int], dict[str, str]]:
     """reads.bam (+ .bai, paired), fragments.tsv.gz (+ .tbi), signal/unstranded.bw, bias.meme."""
     bias = atac.tn5_motif()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import logging
 import time
@@ -15,6 +14,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from bpnet.core.atomic import atomic_path
+from bpnet.core.versions import package_version
 
 from ..errors import DataError
 from ..motifs import Motif, format_meme, read_meme
@@ -60,11 +60,25 @@ class Simulation:
 
     def files(self) -> dict[str, Path]:
         """Role -> path of everything written."""
-        roles = ("genome", "genome_index", "sizes", "motifs", "sites", "peaks", "reads", "control", "fragments", "signal", "control_signal", "bias", "manifest")
+        roles = (
+            "genome",
+            "genome_index",
+            "sizes",
+            "motifs",
+            "sites",
+            "peaks",
+            "reads",
+            "control",
+            "fragments",
+            "signal",
+            "control_signal",
+            "bias",
+            "manifest",
+        )
         return {r: getattr(self, r) for r in roles if getattr(self, r) is not None}
 
     @classmethod
-    def load(cls, out: str | Path) -> "Simulation":
+    def load(cls, out: str | Path) -> Simulation:
         """Describe an existing simulation folder from its ``simulation.json``."""
         out = Path(out)
         try:
@@ -106,7 +120,16 @@ def simulate(
     with reads at the default depth (a 10 Mb ATAC run peaks near 600 MB).
     Raises :class:`~bpnet.data.errors.DataError` for bad parameters or motif files.
     """
-    config = make_config(kind=kind, seed=seed, genome_size=genome_size, n_chroms=n_chroms, n_peaks=n_peaks, reads=reads, depth=depth, **options)
+    config = make_config(
+        kind=kind,
+        seed=seed,
+        genome_size=genome_size,
+        n_chroms=n_chroms,
+        n_peaks=n_peaks,
+        reads=reads,
+        depth=depth,
+        **options,
+    )
     motif_list, motif_source = _load_motifs(motifs)
     out = Path(out)
     check_out(out, overwrite)
@@ -183,9 +206,23 @@ def _run(folder: Path, config: SimulationConfig, motifs: list[Motif], motif_sour
     (folder / "motifs.meme").write_text(format_meme(motifs, comments=comments))
     layout.write_sites(folder / "sites.bed", genome.names, motifs, sites)
     layout.write_peaks(folder / "peaks.narrowPeak", genome.names, peaks)
-    log.info("genome of %d bp in %d chromosomes, %d peaks, %d motif sites (%.1f s)", config.genome_size, config.n_chroms, len(peaks), len(sites.start), time.perf_counter() - started)
+    log.info(
+        "genome of %d bp in %d chromosomes, %d peaks, %d motif sites (%.1f s)",
+        config.genome_size,
+        config.n_chroms,
+        len(peaks),
+        len(sites.start),
+        time.perf_counter() - started,
+    )
     counts = {"chromosomes": config.n_chroms, "genome_bp": int(genome.lengths.sum()), "peaks": len(peaks), "sites": int(len(sites.start))}
-    files = {"genome": "genome.fa", "genome_index": "genome.fa.fai", "sizes": "genome.sizes", "motifs": "motifs.meme", "sites": "sites.bed", "peaks": "peaks.narrowPeak"}
+    files = {
+        "genome": "genome.fa",
+        "genome_index": "genome.fa.fai",
+        "sizes": "genome.sizes",
+        "motifs": "motifs.meme",
+        "sites": "sites.bed",
+        "peaks": "peaks.narrowPeak",
+    }
     if config.reads:
         from .reads import write_atac, write_chip
 
@@ -209,7 +246,7 @@ def _manifest(
         "format": "bpnet-simulation",
         "version": 1,
         "package": "bpnet-data",
-        "package_version": _version(),
+        "package_version": package_version("bpnet-data"),
         "kind": config.kind,
         "seed": config.seed,
         "parameters": json.loads(config.model_dump_json()),
@@ -222,10 +259,3 @@ def _manifest(
         "counts": counts,
         "files": files,
     }
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("bpnet-data")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"

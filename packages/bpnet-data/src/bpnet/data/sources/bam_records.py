@@ -27,7 +27,16 @@ from ..errors import DataError
 FIXED = 36
 _GATHER = np.r_[4:20, 32:36]
 FIELDS = np.dtype(
-    [("ref", "<i4"), ("pos", "<i4"), ("l_read_name", "u1"), ("mapq", "u1"), ("bin", "<u2"), ("n_cigar", "<u2"), ("flag", "<u2"), ("tlen", "<i4")]
+    [
+        ("ref", "<i4"),
+        ("pos", "<i4"),
+        ("l_read_name", "u1"),
+        ("mapq", "u1"),
+        ("bin", "<u2"),
+        ("n_cigar", "<u2"),
+        ("flag", "<u2"),
+        ("tlen", "<i4"),
+    ]
 )
 #: CIGAR operations that consume the reference: M, D, N, =, X (codes 0, 2, 3, 7, 8).
 _REFERENCE_OPS = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 7) | (1 << 8)
@@ -113,7 +122,9 @@ def read_batches(path: Path, start: int, stop: int | None, label: str) -> Iterat
             try:
                 chunk = handle.read(CHUNK)
             except (OSError, ValueError) as exc:
-                raise DataError(f"{label}: cannot decompress it ({exc}): the BAM is truncated or damaged; re-create or re-download it") from None
+                raise DataError(
+                    f"{label}: cannot decompress it ({exc}): the BAM is truncated or damaged; re-create or re-download it"
+                ) from None
             data = tail + chunk if tail else chunk
             offsets, used = record_offsets(data, label)
             tail = data[used:]
@@ -156,7 +167,10 @@ def index_ranges(index: Path, n_refs: int) -> list[tuple[int, int] | None]:
     except (OSError, EOFError, struct.error, IndexError, ValueError) as exc:
         raise DataError(f"{index}: cannot read the BAM index ({exc}): delete it so that it is rebuilt") from None
     if len(ranges) != n_refs:
-        raise DataError(f"{index}: the index describes {len(ranges)} sequences but the BAM has {n_refs}: it belongs to another file; delete it so that it is rebuilt")
+        raise DataError(
+            f"{index}: the index describes {len(ranges)} sequences but the BAM has {n_refs}: it belongs to another "
+            "file; delete it so that it is rebuilt"
+        )
     return ranges
 
 

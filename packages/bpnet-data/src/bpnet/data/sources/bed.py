@@ -34,11 +34,15 @@ class BedSource(IntervalSource):
                         continue
                     fields = line.split()
                     if len(fields) < 3:
-                        raise DataError(f"{self.label}:{number}: expected at least 3 columns (chrom, start, end), found {len(fields)}: {line.strip()!r}")
+                        raise DataError(
+                            f"{self.label}:{number}: expected at least 3 columns (chrom, start, end), found {len(fields)}: {line.strip()!r}"
+                        )
                     try:
                         s, e = int(fields[1]), int(fields[2])
                     except ValueError:
-                        raise DataError(f"{self.label}:{number}: start and end must be integers, found {fields[1]!r} and {fields[2]!r}") from None
+                        raise DataError(
+                            f"{self.label}:{number}: start and end must be integers, found {fields[1]!r} and {fields[2]!r}"
+                        ) from None
                     if s < 0 or s > e:
                         raise DataError(f"{self.label}:{number}: start {s} must be >= 0 and <= end {e}: fix or drop this line")
                     offset = _summit_offset(fields, number, self.label)
@@ -50,12 +54,23 @@ class BedSource(IntervalSource):
                     score.append(_float(fields[6]) if len(fields) >= 10 else _float(fields[4]) if len(fields) > 4 else 0.0)
         except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
             raise DataError(f"{self.label}: cannot read it as BED text ({exc}): is it a BED/narrowPeak file (gzipped or not)?") from None
-        return Intervals(np.array(chrom, dtype=object), np.array(start), np.array(end), np.array(summit), np.array(names, dtype=object), np.array(score))
+        return Intervals(
+            np.array(chrom, dtype=object),
+            np.array(start),
+            np.array(end),
+            np.array(summit),
+            np.array(names, dtype=object),
+            np.array(score),
+        )
 
 
 def read_bed(location: str | Path) -> Intervals:
-    """Read a BED/narrowPeak file (path or URL) into :class:`Intervals`."""
-    return BedSource(location).read()
+    """Every interval of a BED/narrowPeak file (path or URL), read by the registered
+    intervals source for it (:func:`bpnet.data.sources.open_source`)."""
+    from . import open_source
+    from .roles import IntervalSource
+
+    return open_source(location, IntervalSource).read()
 
 
 def _summit_offset(fields: list[str], number: int, label: str) -> int:

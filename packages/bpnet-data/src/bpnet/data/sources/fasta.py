@@ -31,9 +31,13 @@ class FastaSource(SequenceSource):
         try:
             return pyfaidx.Fasta(str(self.path), as_raw=True, sequence_always_upper=False, rebuild=False)
         except pyfaidx.UnsupportedCompressionFormat:
-            raise DataError(f"{self.label} is gzip-compressed; pyfaidx reads only bgzip: recompress it with `bgzip` (or decompress it)") from None
+            raise DataError(
+                f"{self.label} is gzip-compressed; pyfaidx reads only bgzip: recompress it with `bgzip` (or decompress it)"
+            ) from None
         except (pyfaidx.FastaIndexingError, ValueError, OSError) as exc:
-            raise DataError(f"{self.label}: cannot index it as FASTA ({exc}): check the file is a FASTA genome") from None
+            raise DataError(
+                f"{self.label}: cannot index it as FASTA ({exc}): check the file is a FASTA genome"
+            ) from None
 
     @cached_property
     def sizes(self) -> dict[str, int]:

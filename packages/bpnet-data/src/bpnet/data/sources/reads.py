@@ -15,9 +15,9 @@ import os
 import zlib
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import ClassVar
 from functools import cached_property
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -37,8 +37,8 @@ from ..readcount import (
     selected,
 )
 from ..remote import cache_dir
-from .bam_records import has_eof_marker, index_ranges, read_batches
 from ..textfiles import is_gzip, open_text
+from .bam_records import has_eof_marker, index_ranges, read_batches
 from .base import Source
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,9 @@ class BamSource(ReadSource):
             with pysam.AlignmentFile(str(path), "rb", check_sq=False) as bam:
                 return tuple(bam.references), tuple(bam.lengths)
         except (OSError, ValueError) as exc:
-            raise DataError(f"{self.label}: cannot read it as BAM ({exc}): check that it is a BAM file (SAM text must end in .sam)") from None
+            raise DataError(
+                f"{self.label}: cannot read it as BAM ({exc}): check that it is a BAM file (SAM text must end in .sam)"
+            ) from None
         finally:
             pysam.set_verbosity(previous)
 
@@ -141,7 +143,7 @@ class BamSource(ReadSource):
     def _build_index(self, target: Path) -> None:
         import pysam
 
-        self.header  # a clear error for a file that is not a BAM at all
+        _ = self.header  # a clear error for a file that is not a BAM at all
         previous = pysam.set_verbosity(0)
         try:
             with atomic_path(target) as tmp:
@@ -150,7 +152,10 @@ class BamSource(ReadSource):
             unsorted = self.first_unsorted_read()
             name = self.path.name
             if unsorted:
-                raise DataError(f"{self.label}: the BAM is not sorted by coordinate ({unsorted}): sort it, e.g. {SORT_HINT.format(name=name)}, then use sorted.bam") from None
+                raise DataError(
+                    f"{self.label}: the BAM is not sorted by coordinate ({unsorted}): sort it, e.g. "
+                    f"{SORT_HINT.format(name=name)}, then use sorted.bam"
+                ) from None
             raise DataError(f"{self.label}: cannot index it ({str(exc).strip()}): index it with `samtools index {name}`") from None
         finally:
             pysam.set_verbosity(previous)
@@ -198,7 +203,12 @@ class BamSource(ReadSource):
         missing = check_read_chromosomes(self.label, mapped, sizes, genome_label)
         _warn_on_lengths(self.label, dict(zip(names, lengths)), sizes, genome_label, logger)
         tasks = [
-            (chrom, mapped[chrom], count_bam_chromosome, (str(self.path), self.label, ref, chrom, int(sizes[chrom]), span[0], span[1], options))
+            (
+                chrom,
+                mapped[chrom],
+                count_bam_chromosome,
+                (str(self.path), self.label, ref, chrom, int(sizes[chrom]), span[0], span[1], options),
+            )
             for ref, (chrom, span) in enumerate(zip(names, ranges))
             if chrom in sizes and span is not None and mapped.get(chrom, 0) > 0
         ]
@@ -212,7 +222,12 @@ def _warn_on_lengths(label: str, lengths: Mapping[str, int], sizes: Mapping[str,
     differ = [c for c, n in lengths.items() if c in sizes and int(sizes[c]) != int(n)]
     if differ:
         shown = ", ".join(f"{c}: {lengths[c]} vs {sizes[c]}" for c in differ[:3])
-        logger.warning("%s: chromosome lengths differ from %s (%s): were the reads aligned to another assembly?", label, genome_label, shown)
+        logger.warning(
+            "%s: chromosome lengths differ from %s (%s): were the reads aligned to another assembly?",
+            label,
+            genome_label,
+            shown,
+        )
 
 
 def _in_download_cache(path: Path) -> bool:
@@ -245,14 +260,27 @@ def count_bam_chromosome(path: str, label: str, ref: int, chrom: str, size: int,
             no_cigar = np.flatnonzero(fields["n_cigar"][rows] == 0)
             if len(no_cigar):
                 name = batch.read_name(int(rows[no_cigar[0]]))
-                raise DataError(f"{label}: read {name} is mapped to {chrom} but has no CIGAR, so its end is unknown: fix or drop such reads (e.g. `samtools view -e 'ncigar>0'`)")
+                raise DataError(
+                    f"{label}: read {name} is mapped to {chrom} but has no CIGAR, so its end is unknown: fix or drop "
+                    "such reads (e.g. `samtools view -e 'ncigar>0'`)"
+                )
             ref_length = batch.reference_lengths(rows)
-        alignments = Alignments(fields["ref"][rows], fields["pos"][rows], ref_length, fields["flag"][rows], fields["mapq"][rows], fields["tlen"][rows])
+        alignments = Alignments(
+            fields["ref"][rows],
+            fields["pos"][rows],
+            ref_length,
+            fields["flag"][rows],
+            fields["mapq"][rows],
+            fields["tlen"][rows],
+        )
         where, minus = alignment_ends(alignments, options)
         positions.append(where)
         strands.append(minus)
     if seen == 0:
-        raise DataError(f"{label}: the index points to records that are not on {chrom}: the index belongs to another version of the file; delete it so that it is rebuilt")
+        raise DataError(
+            f"{label}: the index points to records that are not on {chrom}: the index belongs to another version of "
+            "the file; delete it so that it is rebuilt"
+        )
     counts.skipped = seen - counts.reads
     if positions:
         counts.add_chromosome(chrom, size, np.concatenate(positions), np.concatenate(strands), options)
@@ -311,7 +339,10 @@ class SamSource(ReadSource):
             no_cigar = np.flatnonzero(keep & (records.ref_length < 0))
             if len(no_cigar):
                 i = int(no_cigar[0])
-                raise DataError(f"{self.label}: read {read_names[i]} is mapped to {references[records.ref[i]]} but has no CIGAR, so its end is unknown: fix or drop such reads")
+                raise DataError(
+                    f"{self.label}: read {read_names[i]} is mapped to {references[records.ref[i]]} but has no CIGAR, "
+                    "so its end is unknown: fix or drop such reads"
+                )
         kept = np.flatnonzero(keep)
         order = kept[np.argsort(records.ref[kept], kind="stable")]
         refs, firsts = np.unique(records.ref[order], return_index=True)
@@ -337,7 +368,10 @@ class TsvSource(ReadSource):
 
     def count_ends(self, sizes, options, *, genome_label="the genome", processes=1, logger=None) -> EndCounts:
         if options.stranded:
-            (logger or log).warning("%s: text fragments have no strand; all of them go to the + track (set stranded: false for one track)", self.label)
+            (logger or log).warning(
+                "%s: text fragments have no strand; all of them go to the + track (set stranded: false for one track)",
+                self.label,
+            )
         pending: dict[str, list[np.ndarray]] = {}
         per_chrom: dict[str, int] = {}
         counts = EndCounts()
@@ -390,14 +424,20 @@ class TsvSource(ReadSource):
                     if not fields or fields[0].startswith("#"):
                         continue
                     if len(fields) < 3:
-                        return DataError(f"{self.label}:{number}: expected at least 3 columns (chrom, start, end), found {len(fields)}: {line.strip()!r}")
+                        return DataError(
+                            f"{self.label}:{number}: expected at least 3 columns (chrom, start, end), found {len(fields)}: {line.strip()!r}"
+                        )
                     for value in fields[1:3]:
                         try:
                             int(value)
                         except ValueError:
-                            return DataError(f"{self.label}:{number}: start and end must be integers, found {fields[1]!r} and {fields[2]!r}")
+                            return DataError(
+                                f"{self.label}:{number}: start and end must be integers, found {fields[1]!r} and {fields[2]!r}"
+                            )
         except (OSError, UnicodeDecodeError, EOFError, zlib.error) as err:
-            return DataError(f"{self.label}: cannot read it as text ({err}): is it a tsv/tsv.gz file of reads or fragments?")
+            return DataError(
+                f"{self.label}: cannot read it as text ({err}): is it a tsv/tsv.gz file of reads or fragments?"
+            )
         return DataError(f"{self.label}: cannot parse it as a reads/fragments table ({exc})")
 
 

@@ -55,7 +55,7 @@ class SequenceSource(SizesSource):
         """The bases of ``chrom[start:end]`` (0-based, half-open) as text; off the ends is a DataError."""
 
     @abstractmethod
-    def codes(self, chrom: str, start: int = 0, end: int | None = None) -> "np.ndarray":
+    def codes(self, chrom: str, start: int = 0, end: int | None = None) -> np.ndarray:
         """uint8 codes (A=0, C=1, G=2, T=3, other=4) of ``chrom[start:end]`` (to the end by default)."""
 
 
@@ -66,7 +66,7 @@ class IntervalSource(Source):
     fallback: ClassVar[str | None] = "bed"
 
     @abstractmethod
-    def read(self) -> "Intervals":
+    def read(self) -> Intervals:
         """Every interval of the file, in file order (bad lines are a DataError naming the line)."""
 
 
@@ -82,10 +82,10 @@ class SignalSource(Source):
         """Chromosome name -> length in bp of the genome the track was made on."""
 
     @abstractmethod
-    def values(self, chrom: str, start: int, end: int) -> "np.ndarray":
+    def values(self, chrom: str, start: int, end: int) -> np.ndarray:
         """float32 values of ``chrom[start:end]``; positions without data are 0."""
 
-    def chromosome(self, chrom: str) -> "np.ndarray":
+    def chromosome(self, chrom: str) -> np.ndarray:
         """The whole chromosome as float32 (zeros where there is no data)."""
         return self.values(chrom, 0, self.sizes[chrom])
 

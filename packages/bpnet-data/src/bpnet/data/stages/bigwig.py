@@ -22,23 +22,37 @@ PRESETS: dict[str, dict[str, Any]] = {
 class ReadsToBigwigParams(StageParams):
     reads: list[Input] = Field(
         ...,
-        description="read files to count, summed into one track set: BAM (sorted; indexed if it has no index), SAM, reads/fragments as .tsv/.tsv.gz (chrom start end), or any file a read source plugin reads",
+        description=(
+            "read files to count, summed into one track set: BAM (sorted; indexed if it has no index), SAM, "
+            "reads/fragments as .tsv/.tsv.gz (chrom start end), or any file a read source plugin reads"
+        ),
     )
-    genome: Input = Field(..., description="reference FASTA or chromosome-sizes file; the bigWigs cover its chromosomes and reads elsewhere are dropped")
+    genome: Input = Field(
+        ...,
+        description="reference FASTA or chromosome-sizes file; the bigWigs cover its chromosomes and reads elsewhere are dropped",
+    )
     preset: Literal["chip", "atac"] | None = Field(
         None,
-        description="shorthand: 'chip' = stranded 5' ends; 'atac' = unstranded, both ends of paired-end fragments, shifts +4/-4 (parameters given explicitly win)",
+        description=(
+            "shorthand: 'chip' = stranded 5' ends; 'atac' = unstranded, both ends of paired-end fragments, shifts "
+            "+4/-4 (parameters given explicitly win)"
+        ),
     )
     stranded: bool = Field(True, description="write plus.bw and minus.bw (else a single unstranded.bw)")
     ends: Literal["five-prime", "three-prime", "both"] = Field(
         "five-prime", description="which end of each read/fragment to count; 'both' counts both ends (fragments, ATAC cut sites)"
     )
-    paired_end: bool = Field(False, description="count one fragment per proper pair (from the mate with positive TLEN) instead of each read; BAM/SAM only")
+    paired_end: bool = Field(
+        False,
+        description="count one fragment per proper pair (from the mate with positive TLEN) instead of each read; BAM/SAM only",
+    )
     shift_plus: int = Field(0, description="bp added to the left end of each read/fragment (+ strand 5' end); ATAC: 4")
     shift_minus: int = Field(0, description="bp added to the right end of each read/fragment (- strand 5' end); ATAC: -4")
     min_mapq: int = Field(0, ge=0, le=255, description="skip alignments with a lower mapping quality (0 keeps all, like bam2bw)")
     drop_duplicates: bool = Field(False, description="skip reads flagged as duplicates (SAM flag 1024)")
-    drop_secondary: bool = Field(False, description="skip secondary and supplementary alignments (flags 256, 2048); always done with paired_end")
+    drop_secondary: bool = Field(
+        False, description="skip secondary and supplementary alignments (flags 256, 2048); always done with paired_end"
+    )
     processes: int = Field(0, ge=0, description="worker processes per BAM file (0: one per CPU core); small files use one")
     tracks: Output = Field(Path("tracks"), description="track-set folder to write: bigWigs plus tracks.json")
 

@@ -13,18 +13,44 @@ from bpnet.core.stages.base import Input, Output, Stage, StageContext, StagePara
 class ExtractLociParams(StageParams):
     genome: Input = Field(..., description="reference genome FASTA")
     peaks: Input = Field(..., description="peaks (narrowPeak or BED); windows centre on the summit where there is one")
-    negatives: Input | None = Field(None, description="negative (background) loci as BED, e.g. from the negatives stage; centred on their midpoints")
-    signals: list[Input] = Field(..., description="signal track sets (folders with tracks.json) or bigWig files; the model's targets, in this order")
-    controls: list[Input] = Field(default_factory=list, description="control track sets or bigWig files (e.g. ChIP input); none for ATAC/DNase")
-    splits: Input | None = Field(None, description="splits.json from the splits stage; loci are labelled train/valid/test by chromosome (without it: 'unassigned')")
+    negatives: Input | None = Field(
+        None, description="negative (background) loci as BED, e.g. from the negatives stage; centred on their midpoints"
+    )
+    signals: list[Input] = Field(
+        ...,
+        description="signal track sets (folders with tracks.json) or bigWig files; the model's targets, in this order",
+    )
+    controls: list[Input] = Field(
+        default_factory=list, description="control track sets or bigWig files (e.g. ChIP input); none for ATAC/DNase"
+    )
+    splits: Input | None = Field(
+        None,
+        description="splits.json from the splits stage; loci are labelled train/valid/test by chromosome (without it: 'unassigned')",
+    )
     fold: str = Field("fold_0", description="which fold of the split file labels the loci")
     input_length: int = Field(2114, ge=1, description="sequence window (bp) the model takes")
     output_length: int = Field(1000, ge=1, description="signal window (bp) the model predicts")
-    control_length: int | None = Field(None, ge=1, description="control window (bp); default output_length (bpnet's BPNet crops controls to it)")
-    max_jitter: int = Field(128, ge=0, description="extra bp stored on each side for jitter augmentation (128 BPNet, 500 official ChromBPNet)")
+    control_length: int | None = Field(
+        None, ge=1, description="control window (bp); default output_length (bpnet's BPNet crops controls to it)"
+    )
+    max_jitter: int = Field(
+        128,
+        ge=0,
+        description="extra bp stored on each side for jitter augmentation (128 BPNet, 500 official ChromBPNet)",
+    )
     use_summits: bool = Field(True, description="centre peaks on the narrowPeak summit (column 10) rather than the interval midpoint")
-    off_chrom: Literal["drop", "error"] = Field("drop", description="loci whose windows run off a chromosome end: drop them (logged) or stop with an error")
-    outlier_quantile: float | None = Field(0.99, gt=0, le=1, description="drop training peaks whose counts exceed outlier_factor x this quantile of training-peak counts (bpnet-lite); null keeps all")
+    off_chrom: Literal["drop", "error"] = Field(
+        "drop", description="loci whose windows run off a chromosome end: drop them (logged) or stop with an error"
+    )
+    outlier_quantile: float | None = Field(
+        0.99,
+        gt=0,
+        le=1,
+        description=(
+            "drop training peaks whose counts exceed outlier_factor x this quantile of training-peak counts "
+            "(bpnet-lite); null keeps all"
+        ),
+    )
     outlier_factor: float = Field(1.2, gt=0, description="multiplier of the outlier quantile")
     loci: Output = Field(Path("loci.h5"), description="HDF5 file of the extracted loci (bpnet.data.loci.LociSet)")
 

@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from bpnet.core.stages.base import Input, Output, Stage, StageContext, StageParams, distribution_version
+from bpnet.core.stages.base import Input, Output, Stage, StageContext, StageParams
+from bpnet.core.versions import distribution_version
 
 from ..errors import DataError
 from ..peaks import GENOME_SHORTCUTS, call_peaks, check_extra_args, macs3_version
@@ -16,13 +17,20 @@ from ..peaks import GENOME_SHORTCUTS, call_peaks, check_extra_args, macs3_versio
 class CallPeaksParams(StageParams):
     reads: list[Input] = Field(
         ...,
-        description="reads to call peaks on, pooled: BAM (single- or paired-end), SAM, BED reads (tagAlign) or fragments (tsv/tsv.gz, BEDPE)",
+        description=(
+            "reads to call peaks on, pooled: BAM (single- or paired-end), SAM, BED reads (tagAlign) or fragments "
+            "(tsv/tsv.gz, BEDPE)"
+        ),
     )
     controls: list[Input] = Field(
         default_factory=list, description="control reads (ChIP input), pooled; same formats as reads; none by default",
     )
     genome: Input = Field(
-        ..., description="genome FASTA (or chromosome sizes): chromosome names must match the reads; sets the genome size when genome_size is auto",
+        ...,
+        description=(
+            "genome FASTA (or chromosome sizes): chromosome names must match the reads; sets the genome size when "
+            "genome_size is auto"
+        ),
     )
     preset: Literal["chip", "atac"] = Field(
         "chip",
@@ -35,7 +43,12 @@ class CallPeaksParams(StageParams):
         "strand in column 6, BEDPE = fragments (chrom start end ...)",
     )
     qvalue: float | None = Field(None, gt=0, le=1, description="q-value threshold (MACS3 -q); default: the preset's (chip 0.01)")
-    pvalue: float | None = Field(None, gt=0, le=1, description="p-value threshold (MACS3 -p), instead of qvalue; default: the preset's (atac 0.01)")
+    pvalue: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="p-value threshold (MACS3 -p), instead of qvalue; default: the preset's (atac 0.01)",
+    )
     genome_size: str | int = Field(
         "auto",
         description="effective genome size (MACS3 -g): auto counts the non-N bases of genome; or hs, mm, ce, dm, or a number of bases",
@@ -43,17 +56,25 @@ class CallPeaksParams(StageParams):
     keep_duplicates: Literal["auto", "all"] | int | None = Field(
         None, description="MACS3 --keep-dup: auto, all, or at most this many reads per position; default: chip 1, atac all",
     )
-    call_summits: bool | None = Field(None, description="split peaks with several summits (MACS3 --call-summits); default: atac yes, chip no")
-    tn5_shift: tuple[int, int] = Field(
-        (4, -5), description="atac preset: bp added to the 5' end of + and - strand BAM/SAM reads (Tn5 offset); fragment files are not shifted",
+    call_summits: bool | None = Field(
+        None, description="split peaks with several summits (MACS3 --call-summits); default: atac yes, chip no"
     )
-    max_peaks: int | None = Field(None, ge=1, description="keep only the strongest peaks by p-value (ENCODE ATAC keeps 300000); default: all")
+    tn5_shift: tuple[int, int] = Field(
+        (4, -5),
+        description="atac preset: bp added to the 5' end of + and - strand BAM/SAM reads (Tn5 offset); fragment files are not shifted",
+    )
+    max_peaks: int | None = Field(
+        None, ge=1, description="keep only the strongest peaks by p-value (ENCODE ATAC keeps 300000); default: all"
+    )
     extra_args: list[str] = Field(
         default_factory=list,
         description="more `macs3 callpeak` options, passed through as given, e.g. ['--nolambda'] or ['--max-gap', '100']; options the "
         "stage sets itself (-t, -c, -f, -g, -q, -p, --keep-dup, --call-summits, -n, --outdir) are refused",
     )
-    peaks: Output = Field(Path("peaks.narrowPeak"), description="peaks, narrowPeak sorted by chromosome and start, summit offset in column 10")
+    peaks: Output = Field(
+        Path("peaks.narrowPeak"),
+        description="peaks, narrowPeak sorted by chromosome and start, summit offset in column 10",
+    )
     summits: Output | None = Field(None, description="also keep MACS3's summits BED here (one line per summit); default: not kept")
     macs3_log: Output = Field(Path("macs3.log"), description="MACS3's full log (parameters, read counts, fragment length)")
 
@@ -91,7 +112,7 @@ class CallPeaksParams(StageParams):
         return value
 
     @model_validator(mode="after")
-    def _one_threshold(self) -> "CallPeaksParams":
+    def _one_threshold(self) -> CallPeaksParams:
         if self.qvalue is not None and self.pvalue is not None:
             raise ValueError("give qvalue or pvalue, not both (MACS3 takes one threshold)")
         return self

@@ -29,7 +29,10 @@ class SimulateParams(StageParams):
     reads: bool = _CONFIG["reads"]
     options: dict[str, Any] = Field(
         default_factory=dict,
-        description="further simulator parameters (fields of bpnet.data.simulate.SimulationConfig, e.g. max_sites, read_length, tn5_strength)",
+        description=(
+            "further simulator parameters (fields of bpnet.data.simulate.SimulationConfig, e.g. max_sites, "
+            "read_length, tn5_strength)"
+        ),
     )
     out: Output = Field(Path("simulation"), description="simulation folder (genome.fa, peaks.narrowPeak, reads.bam, signal/, ...)")
 
@@ -43,7 +46,7 @@ class SimulateParams(StageParams):
         return options
 
     @model_validator(mode="after")
-    def _valid_simulation(self) -> "SimulateParams":
+    def _valid_simulation(self) -> SimulateParams:
         """Check the whole simulation (option values, rules between fields) when the spec is validated, not at run time."""
         try:
             SimulationConfig(

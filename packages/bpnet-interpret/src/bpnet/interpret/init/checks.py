@@ -63,7 +63,10 @@ def check_folds(options: InitOptions, cwd: Path) -> None:
 
 
 def output_overlap_hint(options: InitOptions, output_dir: Path, shown: str, cwd: Path) -> str | None:
-    """A hint when the pipeline's output folder (``shown`` as the spec names it) holds input files: stage folders would mix with the data."""
+    """A hint when the pipeline's output folder (``shown`` as the spec names it) holds input files.
+
+    Stage folders would mix with the data.
+    """
     folder = output_dir.resolve()
     inside = [loc for _, loc in options.locations() if not is_url(loc) and folder in (cwd / loc).resolve().parents]
     if not inside:

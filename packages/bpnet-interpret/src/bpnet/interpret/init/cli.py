@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 
 from cyclopts import Parameter
 
-
 #: a switch without a --no-... twin
 _FLAG = Parameter(negative=())
 
@@ -87,7 +86,7 @@ def init(
         Held-out test chromosomes, comma-separated (with --valid-chroms).
     force
         Overwrite an existing spec file.
-    """
+    """  # noqa: E501  (cyclopts prints these lines as written: a wrapped line would wrap the --help text)
     from pydantic import ValidationError
 
     from bpnet.core.console import console
@@ -109,7 +108,11 @@ def init(
         console.print(f"[yellow]hint:[/] {hint}", highlight=False, soft_wrap=True)
     plan = written.plan
     console.print(f"[green]wrote[/] {output}: {len(plan.stages)} stages: {' -> '.join(plan.ids())}", highlight=False, soft_wrap=True)
-    console.print(f"next: bpnet run {output}   (results in {plan.output_dir}/, relative to the spec's folder)", highlight=False, soft_wrap=True)
+    console.print(
+        f"next: bpnet run {output}   (results in {plan.output_dir}/, relative to the spec's folder)",
+        highlight=False,
+        soft_wrap=True,
+    )
     return 0
 
 

@@ -60,7 +60,9 @@ class InitOptions(BaseModel):
     unstranded: bool = Field(False, description="one unstranded track instead of plus and minus strand tracks")
     fragments: bool = Field(False, description="the inputs are fragment files (chrom start end): both ends are counted, unstranded")
     paired_end: bool = Field(False, description="paired-end BAM/SAM: count one fragment per proper pair")
-    valid_chroms: list[str] | None = Field(None, description="validation chromosomes (with test_chroms: a custom fold instead of the human fold_0)")
+    valid_chroms: list[str] | None = Field(
+        None, description="validation chromosomes (with test_chroms: a custom fold instead of the human fold_0)"
+    )
     test_chroms: list[str] | None = Field(None, description="held-out test chromosomes")
     force: bool = Field(False, description="overwrite an existing spec file")
 
@@ -83,7 +85,7 @@ class InitOptions(BaseModel):
         return name
 
     @model_validator(mode="after")
-    def _consistent(self) -> "InitOptions":
+    def _consistent(self) -> InitOptions:
         if (self.valid_chroms is None) != (self.test_chroms is None):
             raise ValueError("give --valid-chroms and --test-chroms together (or neither, for the built-in human fold_0)")
         if self.valid_chroms and self.test_chroms:
@@ -137,7 +139,9 @@ class InitOptions(BaseModel):
         """Advice about the options (printed, not errors)."""
         hints = []
         if self.model == "bpnet" and (self.unstranded or self.fragments):
-            hints.append("unstranded data: ATAC-seq and DNase-seq are usually modelled with --model chrombpnet (bias model + accessibility model)")
+            hints.append(
+                "unstranded data: ATAC-seq and DNase-seq are usually modelled with --model chrombpnet (bias model + accessibility model)"
+            )
         if self.model == "chrombpnet" and self.shift_plus == 0 and self.shift_minus == 0 and not self.fragments:
             hints.append("no Tn5 shift: right for DNase-seq; for ATAC-seq give --shift-plus 4 --shift-minus -4")
         return hints

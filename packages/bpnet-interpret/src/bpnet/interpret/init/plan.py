@@ -101,19 +101,40 @@ def build_plan(options: InitOptions, spec_dir: Path, cwd: Path | None = None) ->
     negatives = {"genome": genome, "peaks": peaks}
     if options.blacklist:
         negatives["blacklist"] = where(options.blacklist)
-    add(PlannedStage(NEGATIVES, "negatives", negatives, "background loci with the GC content of the peaks (the model also learns what is not bound)"))
+    add(
+        PlannedStage(
+            NEGATIVES,
+            "negatives",
+            negatives,
+            "background loci with the GC content of the peaks (the model also learns what is not bound)",
+        )
+    )
     folds = options.custom_folds or "human"
-    add(PlannedStage(
-        FOLDS, "splits", {"genome": genome, "folds": folds},
-        "chromosome-held-out folds: " + (
-            f"validation {', '.join(options.valid_chroms or [])}, test {', '.join(options.test_chroms or [])}, training every other chromosome"
-            if options.custom_folds else "the official hg38 folds (fold_0 is used); other genomes need --valid-chroms and --test-chroms"
-        ),
-    ))
+    add(
+        PlannedStage(
+            FOLDS,
+            "splits",
+            {"genome": genome, "folds": folds},
+            "chromosome-held-out folds: "
+            + (
+                f"validation {', '.join(options.valid_chroms or [])}, test {', '.join(options.test_chroms or [])}, "
+                "training every other chromosome"
+                if options.custom_folds
+                else "the official hg38 folds (fold_0 is used); other genomes need --valid-chroms and --test-chroms"
+            ),
+        )
+    )
     loci = {"genome": genome, "peaks": peaks, "negatives": f"@{NEGATIVES}.negatives", "signals": [f"@{SIGNAL}.tracks"],
             "controls": [f"@{CONTROL}.tracks"] if options.controls else [], "splits": f"@{FOLDS}.splits", "fold": "fold_0",
             "max_jitter": MAX_JITTER[options.model]}
-    add(PlannedStage(LOCI, "loci", loci, "2114 bp sequence and 1000 bp signal windows of every peak and negative, labelled by fold, in one loci.h5"))
+    add(
+        PlannedStage(
+            LOCI,
+            "loci",
+            loci,
+            "2114 bp sequence and 1000 bp signal windows of every peak and negative, labelled by fold, in one loci.h5",
+        )
+    )
     _add_model(plan, options)
     _add_interpretation(plan, options, genome, where(options.motifs) if options.motifs else None)
     return plan

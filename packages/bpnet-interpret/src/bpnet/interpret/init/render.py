@@ -139,8 +139,13 @@ def render_spec(plan: Plan, models: Mapping[str, type[BaseModel]], summaries: Ma
     lines = comment_block(header)
     lines.append("")
     lines += commented(
-        [(f"output_dir: {scalar(plan.output_dir)}", "where each stage's folder (outputs and params.yaml) and the run log go; relative to this file"),
-         ("executor: local", "registered executor that runs the stages (local: this machine)")],
+        [
+            (
+                f"output_dir: {scalar(plan.output_dir)}",
+                "where each stage's folder (outputs and params.yaml) and the run log go; relative to this file",
+            ),
+            ("executor: local", "registered executor that runs the stages (local: this machine)"),
+        ],
         "",
     )
     lines += ["", "stages:"]

@@ -7,7 +7,6 @@ leaves a spec that ``bpnet run`` would refuse.
 
 from __future__ import annotations
 
-import importlib.metadata
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import yaml
 from bpnet.core.atomic import remove_path, replace_path, temporary_sibling
 from bpnet.core.errors import BpnetError, InputError, SpecError
 from bpnet.core.plugin.registry import Registry, registry
+from bpnet.core.versions import package_version
 
 from .checks import check_files, check_folds, output_overlap_hint
 from .options import InitOptions
@@ -40,7 +40,9 @@ def write_spec(options: InitOptions, *, cwd: Path | None = None, reg: Registry |
     check_files(options, cwd)
     check_folds(options, cwd)
     if output.is_dir():
-        raise InputError(f"-o/--output {options.output} is a folder; give the spec file to write, e.g. {Path(options.output) / 'spec.yaml'}")
+        raise InputError(
+            f"-o/--output {options.output} is a folder; give the spec file to write, e.g. {Path(options.output) / 'spec.yaml'}"
+        )
     if output.exists() and not options.force:
         raise InputError(f"-o/--output {options.output} exists; give --force to overwrite it, or another -o")
     plan = build_plan(options, output.parent, cwd)
@@ -61,8 +63,9 @@ def write_spec(options: InitOptions, *, cwd: Path | None = None, reg: Registry |
 def header(options: InitOptions, plan: Plan, spec_name: str) -> str:
     """The comment at the top of the spec: what it is, how it was made, how to run it."""
     label = "BPNet" if options.model == "bpnet" else "ChromBPNet"
+    written_by = f"bpnet-interpret {package_version('bpnet-interpret', missing='')}".rstrip()
     lines = [
-        f"{plan.name}: a {label} pipeline from reads to motifs, written by `bpnet init` ({_version()}):",
+        f"{plan.name}: a {label} pipeline from reads to motifs, written by `bpnet init` ({written_by}):",
         f"  {shlex.join(command_line(options))}",
         "",
         f"Run it: bpnet run {spec_name}    Check it: bpnet validate {spec_name}",
@@ -98,13 +101,6 @@ def command_line(options: InitOptions) -> list[str]:
     if options.valid_chroms and options.test_chroms:
         args += ["--valid-chroms", ",".join(options.valid_chroms), "--test-chroms", ",".join(options.test_chroms)]
     return args
-
-
-def _version() -> str:
-    try:
-        return f"bpnet-interpret {importlib.metadata.version('bpnet-interpret')}"
-    except importlib.metadata.PackageNotFoundError:
-        return "bpnet-interpret"
 
 
 def _validate_and_write(text: str, output: Path, shown: Path, reg: Registry) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 
-class Verdict(str, Enum):
+class Verdict(str, Enum):  # noqa: UP042  (a StrEnum would change what str() of a member gives)
     """A marker next to a number; ``INFO`` has no threshold, ``NA`` means no value."""
 
     PASS = "pass"
@@ -128,13 +128,18 @@ BIAS_GUIDES: dict[str, Guide] = {
         "accessibility: pass below 0.3, warn up to 0.5; higher means it learned more than the enzyme's preference.",
         at_most(0.3, 0.5),
     ),
-    "count_spearman": Guide("count Spearman ρ", "Rank version of the above; for the bias model alone it should also be low."),
+    "count_spearman": Guide(
+        "count Spearman ρ", "Rank version of the above; for the bias model alone it should also be low."
+    ),
     "profile_pearson": Guide(
         "profile Pearson r",
         "Correlation of the bias model's profile with the observed one on peaks. Some correlation is expected (the "
         "enzyme's cut preference shapes every profile); compare it with the combined model's.",
     ),
-    "profile_jsd": Guide("profile JSD", "Profile divergence of the bias model alone; it should be higher (worse) than the combined model's."),
+    "profile_jsd": Guide(
+        "profile JSD",
+        "Profile divergence of the bias model alone; it should be higher (worse) than the combined model's.",
+    ),
 }
 
 #: the bias motif (e.g. the Tn5 motif) inserted into background: who responds to it

@@ -118,7 +118,13 @@ def badge(verdict: Verdict) -> str:
     return f'<span class="badge {css}">{esc(verdict.value)}</span>'
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = (), guide: Sequence[int] = (), css: str = "") -> str:
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    numeric: Sequence[int] = (),
+    guide: Sequence[int] = (),
+    css: str = "",
+) -> str:
     """A table; ``rows`` hold ready HTML cells. ``numeric``/``guide``: column indexes styled as such."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from bpnet.core.formats.reading import read_npz
+from bpnet.core.formats.json_npz import read_npz
 from bpnet.data.errors import DataError
 
 log = logging.getLogger("bpnet.interpret.report")

@@ -3,7 +3,6 @@
 * :func:`attribution_figure`: one window's contribution per position over the whole
   window, and the observed contributions of its centre as a sequence logo (letters
   scaled by contribution; :mod:`bpnet.interpret.logos` draws them);
-* :func:`pattern_logo_figure`: a TF-MoDISco pattern's contribution weight matrix;
 * :func:`effects_figure`: marginalization effects, mean +- sd delta log counts per motif;
 * :func:`profile_change_figure`: the mean predicted profile before and after inserting
   each of a few motifs, and their difference.
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..logos import draw_logo, logo_figure
+from ..logos import draw_logo
 from .interpret_inputs import AttributionExample, MarginalEffects
 from .plots import OBSERVED, PREDICTED, _legend, _style
 
@@ -51,7 +50,14 @@ def attribution_figure(example: AttributionExample, width: int = LOGO_BP) -> Fig
     projected = example.projected
     line_ax.fill_between(positions, 0, projected, where=projected >= 0, color=RAISE, linewidth=0, alpha=0.8, step="mid")
     line_ax.fill_between(positions, 0, projected, where=projected < 0, color=LOWER, linewidth=0, alpha=0.8, step="mid")
-    line_ax.axvspan(start - centre - 0.5, end - centre - 0.5, color="#f2c14e", alpha=0.25, linewidth=0, label=f"logo below ({end - start} bp)")
+    line_ax.axvspan(
+        start - centre - 0.5,
+        end - centre - 0.5,
+        color="#f2c14e",
+        alpha=0.25,
+        linewidth=0,
+        label=f"logo below ({end - start} bp)",
+    )
     line_ax.axhline(0, color="#888888", linewidth=0.6)
     line_ax.set_xlim(positions[0] - 0.5, positions[-1] + 0.5)
     _legend(line_ax, loc="upper right")
@@ -62,11 +68,6 @@ def attribution_figure(example: AttributionExample, width: int = LOGO_BP) -> Fig
     logo_ax.set_xlabel("position from window centre (bp)", fontsize=9)
     logo_ax.set_ylabel("contribution", fontsize=9)
     return fig
-
-
-def pattern_logo_figure(cwm: np.ndarray) -> Figure:
-    """The (trimmed) contribution weight matrix ``(W, 4)`` of a pattern, sized for a table cell."""
-    return logo_figure(cwm, ylabel="contribution", width_per_base=0.16, height=1.25)
 
 
 def motif_label(row: dict[str, Any]) -> str:
@@ -124,4 +125,4 @@ def profile_change_figure(effects: MarginalEffects, motifs: Sequence[str], label
     return fig
 
 
-__all__ = ["LOGO_BP", "attribution_figure", "effects_figure", "logo_span", "motif_label", "pattern_logo_figure", "profile_change_figure"]
+__all__ = ["LOGO_BP", "attribution_figure", "effects_figure", "logo_span", "motif_label", "profile_change_figure"]

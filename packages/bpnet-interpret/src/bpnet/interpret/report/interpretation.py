@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from ..logos import logo_figure
 from . import interpret_plots as iplots
 from .guidance import INTERPRETATION_GUIDES, LOW_SEQLET_SUPPORT, MATCH_Q_VALUE, Verdict
 from .html import badge, esc, figure, not_available, number, table
@@ -138,7 +139,13 @@ class InterpretationSection:
         what = "peaks" if scores.from_peaks else "windows (the file marks no peak)"
         parts.append(ATTRIBUTION_READING.format(what=what))
         for example in scores.examples:
-            parts.append(figure(iplots.attribution_figure(example), f"attributions at {_locus(example)}", _attribution_caption(example, scores)))
+            parts.append(
+                figure(
+                    iplots.attribution_figure(example),
+                    f"attributions at {_locus(example)}",
+                    _attribution_caption(example, scores),
+                )
+            )
         return "\n".join(parts)
 
     def _motifs(self) -> str:
@@ -164,7 +171,9 @@ class InterpretationSection:
         parts.append(MOTIFS_READING)
         parts.append(self._patterns_table(rows[:MAX_PATTERNS]))
         if len(rows) > MAX_PATTERNS:
-            parts.append(f'<p class="sub">{len(rows) - MAX_PATTERNS} more pattern(s) with fewer seqlets: see the modisco stage\'s report.html.</p>')
+            parts.append(
+                f'<p class="sub">{len(rows) - MAX_PATTERNS} more pattern(s) with fewer seqlets: see the modisco stage\'s report.html.</p>'
+            )
         return "\n".join(parts)
 
     def _patterns_table(self, rows: Sequence[tuple[Any, AnnotatedPattern | None]]) -> str:
@@ -173,8 +182,11 @@ class InterpretationSection:
         for pattern, annotated in rows:
             name = pattern.name if pattern is not None else annotated.name
             seqlets = _seqlets(pattern, annotated)
-            logo = (
-                figure(iplots.pattern_logo_figure(pattern.trimmed(pattern.cwm)), f"{name} CWM logo")
+            logo = (  # the trimmed CWM, sized for a table cell
+                figure(
+                    logo_figure(pattern.trimmed(pattern.cwm), ylabel="contribution", width_per_base=0.16, height=1.25),
+                    f"{name} CWM logo",
+                )
                 if pattern is not None else '<span class="na">no logo</span>'
             )
             consensus = f"<code>{esc(pattern.consensus)}</code>" if pattern is not None else '<span class="na">n/a</span>'
@@ -214,7 +226,11 @@ class InterpretationSection:
     def _profile_change(self, rows: Sequence[dict[str, Any]]) -> str:
         data = self.data
         if data.effects is None:
-            why = "give marginalization_effects: the effects.npz of the marginalize stage" if data.effects_path is None else f"{data.effects_path} was not found"
+            why = (
+                "give marginalization_effects: the effects.npz of the marginalize stage"
+                if data.effects_path is None
+                else f"{data.effects_path} was not found"
+            )
             return not_available(f"Mean profile change ({why})")
         top = [row for row in rows if row["motif"] in set(data.effects.motif)][: iplots.MAX_PROFILE_MOTIFS]
         if not top:
@@ -296,7 +312,10 @@ def _attribution_caption(example: AttributionExample, scores: AttributionExample
 
 def _attribution_sources(scores: AttributionExamples) -> str:
     meta = scores.meta
-    bits = [f"head <b>{esc(scores.head or 'n/a')}</b>", f"{scores.n_windows:,} windows ({scores.n_peaks:,} peaks) of {scores.input_length:,} bp"]
+    bits = [
+        f"head <b>{esc(scores.head or 'n/a')}</b>",
+        f"{scores.n_windows:,} windows ({scores.n_peaks:,} peaks) of {scores.input_length:,} bp",
+    ]
     if meta.get("n_shuffles") is not None:
         bits.append(f"{esc(meta['n_shuffles'])} shuffled references")
     if meta.get("submodel"):

@@ -7,13 +7,13 @@ Missing optional pieces become "not available" lines; nothing here raises on the
 from __future__ import annotations
 
 import datetime
-import importlib.metadata
 import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
 from bpnet.core.formats.training import TrainingLog
+from bpnet.core.versions import package_version
 
 from . import plots
 from .derived import derived_numbers
@@ -39,7 +39,10 @@ RUN_FIELDS = (
 
 #: chrombpnet.json fields, with what they mean
 CHROMBPNET_FIELDS = {
-    "bias_count_threshold": "background loci with more counts than this were left out of the bias model's training, so it learns the enzyme's preference rather than accessibility",
+    "bias_count_threshold": (
+        "background loci with more counts than this were left out of the bias model's training, so it learns the "
+        "enzyme's preference rather than accessibility"
+    ),
     "n_bias_training_loci": "background loci the bias model was trained on",
     "bias_count_loss_weight": "weight of the count loss when training the bias model",
     "count_loss_weight": "weight of the count loss when training the accessibility model",
@@ -230,14 +233,33 @@ class ModelSection:
         if bias:
             rows = []
             for key, guide in BIAS_GUIDES.items():
-                rows.append([esc(guide.label), number(self.peaks.get(key)), number(bias.get(key)), badge(guide.verdict(bias.get(key))), esc(guide.reading)])
-            parts.append(table(["metric", "combined", "bias model alone", "marker", "how to read it"], rows, numeric=(1, 2), guide=(4,), css="metrics wide"))
+                rows.append(
+                    [
+                        esc(guide.label),
+                        number(self.peaks.get(key)),
+                        number(bias.get(key)),
+                        badge(guide.verdict(bias.get(key))),
+                        esc(guide.reading),
+                    ]
+                )
+            parts.append(
+                table(
+                    ["metric", "combined", "bias model alone", "marker", "how to read it"],
+                    rows,
+                    numeric=(1, 2),
+                    guide=(4,),
+                    css="metrics wide",
+                )
+            )
         else:
             parts.append(not_available("Bias model metrics on peaks"))
         parts.append("<h4>Bias motif</h4>")
         motif = (self.chrombpnet or {}).get("bias_motif")
         if motif:
-            rows = [[esc(g.label), number(motif.get(key)), badge(g.verdict(motif.get(key))), esc(g.reading)] for key, g in MOTIF_GUIDES.items()]
+            rows = [
+                [esc(g.label), number(motif.get(key)), badge(g.verdict(motif.get(key))), esc(g.reading)]
+                for key, g in MOTIF_GUIDES.items()
+            ]
             parts.append(f'<p class="sub">motif <code>{esc(motif.get("motif", "n/a"))}</code></p>')
             parts.append(table(["correlation", "value", "marker", "how to read it"], rows, numeric=(1,), guide=(3,), css="metrics"))
         else:
@@ -314,13 +336,6 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return items
 
 
-def _version() -> str:
-    try:
-        return importlib.metadata.version("bpnet-interpret")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def build_report(title: str, models: Sequence[ModelInputs]) -> str:
     """The whole self-contained HTML page for ``models``, one section each."""
     sections = [ModelSection(model, i) for i, model in enumerate(models)]
@@ -339,8 +354,11 @@ def build_report(title: str, models: Sequence[ModelInputs]) -> str:
         *[s.html() for s in sections],
     ]
     page_body = "\n".join(body)
-    generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    meta = f"{len(sections)} model{'s' if len(sections) != 1 else ''} · generated {generated} · bpnet-interpret {esc(_version())}"
+    generated = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    meta = (
+        f"{len(sections)} model{'s' if len(sections) != 1 else ''} · generated {generated} · bpnet-interpret "
+        f"{esc(package_version('bpnet-interpret'))}"
+    )
     nav = [("summary", "Summary"), ("how-to-read", "How to read"), *[(s.anchor, s.model.name) for s in sections]]
     footer = "Self-contained report: every figure is embedded; no network access needed."
     return document(title, meta, nav, page_body, page_body.count("<img "), footer)

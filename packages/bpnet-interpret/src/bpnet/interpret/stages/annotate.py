@@ -40,10 +40,13 @@ class AnnotateParams(StageParams):
     )
     patterns_table: Output = Field(Path("patterns.tsv"), description="best matches of each pattern (one row per match)")
     seqlets_table: Output = Field(Path("seqlets.tsv"), description="best matches of each seqlet (one row per match)")
-    counts: Output = Field(Path("motif_counts.tsv"), description="per database motif: patterns, their seqlets, and seqlets whose best match it is")
+    counts: Output = Field(
+        Path("motif_counts.tsv"),
+        description="per database motif: patterns, their seqlets, and seqlets whose best match it is",
+    )
 
     @model_validator(mode="after")
-    def _something_to_name(self) -> "AnnotateParams":
+    def _something_to_name(self) -> AnnotateParams:
         if self.patterns is None and self.seqlets is None:
             raise ValueError("give patterns (from a modisco stage), seqlets (a BED), or both: there is nothing to annotate")
         if self.seqlets is not None and self.genome is None:
@@ -76,7 +79,11 @@ class Annotate(Stage):
 
         annotation.write_table(params.patterns_table, annotation.PATTERN_COLUMNS, annotation.pattern_rows(patterns, pattern_matches))
         annotation.write_table(params.seqlets_table, annotation.SEQLET_COLUMNS, annotation.seqlet_rows(seqlets, seqlet_matches))
-        annotation.write_table(params.counts, annotation.COUNT_COLUMNS, annotation.count_rows(database, patterns, pattern_matches, seqlet_matches))
+        annotation.write_table(
+            params.counts,
+            annotation.COUNT_COLUMNS,
+            annotation.count_rows(database, patterns, pattern_matches, seqlet_matches),
+        )
         for pattern, found in zip(patterns, pattern_matches):
             best = f"{found[0].motif} {found[0].motif_alt_name} (q = {found[0].q_value:.2g})" if found else "no match"
             log.info("%s (%d seqlets): %s", pattern.name, pattern.n_seqlets, best)

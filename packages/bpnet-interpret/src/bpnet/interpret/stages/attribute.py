@@ -39,23 +39,54 @@ from bpnet.core.stages.params import DeviceParams, ModelsParams
 
 
 class AttributeParams(ModelsParams, DeviceParams):
-    loci: Input = Field(..., description="loci.h5 from the loci stage the models were trained on; each locus's sequence window is explained, centred, without jitter")
-    split: str | list[str] | None = Field(None, description="split(s) whose loci are explained, e.g. test or [valid, test]; empty: every split")
+    loci: Input = Field(
+        ...,
+        description=(
+            "loci.h5 from the loci stage the models were trained on; each locus's sequence window is explained, "
+            "centred, without jitter"
+        ),
+    )
+    split: str | list[str] | None = Field(
+        None, description="split(s) whose loci are explained, e.g. test or [valid, test]; empty: every split"
+    )
     peaks_only: bool = Field(True, description="explain peaks only (false: negatives too)")
     max_loci: int | None = Field(None, ge=1, description="explain at most this many loci: those with the most observed counts; empty: all")
-    heads: list[Literal["counts", "profile"]] = Field(["counts", "profile"], description="heads to explain: counts (total log count) and/or profile (the official weighted-sum target)")
+    heads: list[Literal["counts", "profile"]] = Field(
+        ["counts", "profile"],
+        description="heads to explain: counts (total log count) and/or profile (the official weighted-sum target)",
+    )
     n_shuffles: int = Field(20, ge=1, description="dinucleotide-shuffled references per sequence (attributions are averaged over them)")
     seed: int = Field(0, description="seed of the shuffles: reference k of every sequence uses seed + k, as tangermeme's random_state")
-    batch_size: int | None = Field(None, ge=1, description="(sequence, reference) pairs per forward pass; empty: 64 on a CPU (about 40 MB each for a 64-filter model), on a GPU fitted to its free memory")
+    batch_size: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "(sequence, reference) pairs per forward pass; empty: 64 on a CPU (about 40 MB each for a 64-filter "
+            "model), on a GPU fitted to its free memory"
+        ),
+    )
     precision: Literal["auto", "float32", "float64"] = Field(
         "auto",
         description="auto: profile head in float64, counts in float32, as bpnet-lite; float32 or float64: both heads (TF32 "
         "stays off on GPUs). float32 profile attributions are about 3x faster on a CPU but can differ badly from the float64 "
         "ones (the rescale rule of the profile target divides small differences): not advised for the profile head",
     )
-    delta_tolerance: float = Field(1e-3, gt=0, description="warn when a convergence delta (sum of attributions minus the change of the output) exceeds this")
-    genome: Input | None = Field(None, description="FASTA whose chromosome sizes head the bigWigs; empty: the genome loci.h5 was extracted from (if still there)")
-    scores: Output = Field(Path("scores"), description="folder: counts.h5/profile.h5 (attributions, modisco-lite reads them), counts.bw/profile.bw (observed contributions per base), summary.json")
+    delta_tolerance: float = Field(
+        1e-3,
+        gt=0,
+        description="warn when a convergence delta (sum of attributions minus the change of the output) exceeds this",
+    )
+    genome: Input | None = Field(
+        None,
+        description="FASTA whose chromosome sizes head the bigWigs; empty: the genome loci.h5 was extracted from (if still there)",
+    )
+    scores: Output = Field(
+        Path("scores"),
+        description=(
+            "folder: counts.h5/profile.h5 (attributions, modisco-lite reads them), counts.bw/profile.bw (observed "
+            "contributions per base), summary.json"
+        ),
+    )
 
     @field_validator("heads")
     @classmethod
@@ -167,13 +198,13 @@ def chromosome_sizes(loci, genome: Path | None, context: StageContext) -> dict[s
     from, else (logged) each chromosome's extent as far as the loci windows reach."""
 
     from bpnet.data.chroms import check_chromosomes
-    from bpnet.data.sources.fasta import FastaSource
+    from bpnet.data.sources import SizesSource, open_source
 
     source = genome or (loci.sources or {}).get("genome")
     if source and Path(source).is_file():
-        fasta = FastaSource(source)
-        check_chromosomes(sorted(set(loci.chrom.tolist())), fasta.sizes, file="loci", reference_file=fasta.label)
-        return dict(fasta.sizes)
+        reference = open_source(source, SizesSource)
+        check_chromosomes(sorted(set(loci.chrom.tolist())), reference.sizes, file="loci", reference_file=reference.label)
+        return dict(reference.sizes)
     context.log.warning(
         "the genome FASTA %s is not available: the bigWig headers give each chromosome's length as far as the loci reach; "
         "set genome to the FASTA for exact chromosome sizes", source or "(unknown)",

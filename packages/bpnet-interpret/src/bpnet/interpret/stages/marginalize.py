@@ -26,18 +26,39 @@ from bpnet.core.stages.params import DeviceParams, ModelsParams
 
 class MarginalizeParams(ModelsParams, DeviceParams):
     loci: Input = Field(..., description="loci.h5 from the loci stage; its negatives (or peaks) are the background sequences")
-    motifs: Input = Field(..., description="MEME motif database (minimal MEME format, e.g. from JASPAR or HOCOMOCO, or a modisco stage's patterns.meme)")
-    peaks: bool = Field(False, description="insert into peaks instead of the negatives (negatives show a motif's effect on its own; peaks, on top of what is there)")
+    motifs: Input = Field(
+        ...,
+        description="MEME motif database (minimal MEME format, e.g. from JASPAR or HOCOMOCO, or a modisco stage's patterns.meme)",
+    )
+    peaks: bool = Field(
+        False,
+        description=(
+            "insert into peaks instead of the negatives (negatives show a motif's effect on its own; peaks, on top of "
+            "what is there)"
+        ),
+    )
     split: str | list[str] | None = Field(None, description="split(s) the background loci come from (e.g. test); empty: every split")
-    n_loci: int | None = Field(100, ge=1, description="background loci, drawn at random (with seed) from those selected; empty: all of them")
+    n_loci: int | None = Field(
+        100, ge=1, description="background loci, drawn at random (with seed) from those selected; empty: all of them"
+    )
     seed: int = Field(0, description="seed of the background draw (and of sampled sites); the same inputs and seed give the same table")
     insertion: Literal["consensus", "sample"] = Field(
-        "consensus", description="what is inserted: the consensus (most probable base at each position), or one site per locus drawn from the motif's probabilities"
+        "consensus",
+        description=(
+            "what is inserted: the consensus (most probable base at each position), or one site per locus drawn from "
+            "the motif's probabilities"
+        ),
     )
     batch_size: int = Field(64, ge=1, description="windows per forward pass")
     table: Output = Field(Path("marginalization.tsv"), description="motifs ranked by mean delta log counts, with count and profile effects")
-    effects: Output = Field(Path("effects.npz"), description="per motif: delta log counts per locus, profile JSD per locus, mean expected profiles before and after")
-    plots: Output = Field(Path("plots"), description="folder of one PNG per motif: profile before/after, difference, counts before vs after")
+    effects: Output = Field(
+        Path("effects.npz"),
+        description="per motif: delta log counts per locus, profile JSD per locus, mean expected profiles before and after",
+    )
+    plots: Output = Field(
+        Path("plots"),
+        description="folder of one PNG per motif: profile before/after, difference, counts before vs after",
+    )
 
 
 class Marginalize(Stage):

@@ -33,26 +33,38 @@ class ModiscoParams(StageParams):
     )
     sliding_window: int = Field(20, ge=1, description="seqlet core length in bp (modisco's sliding_window_size)")
     flank: int = Field(5, ge=1, description="bases added on each side of a seqlet core (modisco's flank_size)")
-    trim: int = Field(30, ge=1, description="patterns are trimmed to this many bp around their most informative part (modisco's trim_to_window_size)")
+    trim: int = Field(
+        30,
+        ge=1,
+        description="patterns are trimmed to this many bp around their most informative part (modisco's trim_to_window_size)",
+    )
     max_seqlets: int = Field(
         50_000, ge=1,
         description="most seqlets clustered per sign (positive / negative), taken window by window; more finds rarer motifs "
         "but clustering time grows faster than linearly (bpnet-lite uses 100000)",
     )
-    n_leiden_runs: int = Field(2, ge=1, description="Leiden clusterings with different (fixed) seeds; the best is kept. Runs are reproducible")
-    peaks_only: bool = Field(True, description="use only the peak windows of the attribution file (official pipelines run TF-MoDISco on peaks)")
+    n_leiden_runs: int = Field(
+        2, ge=1, description="Leiden clusterings with different (fixed) seeds; the best is kept. Runs are reproducible"
+    )
+    peaks_only: bool = Field(
+        True,
+        description="use only the peak windows of the attribution file (official pipelines run TF-MoDISco on peaks)",
+    )
     motifs: Input | None = Field(
         None, description="MEME motif database (e.g. JASPAR) to name the patterns in the report; leave empty for logos only"
     )
     top_k: int = Field(3, ge=1, description="database matches shown per pattern in the report")
     title: str = Field("TF-MoDISco patterns", description="title at the top of the report")
-    results: Output = Field(Path("modisco_results.h5"), description="modisco-lite results file (its own format; `modisco report -i` reads it)")
+    results: Output = Field(
+        Path("modisco_results.h5"),
+        description="modisco-lite results file (its own format; `modisco report -i` reads it)",
+    )
     patterns: Output = Field(Path("patterns.meme"), description="trimmed position probability matrix of every pattern, MEME format")
     table: Output = Field(Path("patterns.tsv"), description="one row per pattern: pattern, n_seqlets, consensus, width")
     report: Output = Field(Path("report.html"), description="self-contained HTML report: logos and database matches, figures embedded")
 
     @model_validator(mode="after")
-    def _seqlets_fit(self) -> "ModiscoParams":
+    def _seqlets_fit(self) -> ModiscoParams:
         seqlet = self.sliding_window + 2 * self.flank
         if seqlet > self.window:
             raise ValueError(
@@ -93,7 +105,11 @@ class Modisco(Stage):
         if result.empty:
             log.warning("%s. The outputs are valid but empty", result.message)
         else:
-            log.info("TF-MoDISco: %d patterns (%s)", len(result.patterns), ", ".join(f"{p.name}: {p.n_seqlets} seqlets" for p in result.patterns))
+            log.info(
+                "TF-MoDISco: %d patterns (%s)",
+                len(result.patterns),
+                ", ".join(f"{p.name}: {p.n_seqlets} seqlets" for p in result.patterns),
+            )
 
         source = Path(params.attributions).name
         provenance = {"attributions": source, "head": scores.head, "peaks_only": params.peaks_only}

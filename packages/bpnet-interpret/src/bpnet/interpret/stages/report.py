@@ -90,7 +90,7 @@ class ReportParams(StageParams):
         return sections_from_parallel_lists(data)
 
     @model_validator(mode="after")
-    def _distinct_names(self) -> "ReportParams":
+    def _distinct_names(self) -> ReportParams:
         names = [section.name for section in self.models]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
@@ -140,7 +140,10 @@ def sections_from_parallel_lists(data: Any) -> Any:
             continue
         if len(value) != n:
             what = PARALLEL_LISTS[key][1]
-            raise ValueError(f"{key} has {len(value)} entr{'y' if len(value) == 1 else 'ies'} but names has {n}: give one {what} per name, in the same order")
+            raise ValueError(
+                f"{key} has {len(value)} entr{'y' if len(value) == 1 else 'ies'} but names has {n}: give one {what} "
+                "per name, in the same order"
+            )
     models = [{PARALLEL_LISTS[key][0]: value[i] for key, value in lists.items() if value} for i in range(n)]
     _log_deprecation(models)
     return {**{key: value for key, value in data.items() if key not in PARALLEL_LISTS}, "models": models}
@@ -159,7 +162,7 @@ def _log_deprecation(models: list[dict[str, Any]]) -> None:
 
 
 class Report(Stage):
-    """A self-contained HTML report of training, evaluation and interpretation (loss curves, metrics with guidance, counts, profiles, motifs)."""
+    """A self-contained HTML report of training, evaluation and interpretation (loss curves, metrics with guidance, counts, profiles, motifs)."""  # noqa: E501  (the first line is the stage's summary in `bpnet plugins`)
 
     name = "report"
     Params = ReportParams

@@ -19,21 +19,36 @@ from bpnet.core.stages.base import Input, Output, Stage, StageContext, StagePara
 class SeqletsParams(StageParams):
     attributions: Input = Field(..., description="one head's attribution file from an attribute stage, e.g. '@attribute.scores/counts.h5'")
     threshold: float = Field(
-        0.01, gt=0, le=1,
-        description="p-value every internal span of a seqlet must beat (a ranking cutoff, not an error rate: lower it for fewer, stronger seqlets)",
+        0.01,
+        gt=0,
+        le=1,
+        description=(
+            "p-value every internal span of a seqlet must beat (a ranking cutoff, not an error rate: lower it for "
+            "fewer, stronger seqlets)"
+        ),
     )
     min_seqlet_len: int = Field(4, ge=1, description="shortest seqlet (bp), and the shortest internal span that must be significant")
     max_seqlet_len: int = Field(25, ge=1, description="longest seqlet (bp) before flanks are added")
     additional_flanks: int = Field(3, ge=0, description="bp added on each side of every call (flanks may overlap a neighbouring seqlet)")
     n_bins: int = Field(1000, ge=2, description="bins of the attribution histogram the null distribution of span sums is built from")
     window: int | None = Field(
-        None, ge=1,
-        description="call seqlets only in the central window of this width (bp), e.g. 1000 for the output window; empty: the whole input window",
+        None,
+        ge=1,
+        description=(
+            "call seqlets only in the central window of this width (bp), e.g. 1000 for the output window; empty: the "
+            "whole input window"
+        ),
     )
-    seqlets: Output = Field(Path("seqlets.bed"), description="BED6+ with a '#' header: chrom, start, end, name, score (attribution sum), strand, p_value, window_index; largest score first")
+    seqlets: Output = Field(
+        Path("seqlets.bed"),
+        description=(
+            "BED6+ with a '#' header: chrom, start, end, name, score (attribution sum), strand, p_value, "
+            "window_index; largest score first"
+        ),
+    )
 
     @model_validator(mode="after")
-    def _lengths(self) -> "SeqletsParams":
+    def _lengths(self) -> SeqletsParams:
         if self.max_seqlet_len < self.min_seqlet_len:
             raise ValueError(f"max_seqlet_len ({self.max_seqlet_len}) must be at least min_seqlet_len ({self.min_seqlet_len})")
         if self.window is not None and self.window < self.min_seqlet_len:

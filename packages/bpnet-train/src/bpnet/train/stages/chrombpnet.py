@@ -37,7 +37,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class TrainChromBPNetParams(TrainingLoopParams):
-    loci: Input = Field(..., description="loci.h5 of ATAC/DNase (unstranded, no controls) with peaks, negatives and train/valid/test splits")
+    loci: Input = Field(
+        ...,
+        description="loci.h5 of ATAC/DNase (unstranded, no controls) with peaks, negatives and train/valid/test splits",
+    )
     hyperparameters: dict[str, Any] = Field(
         default_factory=lambda: {"n_filters": 512, "n_layers": 8},
         description="BPNet hyperparameters of the accessibility model (official: 512 filters, 8 layers)",
@@ -47,15 +50,35 @@ class TrainChromBPNetParams(TrainingLoopParams):
         description="BPNet hyperparameters of the bias model (official: 128 filters, 4 layers)",
     )
     bias_model: Input | None = Field(None, description="a trained bias model to use instead of training one (it is still scaled)")
-    bias_threshold_factor: float = Field(0.5, gt=0, description="bias model trains on negatives with counts below this x the 1% quantile of peak counts (0.5 ATAC, 0.8 DNase)")
-    outlier_quantile: float = Field(0.9999, gt=0.5, le=1, description="drop loci with counts outside the (1-q, q) quantiles (official 0.9999)")
+    bias_threshold_factor: float = Field(
+        0.5,
+        gt=0,
+        description="bias model trains on negatives with counts below this x the 1% quantile of peak counts (0.5 ATAC, 0.8 DNase)",
+    )
+    outlier_quantile: float = Field(
+        0.9999, gt=0.5, le=1, description="drop loci with counts outside the (1-q, q) quantiles (official 0.9999)"
+    )
     bias_max_epochs: int | None = Field(None, ge=1, description="most epochs of the bias model (default: max_epochs)")
-    bias_max_jitter: int = Field(0, ge=0, description="jitter of the bias model's background loci (the official generator never jitters non-peaks)")
+    bias_max_jitter: int = Field(
+        0,
+        ge=0,
+        description="jitter of the bias model's background loci (the official generator never jitters non-peaks)",
+    )
     bias_check: Literal["warn", "error", "off"] = Field("warn", description="what to do when the bias model explains peak counts too well")
     bias_max_peak_pearson: float = Field(0.5, description="largest acceptable count Pearson r of the bias model on validation peaks")
-    negative_ratio: float = Field(0.1, ge=0, description="negatives per peak in each epoch of the accessibility model, drawn afresh (official 0.1)")
-    max_jitter: int | None = Field(None, ge=0, description="jitter of training peaks (bp); default: the loci's (extract them with max_jitter 500 as the official code)")
-    count_loss_weight: float | Literal["auto"] = Field("auto", description="accessibility model's count-loss weight; auto = official median/10")
+    negative_ratio: float = Field(
+        0.1,
+        ge=0,
+        description="negatives per peak in each epoch of the accessibility model, drawn afresh (official 0.1)",
+    )
+    max_jitter: int | None = Field(
+        None,
+        ge=0,
+        description="jitter of training peaks (bp); default: the loci's (extract them with max_jitter 500 as the official code)",
+    )
+    count_loss_weight: float | Literal["auto"] = Field(
+        "auto", description="accessibility model's count-loss weight; auto = official median/10"
+    )
     count_bias_init: bool = Field(
         False,
         description="start the count heads' biases (bias model, then accessibility model) at the mean log(1 + count) of "
@@ -93,7 +116,7 @@ class TrainChromBPNet(Stage):
         save_models(params, context, bias, bias_check, accessibility, count_check)
 
 
-def train_bias_model(params: TrainChromBPNetParams, context: StageContext, loci, session) -> "BiasModel":
+def train_bias_model(params: TrainChromBPNetParams, context: StageContext, loci, session) -> BiasModel:
     """Step 1: the bias model, trained on the background below the count threshold (or the one given)."""
     from bpnet.core.modelfile import load_model
 
@@ -127,7 +150,7 @@ def train_bias_model(params: TrainChromBPNetParams, context: StageContext, loci,
 
 def train_accessibility_model(
     params: TrainChromBPNetParams, context: StageContext, loci, bias, session,
-) -> "AccessibilityModel":
+) -> AccessibilityModel:
     """Steps 3 and 4: scale the frozen bias model's counts to the background, then train the
     accessibility model through the combined model."""
     from bpnet.core.architectures.chrombpnet import ChromBPNet
@@ -147,7 +170,13 @@ def train_accessibility_model(
         train_rows = chosen.rows[loci.split[chosen.rows] == "train"]
         peaks = loci.is_peak[train_rows].astype(bool)
         initialise_count_bias(model, loci, train_rows[peaks], train_rows[~peaks], params.negative_ratio, context.log)
-    train = session.batches(loci.subset(chosen.rows), "train", train=True, negative_ratio=params.negative_ratio, max_jitter=params.max_jitter)
+    train = session.batches(
+        loci.subset(chosen.rows),
+        "train",
+        train=True,
+        negative_ratio=params.negative_ratio,
+        max_jitter=params.max_jitter,
+    )
     valid_rows = validation_rows(loci, chosen.rows, params.negative_ratio, params.seed)
     valid = session.batches(loci.subset(valid_rows), "valid", train=False)
     finished = session.fit(model, train, valid, count_loss_weight=weight, profile_on="all", name="accessibility")

@@ -38,8 +38,17 @@ class EvaluateParams(DeviceParams):
     loci: Input = Field(..., description="loci.h5 from the loci stage (the one the model was trained on)")
     split: str = Field("test", description="split whose loci are scored: the held-out chromosomes (test) by default")
     batch_size: int = Field(64, ge=1, description="windows per forward pass")
-    smooth_true: bool = Field(False, description="smooth the observed profiles (Gaussian, sigma 7, width 81) before the JSD and correlations, as bpnet-lite's option")
-    bias_motifs: Input | None = Field(None, description="MEME file whose first motif is the enzyme's bias motif (e.g. Tn5); ChromBPNet only: checks that the bias model, not the accessibility model, follows it")
+    smooth_true: bool = Field(
+        False,
+        description="smooth the observed profiles (Gaussian, sigma 7, width 81) before the JSD and correlations, as bpnet-lite's option",
+    )
+    bias_motifs: Input | None = Field(
+        None,
+        description=(
+            "MEME file whose first motif is the enzyme's bias motif (e.g. Tn5); ChromBPNet only: checks that the bias "
+            "model, not the accessibility model, follows it"
+        ),
+    )
     n_examples: int = Field(6, ge=0, description="held-out peaks with the most counts whose observed and predicted profiles are saved")
     metrics: Output = Field(Path("metrics.json"), description="summary metrics of peaks, negatives and (ChromBPNet) the bias model")
     predictions: Output = Field(Path("predictions.npz"), description="per-locus observed and predicted log counts, and example profiles")

@@ -17,17 +17,54 @@ from . import STAGE_VERSION
 class PredictParams(ModelsParams, DeviceParams):
     submodel: Submodel = Field("model", description=f"{SUBMODEL_HELP}; the whole model by default")
     genome: Input = Field(..., description="reference genome FASTA")
-    regions: Input = Field(..., description="regions to predict, BED or narrowPeak; one window per region, centred on the summit where there is one")
+    regions: Input = Field(
+        ...,
+        description="regions to predict, BED or narrowPeak; one window per region, centred on the summit where there is one",
+    )
     use_summits: bool = Field(True, description="centre windows on the narrowPeak summit (column 10) rather than the interval midpoint")
-    input_length: int | None = Field(None, ge=1, description="sequence window (bp); default: the models' minimum input length (2114 for the standard BPNet), else 2114")
-    control_tracks: list[Input] = Field(default_factory=list, description="control bigWigs or track-set folders, in the order the models were trained with (models with control tracks need them)")
-    control_length: int | None = Field(None, ge=1, description="control window (bp) centred on the output window; default the output length (as the loci stage)")
-    track_names: list[str] | None = Field(None, description="names of the predicted tracks (bigWig file names); default plus/minus for 2 tracks, signal for 1, else track_0, track_1, ...")
-    reverse_complement_average: bool = Field(False, description="also predict the reverse complement, flip it back (swapping plus and minus for 2-track models) and average")
-    off_chrom: Literal["drop", "error"] = Field("drop", description="regions whose windows run off a chromosome end: drop them (logged) or stop with an error")
+    input_length: int | None = Field(
+        None,
+        ge=1,
+        description="sequence window (bp); default: the models' minimum input length (2114 for the standard BPNet), else 2114",
+    )
+    control_tracks: list[Input] = Field(
+        default_factory=list,
+        description=(
+            "control bigWigs or track-set folders, in the order the models were trained with (models with control "
+            "tracks need them)"
+        ),
+    )
+    control_length: int | None = Field(
+        None,
+        ge=1,
+        description="control window (bp) centred on the output window; default the output length (as the loci stage)",
+    )
+    track_names: list[str] | None = Field(
+        None,
+        description=(
+            "names of the predicted tracks (bigWig file names); default plus/minus for 2 tracks, signal for 1, else "
+            "track_0, track_1, ..."
+        ),
+    )
+    reverse_complement_average: bool = Field(
+        False,
+        description="also predict the reverse complement, flip it back (swapping plus and minus for 2-track models) and average",
+    )
+    off_chrom: Literal["drop", "error"] = Field(
+        "drop", description="regions whose windows run off a chromosome end: drop them (logged) or stop with an error"
+    )
     batch_size: int = Field(64, ge=1, description="windows per forward pass")
-    bigwigs: Output = Field(Path("bigwigs"), description="track-set folder: one bigWig of predicted expected counts per track, plus tracks.json")
-    arrays: Output = Field(Path("predictions.npz"), description="npz: output windows (chrom, start, end, centre), log_counts (N,), profiles (N, tracks, length) probabilities, track_names, models")
+    bigwigs: Output = Field(
+        Path("bigwigs"),
+        description="track-set folder: one bigWig of predicted expected counts per track, plus tracks.json",
+    )
+    arrays: Output = Field(
+        Path("predictions.npz"),
+        description=(
+            "npz: output windows (chrom, start, end, centre), log_counts (N,), profiles (N, tracks, length) "
+            "probabilities, track_names, models"
+        ),
+    )
 
     @field_validator("track_names")
     @classmethod
@@ -99,7 +136,9 @@ def _track_names(names: list[str] | None, n_tracks: int) -> list[str]:
     if names is None:
         return track_names(n_tracks)
     if len(names) != n_tracks:
-        raise InputError(f"track_names has {len(names)} name(s) but the models predict {n_tracks} track(s): give {n_tracks} names or leave it unset")
+        raise InputError(
+            f"track_names has {len(names)} name(s) but the models predict {n_tracks} track(s): give {n_tracks} names or leave it unset"
+        )
     return names
 
 

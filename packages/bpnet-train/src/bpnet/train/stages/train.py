@@ -26,12 +26,21 @@ class TrainBPNetParams(TrainingLoopParams):
         default_factory=lambda: {"n_filters": 64, "n_layers": 8},
         description="the architecture's hyperparameters; n_outputs, n_control_tracks and output_length default to the loci's",
     )
-    negative_ratio: float = Field(0.333, ge=0, description="negatives per peak in each training epoch, drawn afresh every epoch (bpnet-lite: 0.333)")
-    max_jitter: int | None = Field(None, ge=0, description="largest jitter of training peaks (bp); default: all the loci were extracted with (128)")
-    count_loss_weight: float | Literal["auto"] = Field(
-        "auto", description="weight of the count loss; auto = median total count of peaks + sampled negatives / 10, at least 1 (official rule)",
+    negative_ratio: float = Field(
+        0.333,
+        ge=0,
+        description="negatives per peak in each training epoch, drawn afresh every epoch (bpnet-lite: 0.333)",
     )
-    profile_loss_on: Literal["all", "peaks"] = Field("all", description="examples the profile (MNLL) loss covers: all (official) or peaks only (bpnet-lite)")
+    max_jitter: int | None = Field(
+        None, ge=0, description="largest jitter of training peaks (bp); default: all the loci were extracted with (128)"
+    )
+    count_loss_weight: float | Literal["auto"] = Field(
+        "auto",
+        description="weight of the count loss; auto = median total count of peaks + sampled negatives / 10, at least 1 (official rule)",
+    )
+    profile_loss_on: Literal["all", "peaks"] = Field(
+        "all", description="examples the profile (MNLL) loss covers: all (official) or peaks only (bpnet-lite)"
+    )
     model: Output = Field(Path("model"), description="the model with the lowest validation loss (bpnet model folder)")
     training: Output = Field(Path("training"), description="epochs.csv, batches.jsonl, summary.json and the last epoch's model (last/)")
 
@@ -45,8 +54,13 @@ class TrainBPNet(Stage):
 
     def run(self, params: TrainBPNetParams, context: StageContext) -> None:
         from ..session import (
-            TrainingRun, build_for_loci, training_peak_counts, fill_hyperparameters, initialise_count_bias,
-            load_training_loci, official_count_loss_weight,
+            TrainingRun,
+            build_for_loci,
+            fill_hyperparameters,
+            initialise_count_bias,
+            load_training_loci,
+            official_count_loss_weight,
+            training_peak_counts,
         )
 
         loci = load_training_loci(params.loci)

@@ -1,4 +1,4 @@
-"""Reading JSON objects and ``.npz`` archives of plain arrays, with one-line errors."""
+"""Reading and writing JSON objects, reading ``.npz`` archives of plain arrays; one-line errors."""
 
 from __future__ import annotations
 
