@@ -47,7 +47,7 @@ from pydantic import BaseModel, Field
 from .errors import DataError
 from .gc import tile_starts, window_fractions
 from .intervals import Intervals, overlapping, sorted_regions
-from .sources import IntervalSource, SequenceSource, open_source
+from .sources import SequenceSource, open_source, read_bed
 
 logger = logging.getLogger("bpnet.data.negatives")
 
@@ -244,7 +244,7 @@ def _check_arguments(width: int, ratio: float, stride: int, padding: int | None,
 def _intervals(value: IntervalsLike, what: str) -> tuple[Intervals, str]:
     if isinstance(value, Intervals):
         return value, what
-    return open_source(value, IntervalSource).read(), str(value)
+    return read_bed(value), str(value)
 
 
 def _chromosomes(chroms: Sequence[str] | None, peaks: Intervals, sizes: dict[str, int], genome_label: str) -> tuple[list[str], set[str]]:

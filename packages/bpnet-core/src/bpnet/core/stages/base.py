@@ -4,10 +4,11 @@ A stage is a class with a unique ``name``, a pydantic ``Params`` model and a ``r
 method. Fields typed :data:`Input` and :data:`Output` (also inside ``list[...]``,
 ``... | None`` and nested pydantic models, e.g. ``list[Section]`` whose ``Section``
 has ``metrics: Input``) declare the files or folders the stage reads and writes; the
-DAG is built from them (:func:`path_items` lists them with their locations). The executor resolves paths (relative inputs against the spec's
-folder, relative outputs into the stage's own folder), hands ``run`` *temporary*
-output paths and renames them into place only when ``run`` returns, so a failed stage
-never leaves a half-written output::
+DAG is built from them (:func:`path_items` lists them with their locations). The
+executor resolves paths (relative inputs against the spec's folder, relative outputs
+into the stage's own folder), hands ``run`` *temporary* output paths and renames them
+into place only when ``run`` returns, so a failed stage never leaves a half-written
+output::
 
     class CountLines(Stage):
         \"\"\"Count the lines of a text file.\"\"\"
