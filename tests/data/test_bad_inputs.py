@@ -41,6 +41,13 @@ def bigwig(folder: Path, reads: str | list, *, sort: bool = True) -> dict:
     return {"stage": "reads-to-bigwig", "params": {"reads": [reads], "genome": "genome.fa"}}
 
 
+def fragments(folder: Path, fragment_format: str, reads: str = "fragments.tsv") -> dict:
+    (folder / "fragments.tsv").write_text("chr1\t100\t300\n")
+    write_bam(folder / "reads.bam", [read("chr1", 100)])
+    params = {"reads": [reads], "genome": "genome.fa", "preset": "atac", "fragment_format": fragment_format}
+    return {"stage": "reads-to-bigwig", "params": params}
+
+
 CASES = {
     "bed-with-two-columns": (
         lambda f: negatives(f, "chr1\t100\t300\nchr1\t500\n"),
@@ -65,6 +72,11 @@ CASES = {
         ["reads.bam", "not sorted by coordinate", "samtools sort"],
     ),
     "unreachable-url": (lambda f: bigwig(f, closed_port_url("reads.bam")), ["could not download", "reads.bam"]),
+    "unknown-fragment-format": (lambda f: fragments(f, "cellranger"), ["fragment_format", "'sequenced' or '10x'"]),
+    "10x-fragment-format-on-a-bam": (
+        lambda f: fragments(f, "10x", reads="reads.bam"),
+        ["fragment_format: 10x is for text fragment files", "leave fragment_format out"],
+    ),
 }
 
 

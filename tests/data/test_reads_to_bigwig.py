@@ -244,6 +244,17 @@ def test_tsv_fragments_both_ends_with_shifts(tmp_path):
     assert as_dict(counts) == {("chr1", 104): 2, ("chr1", 125): 1, ("chr1", 145): 1, ("chr2", 2994): 1, ("chr2", 2995): 1}
 
 
+def test_10x_fragment_rows_are_cut_sites_at_start_and_end_with_atac_shifts(tmp_path):
+    tsv = tmp_path / "fragments.tsv.gz"
+    with gzip.open(tsv, "wt") as out:
+        out.write("# id=x\nchr1\t104\t145\tAAAC-1\t2\nchr2\t2994\t2995\tAAAC-1\t1\n")
+    atac = CountOptions(stranded=False, ends="both", shift_plus=4, shift_minus=-4, fragment_format="10x")
+    assert as_dict(count(tsv, atac)) == {("chr1", 104): 1, ("chr1", 145): 1, ("chr2", 2994): 1, ("chr2", 2995): 1}
+    # without shifts: the read 5' ends of the fragment as sequenced, [100, 150)
+    raw = CountOptions(stranded=False, ends="both", fragment_format="10x")
+    assert as_dict(count(tsv, raw))[("chr1", 100)] == as_dict(count(tsv, raw))[("chr1", 149)] == 1
+
+
 def test_parallel_workers_give_the_same_counts(bam, monkeypatch):
     serial = count(bam, CountOptions(stranded=False, ends="both"))
     monkeypatch.setattr(readcount, "PARALLEL_MIN_READS", 0)
@@ -504,6 +515,9 @@ def test_presets_fill_parameters_and_explicit_values_win():
     assert (atac.stranded, atac.ends, atac.paired_end, atac.shift_plus, atac.shift_minus) == (False, "both", True, 4, -4)
     mine = ReadsToBigwigParams(reads=["a.tsv.gz"], genome="g.fa", preset="atac", shift_minus=-5, paired_end=False)
     assert (mine.shift_minus, mine.paired_end, mine.shift_plus) == (-5, False, 4)
+    tenx = ReadsToBigwigParams(reads=["fragments.tsv.gz"], genome="g.fa", preset="atac", fragment_format="10x").count_options()
+    assert (tenx.fragment_format, tenx.shift_plus, tenx.shift_minus) == ("10x", 4, -4)
+    assert mine.count_options().fragment_format == "sequenced"
 
 
 def cli(capsys, *args) -> tuple[int, str]:

@@ -258,6 +258,37 @@ def test_every_combination_of_options_validates(data, model, peaks, motifs, read
     assert params(spec, "signal")["stranded"] is (model == "bpnet" and reads == "bam")
 
 
+@pytest.mark.parametrize(
+    ("extra", "rows", "shifts"),
+    [
+        ([], "10x", (4, -4)),  # --fragments alone: a Cell Ranger file, read back to the BAM's exact +4/-4 cuts
+        (["--fragment-format", "sequenced"], "sequenced", (4, -4)),  # bpnet simulate's file
+        (["--shift-plus", "0", "--shift-minus", "1"], "10x", (0, 1)),  # shifts given win
+    ],
+)
+def test_fragment_files_are_written_with_their_row_format_and_tn5_shifts(data, capsys, extra, rows, shifts):
+    name = f"fragments-{rows}-{shifts[1]}.yaml"
+    args = ["-s", "atac/genome.fa", "-i", "atac/fragments.tsv.gz", "--fragments", "--model", "chrombpnet",
+            "--valid-chroms", "chr2", "--test-chroms", "chr1", "-o", name, *extra]
+    assert init(data, *args) == 0
+    assert "no Tn5 shift" not in capsys.readouterr().err
+    spec = load(data / name)
+    signal = params(spec, "signal")
+    assert (signal["fragment_format"], signal["shift_plus"], signal["shift_minus"]) == (rows, *shifts)
+    assert (signal["ends"], signal["stranded"], signal["preset"]) == ("both", False, None)
+    (line,) = [line for line in (data / name).read_text().splitlines() if line.startswith("#   bpnet init ")]
+    assert init(data, *shlex.split(line.lstrip("# "))[2:], "--force") == 0 and load(data / name) == spec
+
+
+def test_fragment_format_implies_fragments_and_explicit_zero_shifts_get_a_hint(data, capsys):
+    args = ["-s", "atac/genome.fa", "-i", "atac/fragments.tsv.gz", "--model", "chrombpnet", "--valid-chroms", "chr2",
+            "--test-chroms", "chr1", "--fragment-format", "10x", "--shift-plus", "0", "--shift-minus", "0", "-o", "zero.yaml"]
+    assert init(data, *args) == 0
+    assert "the counts are the fragment ends, not the Tn5 cut sites" in " ".join(capsys.readouterr().err.split())
+    signal = params(load(data / "zero.yaml"), "signal")
+    assert (signal["ends"], signal["fragment_format"], signal["shift_plus"], signal["shift_minus"]) == ("both", "10x", 0, 0)
+
+
 def test_paths_are_relative_to_the_spec_folder_quoted_when_needed_and_urls_kept(data, tmp_path):
     spaced = data / "my data"
     spaced.mkdir(exist_ok=True)
@@ -343,6 +374,8 @@ def test_missing_input_file_is_named_and_nothing_is_written(data, capsys):
         (["--valid-chroms", "chr2"], "together"),
         (["--model", "chrombpnet"], "ChromBPNet takes no control"),
         (["-n", "my name"], "-n/--name"),
+        (["--fragment-format", "cellranger"], "--fragment-format"),
+        (["--fragment-format", "10x", "--paired-end"], "--paired-end is for paired BAM/SAM files"),
     ],
 )
 def test_inconsistent_options_are_refused(data, capsys, args, message):

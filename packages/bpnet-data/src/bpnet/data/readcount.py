@@ -10,7 +10,11 @@ arrays instead of one Python dict increment per read:
 * ``ends="both"`` records both ends (fragments: ATAC cut sites);
 * a paired-end fragment (``paired_end``) is ``[start, start + TLEN)`` of the mate with
   positive TLEN of a proper pair, on that mate's strand;
-* tsv fragments ``chrom start end`` are on the + strand;
+* tsv fragments ``chrom start end`` are on the + strand. By default a row is a fragment
+  as sequenced (``fragment_format="sequenced"``); a 10x Genomics / Cell Ranger row holds
+  the Tn5-adjusted cuts instead (``"10x"``: ``start + 4`` and ``end - 5`` of the
+  fragment as sequenced), which is undone first, so shifts mean the same for every
+  input: with ``+4/-4`` the cuts of a 10x row are its ``start`` and its ``end``;
 * ends that fall off a chromosome are dropped (and counted).
 
 Counts are kept sparse (sorted positions and their counts), so memory grows with the
@@ -50,6 +54,11 @@ from .tracks import Track, TrackSet
 log = logging.getLogger(__name__)
 
 Ends = Literal["five-prime", "three-prime", "both"]
+FragmentFormat = Literal["sequenced", "10x"]
+
+#: Cell Ranger's Tn5 adjustment of a fragment ``[start, end)`` as sequenced: its rows hold
+#: ``start + 4`` and ``end - 5``, the two insertion centres (``end - 5`` = ``end - 1 - 4``).
+TENX_START, TENX_END = 4, -5
 
 # SAM flag bits
 PAIRED, PROPER_PAIR, UNMAPPED, MATE_UNMAPPED, REVERSE = 0x1, 0x2, 0x4, 0x8, 0x10
@@ -73,6 +82,7 @@ class CountOptions:
     ``drop_duplicates``: skip reads flagged as PCR/optical duplicates (flag 1024).
     ``drop_secondary``: skip secondary and supplementary alignments (flags 256, 2048);
     always done in paired-end mode, so that a pair is one fragment.
+    ``fragment_format``: what the rows of text fragment files are (see the module docstring).
     """
 
     stranded: bool = True
@@ -83,6 +93,7 @@ class CountOptions:
     min_mapq: int = 0
     drop_duplicates: bool = False
     drop_secondary: bool = False
+    fragment_format: FragmentFormat = "sequenced"
 
     @property
     def excluded_flags(self) -> int:
@@ -137,9 +148,16 @@ def alignment_ends(alignments: Alignments, options: CountOptions) -> tuple[np.nd
 
 
 def fragment_ends(start: np.ndarray, end: np.ndarray, options: CountOptions) -> np.ndarray:
-    """Recorded ends of tsv fragments ``[start, end)`` (all on the + strand, as in bam2bw)."""
-    left = start.astype(np.int64) + options.shift_plus
-    right = end.astype(np.int64) - 1 + options.shift_minus
+    """Recorded ends of tsv fragments ``[start, end)`` (all on the + strand, as in bam2bw).
+
+    Rows of a 10x file (``fragment_format="10x"``) are first turned back into the
+    fragments as sequenced, so that the shifts apply as they do to a BAM.
+    """
+    start, end = start.astype(np.int64), end.astype(np.int64)
+    if options.fragment_format == "10x":
+        start, end = start - TENX_START, end - TENX_END
+    left = start + options.shift_plus
+    right = end - 1 + options.shift_minus
     if options.ends == "both":
         return np.concatenate([left, right])
     return left if options.ends == "five-prime" else right

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +49,21 @@ class ReadsToBigwigParams(StageParams):
     )
     shift_plus: int = Field(0, description="bp added to the left end of each read/fragment (+ strand 5' end); ATAC: 4")
     shift_minus: int = Field(0, description="bp added to the right end of each read/fragment (- strand 5' end); ATAC: -4")
+    fragment_format: Literal["sequenced", "10x"] = Field(
+        "sequenced",
+        description=(
+            "rows of text fragment files: 'sequenced' = fragments as sequenced (bpnet simulate, bedtools bamtobed -bedpe); "
+            "'10x' = Tn5-adjusted cut sites as Cell Ranger writes them (start + 4, end - 5), turned back into fragments "
+            "so that shifts apply as to a BAM (with preset atac the cuts are start and end)"
+        ),
+    )
+    check_shifts: bool = Field(
+        True,
+        description=(
+            "with ends 'both' and a FASTA genome: check the shifts against the base composition around the cut sites of "
+            "the first 100,000 fragments of each input (a WARNING when they disagree; the result is in tracks.json)"
+        ),
+    )
     min_mapq: int = Field(0, ge=0, le=255, description="skip alignments with a lower mapping quality (0 keeps all, like bam2bw)")
     drop_duplicates: bool = Field(False, description="skip reads flagged as duplicates (SAM flag 1024)")
     drop_secondary: bool = Field(
@@ -77,11 +93,23 @@ class ReadsToBigwigParams(StageParams):
                 raise ValueError(str(exc)) from None
         return reads
 
+    @model_validator(mode="after")
+    def _fragments_for_10x(self) -> ReadsToBigwigParams:
+        from ..sources import ReadSource, find_source
+        from ..sources.reads import TsvSource
+
+        if self.fragment_format == "10x" and not any(issubclass(find_source(p, ReadSource), TsvSource) for p in self.reads):
+            raise ValueError(
+                "fragment_format: 10x is for text fragment files (.tsv, .tsv.gz, .bed, .bed.gz) and reads has none: "
+                "leave fragment_format out for BAM/SAM input"
+            )
+        return self
+
     def count_options(self) -> CountOptions:
         return CountOptions(
             stranded=self.stranded, ends=self.ends, paired_end=self.paired_end, shift_plus=self.shift_plus,
             shift_minus=self.shift_minus, min_mapq=self.min_mapq, drop_duplicates=self.drop_duplicates,
-            drop_secondary=self.drop_secondary,
+            drop_secondary=self.drop_secondary, fragment_format=self.fragment_format,
         )
 
 
@@ -107,6 +135,12 @@ class ReadsToBigwig(Stage):
 
     Reads on chromosomes the genome lacks (chrM, contigs) are dropped and counted in
     the log; names that do not match at all (``chr1`` vs ``1``) are an error.
+
+    A 10x Genomics / Cell Ranger ``fragments.tsv.gz`` holds Tn5-adjusted cut sites:
+    give ``fragment_format: 10x`` with ``preset: atac`` for the BAM's exact +4/-4 cuts.
+    With ``ends: both`` and a FASTA genome, the shifts are checked against the base
+    composition around the cut sites (:mod:`bpnet.data.cut_sites`); ``tracks.json``
+    records the result under ``shift_check``.
     """
 
     name = "reads-to-bigwig"
@@ -124,3 +158,25 @@ class ReadsToBigwig(Stage):
         )
         ends = manifest.description["ends"]
         context.log.info("%d reads, %d ends into %s", manifest.reads, ends, ", ".join(t.file for t in manifest.tracks))
+        if params.check_shifts and params.ends == "both":
+            checks = _check_shifts(params, sources, sizes, options, context.log)
+            if checks:
+                manifest.description["shift_check"] = checks
+                manifest.write(params.tracks)
+
+
+def _check_shifts(
+    params: ReadsToBigwigParams, sources: list, sizes: dict[str, int], options: CountOptions, log: logging.Logger
+) -> dict:
+    """Each input's shift check (:mod:`bpnet.data.cut_sites`) by label; none without a FASTA genome."""
+    from ..cut_sites import check_source
+    from ..sources import open_source
+    from ..sources.roles import SequenceSource
+
+    try:
+        genome = open_source(params.genome, SequenceSource)
+    except DataError:
+        log.info("shift check skipped: it needs the genome's sequence, and %s is not a FASTA", params.genome)
+        return {}
+    checks = {source.label: check_source(source, genome.codes, sizes, options, log) for source in sources}
+    return {label: check for label, check in checks.items() if check is not None}

@@ -25,10 +25,11 @@ def init(
     output: Annotated[Path, Parameter(name=["--output", "-o"])] = Path("spec.yaml"),
     output_dir: str | None = None,
     model: Literal["bpnet", "chrombpnet"] = "bpnet",
-    shift_plus: int = 0,
-    shift_minus: int = 0,
+    shift_plus: int | None = None,
+    shift_minus: int | None = None,
     unstranded: Annotated[bool, _FLAG] = False,
     fragments: Annotated[bool, _FLAG] = False,
+    fragment_format: Literal["10x", "sequenced"] | None = None,
     paired_end: Annotated[bool, _FLAG] = False,
     blacklist: str | None = None,
     valid_chroms: str | None = None,
@@ -41,7 +42,7 @@ def init(
 
     ChIP-seq with a control: bpnet init -s hg38.fa -i rep1.bam -i rep2.bam -c input.bam -m motifs.meme -n ctcf -o ctcf.yaml
 
-    ATAC-seq: add --model chrombpnet --unstranded --paired-end --shift-plus 4 --shift-minus -4 (no -c).
+    ATAC-seq: add --model chrombpnet --unstranded --paired-end --shift-plus 4 --shift-minus -4 (no -c); from a Cell Ranger fragments.tsv.gz: --model chrombpnet --fragments.
 
     Paths are written relative to the spec's folder (absolute when far from it); http(s) URLs as given.
 
@@ -68,13 +69,15 @@ def init(
         bpnet: ChIP-seq, ChIP-nexus, ChIP-exo (stranded 5' ends, controls); chrombpnet: ATAC-seq, DNase-seq
         (unstranded cut sites, bias model + accessibility model). Unstranded data with the default bpnet prints a hint.
     shift_plus
-        bp added to the left (+ strand 5') end of each read or fragment: 4 for ATAC-seq, 0 for DNase-seq and ChIP.
+        bp added to the left (+ strand 5') end of each read or fragment: 4 for ATAC-seq, 0 for DNase-seq and ChIP (default: 4 with --fragments, else 0).
     shift_minus
-        bp added to the right (- strand 5') end of each read or fragment: -4 for ATAC-seq.
+        bp added to the right (- strand 5') end of each read or fragment: -4 for ATAC-seq (default: -4 with --fragments, else 0).
     unstranded
         One unstranded track instead of plus and minus strands (implied by --model chrombpnet and --fragments).
     fragments
-        The inputs are fragment files (chrom start end): both ends are counted (cut sites).
+        The inputs are fragment files (chrom start end): both ends are counted (Tn5 cut sites, shifted +4/-4 unless --shift-plus/--shift-minus say otherwise).
+    fragment_format
+        What the fragment files' rows are (implies --fragments): 10x (default) = Tn5-adjusted cut sites as Cell Ranger writes them (start + 4, end - 5); sequenced = fragments as sequenced (bpnet simulate, bedtools bamtobed -bedpe).
     paired_end
         Paired-end BAM/SAM: count one fragment per proper pair (both ends when unstranded: ATAC cut sites).
     blacklist
@@ -98,8 +101,8 @@ def init(
         options = InitOptions(
             genome=genome, inputs=inputs, controls=controls or [], peaks=peaks, motifs=motifs, name=name, output=output,
             output_dir=output_dir, model=model, shift_plus=shift_plus, shift_minus=shift_minus, unstranded=unstranded,
-            fragments=fragments, paired_end=paired_end, blacklist=blacklist, valid_chroms=valid_chroms, test_chroms=test_chroms,
-            force=force,
+            fragments=fragments, fragment_format=fragment_format, paired_end=paired_end, blacklist=blacklist,
+            valid_chroms=valid_chroms, test_chroms=test_chroms, force=force,
         )
     except ValidationError as exc:
         raise _option_error(exc) from None

@@ -35,6 +35,7 @@ FLAGS: dict[str, str] = {
     "model": "--model",
     "shift_plus": "--shift-plus",
     "shift_minus": "--shift-minus",
+    "fragment_format": "--fragment-format",
     "valid_chroms": "--valid-chroms",
     "test_chroms": "--test-chroms",
 }
@@ -55,10 +56,23 @@ class InitOptions(BaseModel):
     output: Path = Field(Path("spec.yaml"), description="the spec file to write")
     output_dir: str | None = Field(None, description="where the pipeline writes its results; default: <name> next to the spec")
     model: Literal["bpnet", "chrombpnet"] = Field("bpnet", description="bpnet (ChIP-seq/-nexus/-exo) or chrombpnet (ATAC/DNase)")
-    shift_plus: int = Field(0, description="bp added to the left (+ strand 5') end of each read or fragment; ATAC: 4")
-    shift_minus: int = Field(0, description="bp added to the right (- strand 5') end of each read or fragment; ATAC: -4")
+    shift_plus: int | None = Field(
+        None, description="bp added to the left (+ strand 5') end of each read or fragment; ATAC: 4 (default: 4 with fragments, else 0)"
+    )
+    shift_minus: int | None = Field(
+        None, description="bp added to the right (- strand 5') end of each read or fragment; ATAC: -4 (default: -4 with fragments, else 0)"
+    )
     unstranded: bool = Field(False, description="one unstranded track instead of plus and minus strand tracks")
-    fragments: bool = Field(False, description="the inputs are fragment files (chrom start end): both ends are counted, unstranded")
+    fragments: bool = Field(
+        False, description="the inputs are fragment files (chrom start end): both ends are counted, unstranded, shifted +4/-4 by default"
+    )
+    fragment_format: Literal["10x", "sequenced"] | None = Field(
+        None,
+        description=(
+            "rows of the fragment files: 10x (Tn5-adjusted cut sites, as Cell Ranger writes them; the default) or sequenced "
+            "(fragments as sequenced: bpnet simulate, bedtools bamtobed -bedpe); implies fragments"
+        ),
+    )
     paired_end: bool = Field(False, description="paired-end BAM/SAM: count one fragment per proper pair")
     valid_chroms: list[str] | None = Field(
         None, description="validation chromosomes (with test_chroms: a custom fold instead of the human fold_0)"
@@ -86,6 +100,8 @@ class InitOptions(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> InitOptions:
+        if self.fragment_format is not None:
+            self.fragments = True
         if (self.valid_chroms is None) != (self.test_chroms is None):
             raise ValueError("give --valid-chroms and --test-chroms together (or neither, for the built-in human fold_0)")
         if self.valid_chroms and self.test_chroms:
@@ -124,6 +140,17 @@ class InitOptions(BaseModel):
         return "both" if (self.fragments or self.paired_end) and not self.stranded else "five-prime"
 
     @property
+    def shifts(self) -> tuple[int, int]:
+        """(shift_plus, shift_minus): as given, else the Tn5 +4/-4 for fragment files (ATAC cut sites) and 0/0 for reads."""
+        plus, minus = (4, -4) if self.fragments else (0, 0)
+        return (plus if self.shift_plus is None else self.shift_plus, minus if self.shift_minus is None else self.shift_minus)
+
+    @property
+    def rows(self) -> Literal["10x", "sequenced"]:
+        """What the rows of the fragment files are: as given, else 10x (Cell Ranger's files are the usual kind)."""
+        return self.fragment_format or ("10x" if self.fragments else "sequenced")
+
+    @property
     def assay(self) -> Literal["chip", "atac"]:
         """Peak-calling preset: ATAC/DNase settings for ChromBPNet, ChIP settings for BPNet."""
         return "atac" if self.model == "chrombpnet" else "chip"
@@ -142,8 +169,12 @@ class InitOptions(BaseModel):
             hints.append(
                 "unstranded data: ATAC-seq and DNase-seq are usually modelled with --model chrombpnet (bias model + accessibility model)"
             )
-        if self.model == "chrombpnet" and self.shift_plus == 0 and self.shift_minus == 0 and not self.fragments:
-            hints.append("no Tn5 shift: right for DNase-seq; for ATAC-seq give --shift-plus 4 --shift-minus -4")
+        if self.model == "chrombpnet" and self.shifts == (0, 0):
+            if self.fragments:
+                hints.append("no Tn5 shift: the counts are the fragment ends, not the Tn5 cut sites; for ATAC-seq leave "
+                             "--shift-plus and --shift-minus out (+4/-4)")
+            else:
+                hints.append("no Tn5 shift: right for DNase-seq; for ATAC-seq give --shift-plus 4 --shift-minus -4")
         return hints
 
     # ------------------------------------------------------------------ files

@@ -141,12 +141,14 @@ def build_plan(options: InitOptions, spec_dir: Path, cwd: Path | None = None) ->
 
 
 def _signal_stage(stage_id: str, reads: list[str], genome: str, options: InitOptions, what: str) -> PlannedStage:
+    plus, minus = options.shifts
     params = {"reads": reads, "genome": genome, "preset": None, "stranded": options.stranded, "ends": options.ends,
-              "paired_end": options.paired_end, "shift_plus": options.shift_plus, "shift_minus": options.shift_minus}
+              "paired_end": options.paired_end, "shift_plus": plus, "shift_minus": minus, "fragment_format": options.rows}
     track = "plus.bw and minus.bw of read 5' ends" if options.stranded else (
         "unstranded.bw of " + ("both fragment ends (cut sites)" if options.ends == "both" else "read 5' ends"))
-    shifts = f", shifted {options.shift_plus:+d}/{options.shift_minus:+d}" if options.shift_plus or options.shift_minus else ""
-    return PlannedStage(stage_id, "reads-to-bigwig", params, f"{what} -> {track}{shifts}")
+    shifts = f", shifted {plus:+d}/{minus:+d}" if plus or minus else ""
+    rows = {"10x": " (10x rows: Tn5-adjusted cut sites)", "sequenced": " (rows: fragments as sequenced)"}[options.rows]
+    return PlannedStage(stage_id, "reads-to-bigwig", params, f"{what}{rows if options.fragments else ''} -> {track}{shifts}")
 
 
 def _add_model(plan: Plan, options: InitOptions) -> None:

@@ -92,12 +92,13 @@ def command_line(options: InitOptions) -> list[str]:
         if value:
             args += [flag, value]
     args += ["-o", str(options.output), "--model", options.model]
-    if options.shift_plus:
-        args += ["--shift-plus", str(options.shift_plus)]
-    if options.shift_minus:
-        args += ["--shift-minus", str(options.shift_minus)]
+    for flag, value in (("--shift-plus", options.shift_plus), ("--shift-minus", options.shift_minus)):
+        if value is not None:
+            args += [flag, str(value)]
     args += [flag for flag, on in (("--unstranded", options.unstranded), ("--fragments", options.fragments),
                                    ("--paired-end", options.paired_end)) if on]
+    if options.fragment_format:
+        args += ["--fragment-format", options.fragment_format]
     if options.valid_chroms and options.test_chroms:
         args += ["--valid-chroms", ",".join(options.valid_chroms), "--test-chroms", ",".join(options.test_chroms)]
     return args
