@@ -13,6 +13,12 @@ Read from kundajelab/chrombpnet (``find_bias_hyperparams.py``,
   them are dropped. Count-loss weight: the median of those counts / 10 (at least 1).
   It validates on the validation peaks plus ``negative_ratio x n_peaks`` validation
   negatives, drawn once (the official generator redraws them, unseeded, every epoch).
+* **Bias check and choice** (bpnet's: the official pipeline trains one factor and stops
+  when the bias model's count r on peaks is below -0.5): each candidate bias model (one
+  per factor) gets the official verdicts (:func:`bpnet.train.qc.bias_verdicts`) and
+  :func:`choose_bias` picks one: no failure, then no advice, then the highest
+  specificity (r on a shared background minus the positive part of r on peaks), then the
+  smallest factor; or the one the user names.
 * **Bias scaling**: before the accessibility model trains, the frozen bias model's count
   head is shifted by ``mean(log(1 + counts) - predicted log counts)`` over the kept
   negatives (the official ``bias_model_scaled.h5``), so the bias model explains the
@@ -33,12 +39,16 @@ from bpnet.core.outputs import total_log_counts
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
 
+from .qc import Level, Verdict, bias_verdicts
+
 if TYPE_CHECKING:  # pragma: no cover
     from .session import FinishedRun
 
 log = logging.getLogger("bpnet.train.chrombpnet")
 
 FIT_SPLITS = ("train", "valid")
+#: verdict levels, best first: bias candidates rank by their worst
+LEVEL_ORDER: tuple[Level, ...] = ("pass", "advice", "fail")
 #: below this ``count_separation`` (predicted peak-vs-negative gap / observed gap) training warns
 MIN_COUNT_SEPARATION = 0.25
 
@@ -200,59 +210,202 @@ def count_separation(
 
 @dataclass
 class BiasModel:
-    """Step 1: the bias model, the background it trained on, and its run (None when it was given)."""
+    """Step 1: a bias model, the background it trained on (``factor`` chose it), and its run (None when it was given)."""
 
     model: torch.nn.Module
     selection: Selection
+    factor: float
     run: FinishedRun | None = None
     source: str | None = None
     hyperparameters: dict[str, Any] | None = None
+    #: the run logs of a model read from a bias candidates folder
+    logs: Path | None = None
 
 
 @dataclass
 class BiasCheck:
-    """Step 2: the bias model's count Pearson r on validation peaks and validation background."""
+    """Step 2: a bias model's count Pearson r on validation peaks and validation background, and the
+    official verdicts on them (:func:`bpnet.train.qc.bias_verdicts`).
+
+    ``shared_background_count_pearson`` is its r on the validation background of the lowest
+    candidate threshold, which every candidate counts as background: unlike its r on its own
+    background (whose count range, and so r, grows with the threshold), it compares candidates.
+    """
 
     peaks_count_pearson: float
     background_count_pearson: float
     max_peaks_count_pearson: float
+    shared_background_count_pearson: float
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        return bias_verdicts(self.peaks_count_pearson, self.background_count_pearson, self.max_peaks_count_pearson)
+
+    @property
+    def level(self) -> Level:
+        """The worst verdict: pass, advice or fail."""
+        return max((v.level for v in self.verdicts), key=LEVEL_ORDER.index)
 
     @property
     def passed(self) -> bool:
-        return not (self.peaks_count_pearson > self.max_peaks_count_pearson)
+        return self.level != "fail"
 
-    def message(self) -> str:
-        return (
-            f"bias model count r on validation peaks {self.peaks_count_pearson:.3f} "
-            f"(limit {self.max_peaks_count_pearson}), on background {self.background_count_pearson:.3f}"
-        )
+    @property
+    def specificity(self) -> float:
+        """How much better the counts follow the background than the peaks: shared-background r minus
+        the positive part of the peak r (a bias model must not explain accessibility); NaN ranks last."""
+        peaks = self.peaks_count_pearson
+        return self.shared_background_count_pearson - (peaks if peaks > 0 else 0.0)
 
-    def report(self, action: Literal["warn", "error", "off"], logger: logging.Logger) -> None:
-        """Log the check; a failed one warns, or with ``action="error"`` stops training."""
-        from bpnet.core.errors import BpnetError
-
-        if self.passed or action == "off":
-            logger.info("%s", self.message())
-        elif action == "error":
-            raise BpnetError(f"{self.message()}: the bias model explains accessibility; lower bias_threshold_factor")
-        else:
-            logger.warning("%s: the bias model may capture accessibility; consider a lower bias_threshold_factor", self.message())
+    def problems(self) -> str:
+        """The verdicts that did not pass, with values and thresholds ("" when all passed)."""
+        return "; ".join(f"{v.level}: {v.rule} {v.value:.3f} (threshold {v.threshold:g})" for v in self.verdicts if not v.passed)
 
     def record(self) -> dict[str, Any]:
         return {
             "peaks_count_pearson": self.peaks_count_pearson, "background_count_pearson": self.background_count_pearson,
-            "max_peaks_count_pearson": self.max_peaks_count_pearson, "passed": self.passed,
+            "shared_background_count_pearson": self.shared_background_count_pearson,
+            "max_peaks_count_pearson": self.max_peaks_count_pearson, "specificity": self.specificity, "level": self.level,
+            "passed": self.passed, "verdicts": [v.record() for v in self.verdicts],
         }
 
 
-def check_bias(bias: torch.nn.Module, loci: LociSet, background: Selection, max_peak_pearson: float, device: torch.device) -> BiasCheck:
-    """How well the bias model's counts follow validation peaks (should be low) and its own validation background."""
-    valid_background = background.rows[loci.split[background.rows] == "valid"]
-    return BiasCheck(
-        count_pearson(bias, loci, loci.select("valid", peaks=True), device),
-        count_pearson(bias, loci, valid_background, device),
-        max_peak_pearson,
-    )
+def check_bias(
+    bias: torch.nn.Module, loci: LociSet, background: Selection, max_peak_pearson: float, device: torch.device,
+    shared_background: np.ndarray | None = None,
+) -> BiasCheck:
+    """How well the bias model's counts follow validation peaks (should be low), its own validation
+    background and ``shared_background`` (default: its own)."""
+    own = background.rows[loci.split[background.rows] == "valid"]
+    background_r = count_pearson(bias, loci, own, device)
+    same = shared_background is None or np.array_equal(shared_background, own)
+    shared_r = background_r if same else count_pearson(bias, loci, shared_background, device)
+    return BiasCheck(count_pearson(bias, loci, loci.select("valid", peaks=True), device), background_r, max_peak_pearson, shared_r)
+
+
+@dataclass(eq=False)
+class BiasCandidate:
+    """A bias model and its check: one of the models :func:`choose_bias` picks from (compared by identity)."""
+
+    bias: BiasModel
+    check: BiasCheck
+
+    @property
+    def factor(self) -> float:
+        return self.bias.factor
+
+    def summary(self) -> str:
+        """One clause with the candidate's numbers and verdict, for log lines and errors."""
+        c, s = self.check, self.bias.selection
+        text = (
+            f"factor {self.factor:g} (threshold {s.threshold:.4g}, {len(s.rows)} loci): count r on peaks "
+            f"{c.peaks_count_pearson:.3f}, on background {c.background_count_pearson:.3f}, specificity {c.specificity:.3f}"
+        )
+        return f"{text}, {c.problems()}" if c.level != "pass" else f"{text}, passes"
+
+
+def assess_bias_candidates(biases: list[BiasModel], loci: LociSet, max_peak_pearson: float, device: torch.device) -> list[BiasCandidate]:
+    """Check every bias model, on a background they all share (see :class:`BiasCheck`); in factor order."""
+    lowest = min(biases, key=lambda b: b.selection.threshold or 0.0).selection.rows
+    shared = lowest[loci.split[lowest] == "valid"]
+    ordered = sorted(biases, key=lambda b: b.factor)
+    return [BiasCandidate(b, check_bias(b.model, loci, b.selection, max_peak_pearson, device, shared)) for b in ordered]
+
+
+def _rank(candidate: BiasCandidate) -> tuple[int, float, float]:
+    specificity = candidate.check.specificity
+    return LEVEL_ORDER.index(candidate.check.level), -specificity if np.isfinite(specificity) else np.inf, candidate.factor
+
+
+@dataclass
+class BiasChoice:
+    """Which candidate the accessibility model uses, whether the user forced it, and why each one was or was not chosen."""
+
+    candidates: list[BiasCandidate]
+    chosen: BiasCandidate
+    forced: bool
+    why: list[str]
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every candidate's background, checks and choice, for ``chrombpnet.json`` and ``candidates.json``."""
+        return [
+            {
+                "factor": c.factor, "threshold": c.bias.selection.threshold, "n_loci": int(len(c.bias.selection.rows)),
+                "count_loss_weight": c.bias.selection.count_loss_weight,
+                "bounds": [c.bias.selection.lower, c.bias.selection.upper], **c.check.record(),
+                "chosen": c is self.chosen, "why": why,
+            }
+            for c, why in zip(self.candidates, self.why)
+        ]
+
+
+def choose_bias(candidates: list[BiasCandidate], choice: float | Literal["auto"] = "auto") -> BiasChoice:
+    """The candidate ``choice`` names (a ``bias_threshold_factor``) or, with ``"auto"``, the first by:
+    no failed check, then no advice, then the highest :attr:`BiasCheck.specificity`, then the
+    smallest factor (docs/training.md explains why not the largest factor or the highest own-background r)."""
+    from bpnet.core.errors import InputError
+
+    if choice == "auto":
+        chosen, forced = min(candidates, key=_rank), False
+    else:
+        matches = [c for c in candidates if np.isclose(c.factor, float(choice), rtol=1e-9, atol=0)]
+        if not matches:
+            factors = ", ".join(f"{c.factor:g}" for c in candidates)
+            raise InputError(
+                f"bias_choice {float(choice):g}: no bias candidate was trained with that bias_threshold_factor "
+                f"(candidates: {factors}); choose one of them or auto"
+            )
+        chosen, forced = matches[0], True
+    return BiasChoice(candidates, chosen, forced, [_why(c, chosen, forced, len(candidates)) for c in candidates])
+
+
+def _why(candidate: BiasCandidate, chosen: BiasCandidate, forced: bool, n: int) -> str:
+    check = candidate.check
+    if candidate is chosen:
+        if forced:
+            return "chosen by bias_choice" + (f" despite {check.problems()}" if check.level != "pass" else "")
+        if check.level == "fail":
+            return "chosen although it fails: every candidate fails; highest specificity among them"
+        best = "the only candidate" if n == 1 else "highest specificity"
+        if check.level == "advice":
+            return f"chosen: no candidate passes every check; {best} among those without a failure"
+        return f"chosen: passes every check; {best}"
+    if forced:
+        return f"not chosen: bias_choice is {chosen.factor:g}"
+    if LEVEL_ORDER.index(check.level) > LEVEL_ORDER.index(chosen.check.level):
+        return f"not chosen: {check.problems()}"
+    if _rank(candidate)[1] > _rank(chosen)[1]:
+        return f"not chosen: specificity {check.specificity:.3f} < {chosen.check.specificity:.3f}"
+    return f"not chosen: same specificity as factor {chosen.factor:g}, which is smaller"
+
+
+def enforce_bias_check(choice: BiasChoice, action: Literal["warn", "error", "off"], logger: logging.Logger) -> None:
+    """Step 2's verdict on the chosen bias model: quiet when it passes (or ``action="off"``), a warning,
+    or, when every candidate fails and nobody forced one, with ``action="error"`` an error listing them all."""
+    from bpnet.core.errors import BpnetError
+
+    chosen = choice.chosen
+    if chosen.check.level == "pass" or action == "off":
+        return
+    if choice.forced:
+        logger.warning("bias_choice %g: used because you chose it, despite %s", chosen.factor, chosen.check.problems())
+    elif chosen.check.level == "advice":
+        logger.warning(
+            "bias model (factor %g) gets %s: check its motifs (attribute + modisco on the bias model) before trusting "
+            "the de-biased model", chosen.factor, chosen.check.problems(),
+        )
+    elif action == "error":
+        listed = "; ".join(c.summary() for c in choice.candidates)
+        raise BpnetError(
+            f"every bias candidate fails the official bias checks: {listed}. Choose one anyway with bias_choice: <factor>, "
+            "train other bias_threshold_factor values (lower ones when the peak r is high), or set bias_check: warn"
+        )
+    else:
+        logger.warning(
+            "EVERY bias candidate fails the official bias checks; using factor %g, the first by the documented order: %s. "
+            "The accessibility model may absorb or lose real signal; choose another with bias_choice, train other "
+            "bias_threshold_factor values, or set bias_check: error to stop here", chosen.factor, chosen.summary(),
+        )
 
 
 @dataclass
@@ -311,8 +464,10 @@ def check_counts(model: torch.nn.Module, loci: LociSet, device: torch.device) ->
     return CountCheck(**count_separation(model, loci, loci.select("valid", peaks=True), loci.select("valid", peaks=False), device))
 
 
-def chrombpnet_record(bias: BiasModel, bias_check: BiasCheck, accessibility: AccessibilityModel, count_check: CountCheck) -> dict[str, Any]:
-    """What ``chrombpnet.json`` records about a train-chrombpnet run, from the steps' results."""
+def chrombpnet_record(choice: BiasChoice, accessibility: AccessibilityModel, count_check: CountCheck) -> dict[str, Any]:
+    """What ``chrombpnet.json`` records about a train-chrombpnet run, from the steps' results
+    (the keys are listed in :mod:`bpnet.core.formats.training`)."""
+    bias = choice.chosen.bias
     chosen = bias.selection
     record: dict[str, Any] = {
         "bias_count_threshold": chosen.threshold, "bias_count_bounds": [chosen.lower, chosen.upper],
@@ -322,7 +477,13 @@ def chrombpnet_record(bias: BiasModel, bias_check: BiasCheck, accessibility: Acc
         record["bias_model_source"] = bias.source
     if bias.hyperparameters is not None:
         record["bias_hyperparameters"] = bias.hyperparameters
-    record["bias_check"] = bias_check.record()
+    record["bias_check"] = choice.chosen.check.record()
+    record["bias_threshold_factor"] = bias.factor
+    record["bias_choice"] = {
+        "rule": "forced" if choice.forced else "auto", "factor": bias.factor,
+        "why": choice.why[choice.candidates.index(choice.chosen)],
+    }
+    record["bias_candidates"] = choice.records()
     record.update(
         bias_count_shift=accessibility.bias_count_shift, count_loss_weight=accessibility.count_loss_weight,
         count_bounds=[accessibility.selection.lower, accessibility.selection.upper],

@@ -16,6 +16,10 @@ def bpnet_register_stages() -> list[PluginRef]:
     return [
         PluginRef("train-bpnet", f"{_STG}.train:TrainBPNet", "train a BPNet (or any registered architecture) on loci.h5"),
         PluginRef("train-chrombpnet", f"{_STG}.chrombpnet:TrainChromBPNet", "train a ChromBPNet: bias model, then the accessibility model"),
+        PluginRef(
+            "train-chrombpnet-bias", f"{_STG}.chrombpnet_bias:TrainChromBPNetBias",
+            "train ChromBPNet bias models, one per bias_threshold_factor, and check each (train-chrombpnet picks one)",
+        ),
         PluginRef("evaluate", f"{_STG}.evaluate:Evaluate", "profile and count metrics of a model on held-out loci"),
         PluginRef("predict", f"{_STG}.predict:Predict", "predict profiles and counts for a BED of regions (bigWig, npz)"),
     ]

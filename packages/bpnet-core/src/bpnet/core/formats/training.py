@@ -12,7 +12,28 @@ training order) holds:
 
 A ChromBPNet folder adds ``chrombpnet.json``, the record of the recipe (bias
 threshold, count shift, checks), written by :func:`write_chrombpnet_record`.
-The report reads it all with :func:`read_training`.
+The report reads it all with :func:`read_training`. Its keys: ``bias_count_threshold``,
+``bias_count_bounds``, ``bias_count_loss_weight``, ``n_bias_training_loci``,
+``bias_model_source`` (a given bias model), ``bias_hyperparameters``, ``bias_check``
+(the chosen bias model's count r on validation peaks and background and the official
+verdicts), ``bias_count_shift``, ``count_loss_weight``, ``count_bounds``,
+``n_validation_loci``, ``hyperparameters``, ``count_check``; since the bias-model choice,
+also ``bias_threshold_factor`` (the chosen one's), ``bias_choice`` (``rule``: auto or
+forced, ``factor``, ``why``) and ``bias_candidates`` (one object per candidate, the
+fields of ``candidates.json`` below). Older files lack those three; readers take them as
+optional.
+
+A **bias candidates** folder (train-chrombpnet-bias's ``bias_models``; with several
+``bias_threshold_factor`` values also train-chrombpnet's ``training/bias_candidates``)
+holds ``candidates.json`` and one sub-folder per candidate (:func:`bias_candidate_folder`)
+with the bias model (``model/``) and its run's logs (``training/``, the layout above).
+``candidates.json``: ``loci`` (what they trained on), ``chosen`` (the factor train-chrombpnet
+chose; for train-chrombpnet-bias, the one ``bias_choice: auto`` picks under the default
+checks) and ``candidates``: per candidate
+``factor``, ``folder``, ``threshold``, ``n_loci``, ``count_loss_weight``, ``bounds``,
+``peaks_count_pearson``, ``background_count_pearson``, ``shared_background_count_pearson``,
+``specificity``, ``level`` (pass, advice or fail), ``verdicts``, ``chosen`` and ``why``.
+train-chrombpnet reads it with :func:`read_bias_candidates`.
 """
 
 from __future__ import annotations
@@ -47,6 +68,12 @@ BIAS_RUN, ACCESSIBILITY_RUN = "bias", "accessibility"
 #: the runs of a train-chrombpnet ``training/`` folder (sub-folders), in training order
 CHROMBPNET_RUNS = (BIAS_RUN, ACCESSIBILITY_RUN)
 CHROMBPNET_RECORD = "chrombpnet.json"
+#: train-chrombpnet's sub-folder of bias candidates (when it trained several)
+BIAS_CANDIDATES = "bias_candidates"
+BIAS_CANDIDATES_FILE = "candidates.json"
+#: a candidate's sub-folders: its bias model and its run's logs
+BIAS_CANDIDATE_MODEL, BIAS_CANDIDATE_LOGS = "model", "training"
+_RETRAIN_CANDIDATES = "re-run the train-chrombpnet-bias stage that wrote it"
 #: what a folder lacking both layouts should be
 _WHICH_FOLDER = "give the training/ folder of a train-bpnet or train-chrombpnet stage"
 
@@ -88,6 +115,17 @@ def write_chrombpnet_record(folder: Path, record: dict[str, Any]) -> None:
     """``chrombpnet.json`` in a train-chrombpnet ``training/`` folder (numpy numbers as floats)."""
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / CHROMBPNET_RECORD, record, default=float)
+
+
+def bias_candidate_folder(factor: float) -> str:
+    """The sub-folder of a bias candidates folder holding the model trained at ``bias_threshold_factor`` ``factor``."""
+    return f"factor-{factor:g}"
+
+
+def write_bias_candidates(folder: Path, record: dict[str, Any]) -> None:
+    """``candidates.json`` of a bias candidates folder (the candidates' sub-folders are written by the caller)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / BIAS_CANDIDATES_FILE, record, default=float)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -184,6 +222,42 @@ def read_training(folder: Path) -> TrainingFolder:
     raise InputError(f"{folder}: neither {EPOCHS_FILE} nor {'/ and '.join(CHROMBPNET_RUNS)}/ folders in it; {_WHICH_FOLDER}")
 
 
+@dataclass
+class BiasCandidateEntry:
+    """One candidate of a bias candidates folder: its factor, model folder, run logs (``None`` if absent) and record."""
+
+    factor: float
+    model: Path
+    logs: Path | None
+    record: dict[str, Any]
+
+
+def is_bias_candidates_folder(folder: Path) -> bool:
+    """``folder`` is a bias candidates folder (it holds ``candidates.json``)."""
+    return (folder / BIAS_CANDIDATES_FILE).is_file()
+
+
+def read_bias_candidates(folder: Path) -> tuple[dict[str, Any], list[BiasCandidateEntry]]:
+    """``candidates.json`` of a bias candidates folder and its candidates, each with an existing model folder."""
+    path = folder / BIAS_CANDIDATES_FILE
+    record = read_json(path, "bias candidates record")
+    candidates = record.get("candidates")
+    if not isinstance(candidates, list) or not candidates:
+        raise InputError(f"{path}: 'candidates' should be a non-empty list of bias candidates; {_RETRAIN_CANDIDATES}")
+    entries = []
+    for i, item in enumerate(candidates):
+        factor = item.get("factor") if isinstance(item, dict) else None
+        name = item.get("folder") if isinstance(item, dict) else None
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not factor > 0 or not isinstance(name, str):
+            raise InputError(f"{path}: candidates[{i}] needs a positive 'factor' and a 'folder'; {_RETRAIN_CANDIDATES}")
+        model = folder / name / BIAS_CANDIDATE_MODEL
+        if not model.is_dir():
+            raise InputError(f"{path}: candidates[{i}] (factor {factor:g}): model folder {model} not found; {_RETRAIN_CANDIDATES}")
+        logs = folder / name / BIAS_CANDIDATE_LOGS
+        entries.append(BiasCandidateEntry(float(factor), model, logs if logs.is_dir() else None, item))
+    return record, entries
+
+
 def is_training_folder(folder: Path) -> bool:
     """``folder`` holds one run's ``epochs.csv`` or a ChromBPNet's run folders."""
     return (folder / EPOCHS_FILE).exists() or _is_chrombpnet_folder(folder)
@@ -194,8 +268,9 @@ def _is_chrombpnet_folder(folder: Path) -> bool:
 
 
 __all__ = [
-    "ACCESSIBILITY_RUN", "BATCHES_FILE", "BIAS_RUN", "CHROMBPNET_RECORD", "CHROMBPNET_RUNS", "EPOCHS_FILE", "EPOCH_COLUMNS",
-    "LAST_MODEL", "REQUIRED_EPOCH_COLUMNS", "SUMMARY_FILE", "TrainingFolder", "TrainingLog", "epochs_text", "is_training_folder",
-    "read_chrombpnet_record", "read_epochs", "read_run", "read_training", "write_chrombpnet_record", "write_epochs",
-    "write_run_logs",
+    "ACCESSIBILITY_RUN", "BATCHES_FILE", "BIAS_CANDIDATES", "BIAS_CANDIDATES_FILE", "BIAS_CANDIDATE_LOGS", "BIAS_CANDIDATE_MODEL",
+    "BIAS_RUN", "CHROMBPNET_RECORD", "CHROMBPNET_RUNS", "EPOCHS_FILE", "EPOCH_COLUMNS", "LAST_MODEL", "REQUIRED_EPOCH_COLUMNS",
+    "SUMMARY_FILE", "BiasCandidateEntry", "TrainingFolder", "TrainingLog", "bias_candidate_folder", "epochs_text",
+    "is_bias_candidates_folder", "is_training_folder", "read_bias_candidates", "read_chrombpnet_record", "read_epochs",
+    "read_run", "read_training", "write_bias_candidates", "write_chrombpnet_record", "write_epochs", "write_run_logs",
 ]
