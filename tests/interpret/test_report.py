@@ -12,6 +12,7 @@ import logging
 import re
 import shutil
 import subprocess
+from html import escape as html_escape
 from pathlib import Path
 
 import numpy as np
@@ -132,9 +133,39 @@ def write_chrombpnet_training(folder: Path, info: bool = True) -> Path:
     return folder
 
 
+def qc_record(rule: str, value: float, threshold: float, level: str = "pass", meaning: str = "") -> dict:
+    return {"rule": rule, "value": value, "threshold": threshold, "level": level, "meaning": meaning}
+
+
+def footprints_block(maxima: dict[str, float], length: int = 200) -> dict:
+    """A chrombpnet.footprints block: one motif per entry of ``maxima`` (max footprint on the 1,000 bp scale)."""
+    x = np.arange(length)
+    flat = np.full(length, 1.0 / length)
+    motifs = []
+    for name, scaled in maxima.items():
+        peak = scaled * 1000 / length
+        with_motif = flat + (peak - 1.0 / length) * np.exp(-0.5 * ((x - length // 2) / 3) ** 2)
+        level = "pass" if round(scaled, 3) < 0.003 else "fail"
+        verdict = qc_record("bias motif footprint (max)", round(scaled, 3), 0.003, level, "" if level == "pass" else "uncorrected: ...")
+        motifs.append({"motif": name, "name": name, "consensus": "GCACAGTACAGAGCTG", "max_footprint": float(with_motif.max()),
+                       "scaled_max_footprint": round(scaled, 3), "verdict": verdict, "with_motif": with_motif.tolist()})
+    worst = max(motifs, key=lambda m: m["scaled_max_footprint"])["verdict"]
+    return {"motifs_file": "tn5.meme", "n_loci": 200, "output_length": length, "reference_output_length": 1000,
+            "window_start": 0, "without_motif": flat.tolist(), "max_without_motif": 1.0 / length, "motifs": motifs, "verdict": worst}
+
+
 CHROMBPNET_METRICS = {
     "bias_on_peaks": metric_block(100, 0.18),
+    "bias_on_negatives": metric_block(200, 0.42),
     "bias_motif": {"motif": "Tn5", "bias_profile_corr": 0.82, "accessibility_profile_corr": 0.04, "combined_profile_corr": 0.79},
+    "qc": [
+        qc_record("bias count r on non-peaks", 0.42, 0.0),
+        qc_record("bias count r on peaks (failure)", -0.41, -0.5),
+        qc_record("bias count r on peaks (advised)", -0.41, -0.3, "advice", "below the advised -0.3: check motifs"),
+        qc_record("bias count r on peaks (accessibility)", -0.41, 0.5),
+        qc_record("ChromBPNet count r on peaks", 0.71, 0.5),
+    ],
+    "footprints": footprints_block({"tn5_1": 0.0011, "tn5_2": 0.0052}),
 }
 
 
@@ -197,10 +228,10 @@ def test_report_has_a_section_per_model_every_plot_embedded_and_no_external_url(
                     "Predicted vs observed counts", "Example profiles"):
         assert heading in html
     assert html.count("<h3>Bias model diagnostics</h3>") == 1  # the ChromBPNet section only
-    # BPNet: 1 loss figure + counts + examples; ChromBPNet: bias and accessibility losses + counts + examples
+    # BPNet: 1 loss figure + counts + examples; ChromBPNet: bias and accessibility losses + counts + examples + footprints
     sources = image_sources(html)
-    assert len(sources) == 7 and all(src.startswith("data:image/png;base64,") for src in sources)
-    assert 'data-plots-expected="7"' in html
+    assert len(sources) == 8 and all(src.startswith("data:image/png;base64,") for src in sources)
+    assert 'data-plots-expected="8"' in html
     assert "http://" not in html and "https://" not in html and "<link" not in html and "@import" not in html
     assert all(href.startswith("#") for href in re.findall(r'href="([^"]*)"', html))
     assert "<style>" in html and "plotsLoaded" in html
@@ -215,6 +246,47 @@ def test_report_shows_metrics_guidance_and_bias_diagnostics(rendered):
     assert "bias_count_threshold" in html and "bias_count_shift" in html and "-0.350" in html
     assert "bias_check.passed" in html
     assert "peak vs negative AUROC" in html and "1 min 15 s" in html  # summary.json seconds
+    assert "median normalised JSD (official)" in html
+
+
+def test_report_shows_the_official_qc_verdicts_and_the_footprint_test_with_what_to_do(rendered):
+    from bpnet.interpret.report.guidance import QC_GUIDES
+
+    _, html = rendered
+    qc = html[html.index("<h4>Official QC</h4>") : html.index("<h4>Footprint test of bias correction</h4>")]
+    for record in CHROMBPNET_METRICS["qc"]:
+        assert record["rule"] in qc
+    assert qc.count('<span class="badge pass">pass</span>') == 4 and qc.count('<span class="badge warn">warn</span>') == 1
+    advised = QC_GUIDES["bias count r on peaks (advised)"]
+    assert html_escape(advised.remedy) in qc and "below the advised -0.3: check motifs" in qc  # only the advised rule: what to do
+    assert qc.count("What to do:") == 1
+    assert html_escape(QC_GUIDES["ChromBPNet count r on peaks"].remedy) not in qc
+    footprints = html[html.index("<h4>Footprint test of bias correction</h4>") : html.index("<h4>Bias model training</h4>")]
+    assert "Bias correction: <b>uncorrected</b>" in footprints and '<span class="badge fail">fail</span>' in footprints
+    assert "tn5_1" in footprints and "tn5_2" in footprints and "GCACAGTACAGAGCTG" in footprints and "0.005" in footprints
+    assert html_escape(QC_GUIDES["bias motif footprint (max)"].remedy) in footprints and "tn5.meme" in footprints
+    assert len(image_sources(footprints)) == 1
+    # the failed footprint makes the model's overall marker a failure
+    heading = re.search(r'<h2>ATAC ChromBPNet (<span class="badge \w+">)', html).group(1)
+    assert "fail" in heading
+
+
+def test_every_official_qc_rule_has_its_guidance():
+    from bpnet.interpret.report.guidance import QC_GUIDES, QC_LEVELS
+    from bpnet.train import qc
+
+    verdicts = [*qc.bias_verdicts(0.1, 0.1), qc.chrombpnet_verdict(0.1), qc.footprint_verdict(0.1)]
+    assert {v.rule for v in verdicts} == set(QC_GUIDES)
+    assert {"pass", "advice", "fail"} == set(QC_LEVELS)
+
+
+def test_a_corrected_model_shows_corrected_and_no_advice(tmp_path):
+    chrombpnet = {**CHROMBPNET_METRICS, "footprints": footprints_block({"tn5_1": 0.001, "tn5_2": 0.0021})}
+    metrics = write_metrics(tmp_path / "metrics.json", "chrombpnet", chrombpnet=chrombpnet)
+    predictions = write_predictions(tmp_path / "predictions.npz", tracks=1, bias=True)
+    html = run_report(tmp_path, models=[{"name": "ATAC", "metrics": metrics, "predictions": predictions}])
+    footprints = html[html.index("<h4>Footprint test of bias correction</h4>") : html.index("<h4>Bias model training</h4>")]
+    assert "Bias correction: <b>corrected</b>" in footprints and "What to do" not in footprints
 
 
 def test_missing_optional_pieces_show_as_not_available(tmp_path):
@@ -230,9 +302,10 @@ def test_missing_optional_pieces_show_as_not_available(tmp_path):
     )
     predictions = write_predictions(folder / "predictions.npz", tracks=1, examples=0, negatives=False, bias=True)
     html = run_report(tmp_path, models=[{"name": "ATAC", "training": training, "metrics": metrics, "predictions": predictions}])
-    for missing in ("Metrics on negatives", "Example profiles", "Bias-motif correlations", "chrombpnet.json", "Training summary"):
+    for missing in ("Metrics on negatives", "Example profiles", "Bias-motif correlations", "chrombpnet.json", "Training summary",
+                    "Official QC verdicts (metrics.json predates them: re-run evaluate)", "Footprint test"):
         assert f"{missing}" in html and "not available" in html
-    assert html.count("not available") >= 5
+    assert html.count("not available") >= 7
     assert len(image_sources(html)) == 3  # two loss figures and the counts scatter
 
 
@@ -391,7 +464,7 @@ def test_a_bad_model_entry_is_refused_naming_its_yaml_path_and_line(tmp_path, ca
 def test_report_renders_in_headless_chromium_with_every_plot_loaded(rendered, tmp_path):
     report, _ = rendered
     body = rendered_body(report, tmp_path / "profile")
-    assert 'data-plots-loaded="7"' in body, body
+    assert 'data-plots-loaded="8"' in body, body
     assert 'data-plot-errors="0"' in body, body
     screenshot = tmp_path / "report.png"
     flags = chromium_command(tmp_path / "profile")

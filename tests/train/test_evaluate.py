@@ -13,12 +13,14 @@ import torch
 from bpnet.core.architectures.bpnet import BPNet
 from bpnet.core.architectures.chrombpnet import ChromBPNet
 from bpnet.core.errors import InputError
+from bpnet.core.formats.metrics import read_metrics
 from bpnet.core.metrics import count_metrics, profile_metrics, summarize
 from bpnet.core.modelfile import save_model
 from bpnet.core.stages.base import StageContext
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
 from bpnet.data.motifs import Motif, write_meme
+from bpnet.train import qc
 from bpnet.train.evaluation import METRIC_KEYS, evaluate, motif_match_track
 from bpnet.train.stages.evaluate import Evaluate
 
@@ -129,16 +131,19 @@ def test_a_model_for_other_tracks_is_refused_with_a_clear_error(tmp_path):
         run_stage(tmp_path, tiny_bpnet(n_outputs=1), make_loci())
 
 
-def test_chrombpnet_adds_the_bias_model_and_the_bias_motif_check(tmp_path):
+def test_chrombpnet_adds_the_bias_model_the_official_qc_and_the_bias_motif_checks(tmp_path, capsys):
     write_meme(tmp_path / "bias.meme", [MOTIF, Motif("other", np.full((3, 4), 0.25))])
     model = ChromBPNet(tiny_bpnet(n_outputs=1, seed=1), tiny_bpnet(n_outputs=1, seed=2))
-    metrics, arrays = run_stage(tmp_path, model, make_loci(n_signals=1), bias_motifs=tmp_path / "bias.meme", n_examples=2)
+    loci = make_loci(n_signals=1)
+    metrics, arrays = run_stage(tmp_path, model, loci, bias_motifs=tmp_path / "bias.meme", n_examples=2)
 
     assert metrics["architecture"] == "chrombpnet"
-    bias = metrics["chrombpnet"]["bias_on_peaks"]
-    assert list(bias) == list(METRIC_KEYS) and bias["n"] == metrics["peaks"]["n"]
+    block = metrics["chrombpnet"]
+    bias, bias_negatives = block["bias_on_peaks"], block["bias_on_negatives"]
+    assert list(bias) == list(bias_negatives) == list(METRIC_KEYS) and bias["n"] == metrics["peaks"]["n"]
+    assert bias_negatives["n"] == metrics["negatives"]["n"]
     assert bias["profile_jsd"] != metrics["peaks"]["profile_jsd"]
-    motif = metrics["chrombpnet"]["bias_motif"]
+    motif = block["bias_motif"]
     assert motif["motif"] == "Tn5-like"
     for name in ("bias", "accessibility", "combined"):
         assert -1 <= motif[f"{name}_profile_corr"] <= 1
@@ -146,11 +151,64 @@ def test_chrombpnet_adds_the_bias_model_and_the_bias_motif_check(tmp_path):
     assert arrays["bias_pred_log_counts"].shape == (n,) and not np.array_equal(arrays["bias_pred_log_counts"], arrays["pred_log_counts"])
     assert arrays["example_bias"].shape == arrays["example_predicted"].shape == (2, 1, LOUT)
 
+    # the official QC rules, judged on the numbers written next to them
+    expected = qc.bias_verdicts(bias["count_pearson"], bias_negatives["count_pearson"])
+    expected.append(qc.chrombpnet_verdict(metrics["peaks"]["count_pearson"]))
+    assert block["qc"] == [verdict.record() for verdict in expected]
+    assert {r["rule"] for r in block["qc"]} >= {"bias count r on non-peaks", "ChromBPNet count r on peaks"}
+    # every motif of the file goes through the footprint test, on every test negative
+    footprints = block["footprints"]
+    assert [m["motif"] for m in footprints["motifs"]] == ["Tn5-like", "other"]
+    assert [m["consensus"] for m in footprints["motifs"]] == ["AGTTCA", "AAA"]
+    assert footprints["n_loci"] == len(loci.select("test", peaks=False)) and footprints["motifs_file"] == str(tmp_path / "bias.meme")
+    assert footprints["verdict"]["level"] in ("pass", "fail") and len(footprints["without_motif"]) == LOUT
+    assert all(len(m["with_motif"]) == LOUT and m["verdict"]["rule"] == "bias motif footprint (max)" for m in footprints["motifs"])
+    printed = " ".join(capsys.readouterr().err.split())  # the terminal table wraps long cells
+    assert "official ChromBPNet QC" in printed and "correct" in printed and "threshold" in printed
+    assert "profile_median" in printed and "negatives" in printed
 
-def test_chrombpnet_without_motifs_has_a_null_motif_check(tmp_path):
+
+def test_chrombpnet_without_motifs_has_null_motif_checks_but_the_qc_verdicts(tmp_path):
     model = ChromBPNet(tiny_bpnet(n_outputs=1, seed=1), tiny_bpnet(n_outputs=1, seed=2))
     metrics, _ = run_stage(tmp_path, model, make_loci(n_signals=1), n_examples=0)
-    assert metrics["chrombpnet"]["bias_motif"] is None and metrics["chrombpnet"]["bias_on_peaks"]["n"] == 4
+    block = metrics["chrombpnet"]
+    assert block["bias_motif"] is None and block["footprints"] is None and block["bias_on_peaks"]["n"] == 4
+    assert len(block["qc"]) == 5 and all(r["level"] in ("pass", "advice", "fail") for r in block["qc"])
+
+
+def test_the_official_median_jsd_and_normalised_jsd_are_scipys(tmp_path):
+    from scipy.spatial.distance import jensenshannon
+    from scipy.special import softmax
+
+    loci, model = make_loci(n_signals=1), tiny_bpnet(n_outputs=1)
+    metrics, _ = run_stage(tmp_path, model, loci)
+    peaks = loci.select("test", True)
+    X = torch.from_numpy(np.eye(4, dtype=np.float32)[loci.codes[peaks, J : J + LIN]].transpose(0, 2, 1).copy())
+    with torch.no_grad():
+        logits = model.eval()(X)[0][:, 0].double().numpy()
+    distance, normalised = [], []
+    for counts, row in zip(loci.signals[peaks][:, 0, J : J + LOUT].astype(np.float64), logits):
+        d = jensenshannon(counts / (0.001 + counts.sum()), softmax(row))  # the official per-region numbers
+        flat = jensenshannon(counts / counts.sum(), np.full(LOUT, 1 / LOUT))
+        distance.append(d)
+        normalised.append(min(max((d - flat) / (0 - flat), 0), 1))
+    assert metrics["peaks"]["profile_median_jsd"] == pytest.approx(np.nanmedian(distance), rel=1e-6)
+    assert metrics["peaks"]["profile_median_norm_jsd"] == pytest.approx(np.nanmedian(normalised), rel=1e-6)
+    # the official reports the distance: the square root of the divergence that profile_jsd averages
+    assert metrics["peaks"]["profile_jsd"] == pytest.approx(np.mean(np.array(distance) ** 2), rel=1e-5)
+    # a negative without reads has no JSD: left out of the median, not counted as 0
+    negatives = metrics["negatives"]
+    assert negatives["profile_median_jsd"] is not None and 0 <= negatives["profile_median_norm_jsd"] <= 1
+
+
+def test_an_old_metrics_json_without_the_new_keys_is_still_read(tmp_path):
+    old = {"model": "m", "architecture": "chrombpnet", "split": "test", "peaks": {"n": 3, "count_pearson": 0.6},
+           "negatives": None, "chrombpnet": {"bias_on_peaks": {"n": 3}, "bias_motif": None}}
+    (tmp_path / "metrics.json").write_text(json.dumps(old))
+    assert read_metrics(tmp_path / "metrics.json") == old
+    (tmp_path / "bad.json").write_text(json.dumps({**old, "chrombpnet": {"qc": {"rule": "x"}}}))
+    with pytest.raises(InputError, match=r"bad.json: metrics.json 'chrombpnet.qc' should be a list or null, not dict"):
+        read_metrics(tmp_path / "bad.json")
 
 
 def test_the_motif_match_track_peaks_at_the_centre_of_a_site_on_either_strand():
@@ -181,7 +239,7 @@ class MotifBias(torch.nn.Module):
 
 def test_a_bias_model_that_follows_the_motif_correlates_with_its_match_track():
     model = ChromBPNet(MotifBias(), tiny_bpnet(n_outputs=1, seed=2))
-    result = evaluate(model, make_loci(n_signals=1), "test", motif=MOTIF, n_examples=0)
+    result = evaluate(model, make_loci(n_signals=1), "test", motifs=[MOTIF], n_examples=0)
     check = result.metrics["chrombpnet"]["bias_motif"]
     assert check["bias_profile_corr"] > 0.8
     assert check["bias_profile_corr"] > check["accessibility_profile_corr"] + 0.5

@@ -26,6 +26,10 @@ defined; :func:`summarize` then averages loci ignoring NaN.
 Differences from the official ChromBPNet scripts, for comparing numbers: they report
 the Jensen-Shannon *distance* (the square root of ``jsd``) with the observed profile
 normalised as ``counts / (sum + 0.001)``; their counts metrics are these.
+:func:`official_profile_jsd` gives their per-region numbers: the distance and the
+normalised distance ``clip((d - d_flat) / (0 - d_flat), 0, 1)``, ``d_flat`` the distance
+of the observed profile from a flat one (1: perfect, 0: no better than flat); the official
+reports the median of each over regions (``median_jsd``, ``median_norm_jsd``).
 
 Count metrics (:func:`count_metrics`) compare predicted log counts with
 ``log(1 + total observed counts)`` across loci: Pearson, Spearman (average ranks) and
@@ -51,6 +55,8 @@ from .outputs import total_log_counts
 PROFILE_KEYS = ("mnll", "jsd", "pearson", "spearman")
 #: keys of :func:`count_metrics`
 COUNT_KEYS = ("pearson", "spearman", "mse")
+#: keys of :func:`official_profile_jsd`
+OFFICIAL_JSD_KEYS = ("jsd_distance", "norm_jsd")
 #: values per chunk (loci x tracks x positions) in :func:`profile_metrics`
 CHUNK_VALUES = 1 << 22
 
@@ -170,22 +176,58 @@ def profile_metrics(
     bpnet-lite's option of that name; the MNLL always uses the raw counts.
     Returns ``{"mnll", "jsd", "pearson", "spearman"}``; undefined values are NaN.
     """
+    smooth = (float(sigma), int(width)) if smooth_true else None
+    return _by_chunks(lambda lo, co: _profile_chunk(lo, co, smooth), logits, counts, PROFILE_KEYS)
+
+
+def _by_chunks(chunk_metrics, logits, counts, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """``chunk_metrics(logits, counts)`` over chunks of :data:`CHUNK_VALUES` values, joined per key as float64 arrays."""
     logits = _tensor(logits)
     counts = _tensor(counts, logits.device)
     if logits.ndim != 3 or logits.shape != counts.shape:
         raise ValueError(f"logits and counts must both have shape (N, T, L); got {tuple(logits.shape)} and {tuple(counts.shape)}")
     n, tracks, length = logits.shape
-    smooth = (float(sigma), int(width)) if smooth_true else None
     step = max(1, CHUNK_VALUES // max(1, tracks * length))
-    parts: dict[str, list[torch.Tensor]] = {key: [] for key in PROFILE_KEYS}
+    parts: dict[str, list[torch.Tensor]] = {key: [] for key in keys}
     for start in range(0, n, step):
-        chunk = _profile_chunk(logits[start : start + step], counts[start : start + step], smooth)
-        for key in PROFILE_KEYS:
+        chunk = chunk_metrics(logits[start : start + step], counts[start : start + step])
+        for key in keys:
             parts[key].append(chunk[key])
     return {
         key: torch.cat(values).cpu().numpy() if values else np.zeros(0, dtype=np.float64)
         for key, values in parts.items()
     }
+
+
+def _official_chunk(logits: torch.Tensor, counts: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-locus official JS distance and normalised distance of one chunk of (n, T, L) logits and counts."""
+    log_p = torch.log_softmax(logits, dim=-1)
+    total = counts.sum(-1)
+    empty = ~(total > 0)
+    q = counts / torch.where(empty, 1.0, total).unsqueeze(-1)
+    distance = torch.sqrt(_jsd(log_p.exp(), log_p, q))
+    flat = torch.full_like(q, 1.0 / q.shape[-1])
+    worst = torch.sqrt(_jsd(q, torch.log(q), flat))  # the distance of a flat prediction
+    undefined = empty | (worst == 0)  # no reads, or reads spread exactly flat
+    normalised = ((distance - worst) / torch.where(undefined, 1.0, -worst)).clamp(0.0, 1.0)
+    return {
+        "jsd_distance": torch.nanmean(torch.where(empty, math.nan, distance), dim=-1),
+        "norm_jsd": torch.nanmean(torch.where(undefined, math.nan, normalised), dim=-1),
+    }
+
+
+def official_profile_jsd(logits, counts) -> dict[str, np.ndarray]:
+    """Per-locus Jensen-Shannon numbers of the official ChromBPNet evaluation, as float64 arrays ``(N,)``.
+
+    Per track: ``jsd_distance`` is the Jensen-Shannon *distance* (the square root of the
+    divergence, natural log) between ``softmax(logits)`` and the observed profile
+    ``counts / sum`` (the official ``counts / (0.001 + sum)``, which scipy renormalises to
+    the same thing); ``norm_jsd`` is ``clip((d - d_flat) / (0 - d_flat), 0, 1)`` with
+    ``d_flat`` the distance between the observed profile and a flat one. Each is the mean
+    over tracks (the official models have one). A track without counts, or (for
+    ``norm_jsd``) with perfectly flat counts, is NaN; the official takes medians ignoring NaN.
+    """
+    return _by_chunks(_official_chunk, logits, counts, OFFICIAL_JSD_KEYS)
 
 
 def profile_jsd(logits, counts) -> torch.Tensor:
@@ -241,6 +283,6 @@ def summarize(per_locus: Mapping[str, np.ndarray]) -> dict[str, float]:
 
 
 __all__ = [
-    "COUNT_KEYS", "PROFILE_KEYS", "average_ranks", "count_metrics", "gaussian_smooth", "jensen_shannon", "pearson_along",
-    "profile_metrics", "spearman_along", "summarize",
+    "COUNT_KEYS", "OFFICIAL_JSD_KEYS", "PROFILE_KEYS", "average_ranks", "count_metrics", "gaussian_smooth", "jensen_shannon",
+    "official_profile_jsd", "pearson_along", "profile_metrics", "spearman_along", "summarize",
 ]

@@ -5,7 +5,9 @@ A, C, G, T, rows summing to 1) with a name. :func:`read_meme` and :func:`write_m
 read and write the MEME *minimal* motif format (what JASPAR, HOCOMOCO, MEME, STREME
 and TF-MoDISco export); errors name the file and line. :func:`scan` scores every
 window of a sequence (uint8 codes, see :mod:`bpnet.data.onehot`) on both strands in
-a few vectorised passes, and :func:`sample_sites` draws binding sites from a motif.
+a few vectorised passes, :func:`sample_sites` draws binding sites from a motif and
+:func:`insert_at_centre` writes sites over the centre of windows (marginalization and
+the footprint test of bias correction).
 
 Scores are log-odds in bits: ``sum_j log2(p'_j(b_j) / bg(b_j))`` where
 ``p' = (1 - pseudocount) * p + pseudocount * bg`` keeps zero probabilities finite.
@@ -320,6 +322,25 @@ def sample_sites(motif: Motif, n: int, rng: np.random.Generator) -> np.ndarray:
     return (u[:, :, None] >= cdf[None, :, :3]).sum(axis=2).astype(np.uint8)
 
 
+def insertion_start(input_length: int, width: int) -> int:
+    """First position of a ``width`` bp site centred in an ``input_length`` bp window: the
+    official ChromBPNet footprinting's and :func:`tangermeme.ersatz.substitute`'s position."""
+    return input_length // 2 - width // 2
+
+
+def insert_at_centre(codes: np.ndarray, sites: np.ndarray) -> np.ndarray:
+    """A copy of uint8 ``codes`` ``(N, L)`` with ``sites`` ``(N, width)`` (or one site ``(width,)``
+    for every window) written over the centre, from :func:`insertion_start`."""
+    sites = np.asarray(sites, dtype=codes.dtype)
+    width = sites.shape[-1]
+    if width > codes.shape[1]:
+        raise ValueError(f"a {width} bp site does not fit in {codes.shape[1]} bp windows")
+    start = insertion_start(codes.shape[1], width)
+    out = codes.copy()
+    out[:, start : start + width] = sites
+    return out
+
+
 def score_sites(codes: np.ndarray, motif: Motif, *, background: np.ndarray | None = None, pseudocount: float = 0.01) -> np.ndarray:
     """Log-odds score (bits) of each ``(..., L)`` window of codes read on the motif's strand."""
     table = motif.log_odds(background, pseudocount)
@@ -366,4 +387,7 @@ def _complement(background: np.ndarray | None) -> np.ndarray | None:
     return None if background is None else np.asarray(background, dtype=np.float64)[::-1]
 
 
-__all__ = ["Motif", "format_meme", "information_content", "read_meme", "sample_sites", "scan", "score_sites", "write_meme"]
+__all__ = [
+    "Motif", "format_meme", "information_content", "insert_at_centre", "insertion_start", "read_meme", "sample_sites", "scan",
+    "score_sites", "write_meme",
+]

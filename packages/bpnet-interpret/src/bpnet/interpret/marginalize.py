@@ -51,7 +51,7 @@ from bpnet.core.metrics import jensen_shannon
 from bpnet.core.outputs import Predictions, average_predictions
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
-from bpnet.data.motifs import Motif, sample_sites
+from bpnet.data.motifs import Motif, insert_at_centre, insertion_start, sample_sites
 from bpnet.data.onehot import codes_to_one_hot, encode_codes
 from bpnet.data.windows import output_offset
 
@@ -177,12 +177,6 @@ def predict_codes(
 # ---------------------------------------------------------------------- inserting
 
 
-def insertion_start(input_length: int, width: int) -> int:
-    """First position of a ``width`` bp site centred in an ``input_length`` bp window
-    (the position :func:`tangermeme.ersatz.substitute` uses by default)."""
-    return input_length // 2 - width // 2
-
-
 def insertion_sites(motif: Motif, n: int, insertion: Insertion = "consensus", rng: np.random.Generator | None = None) -> np.ndarray:
     """uint8 codes ``(n, width)``: the consensus ``n`` times, or ``n`` sites drawn from the motif."""
     if insertion == "consensus":
@@ -190,14 +184,6 @@ def insertion_sites(motif: Motif, n: int, insertion: Insertion = "consensus", rn
     if insertion == "sample":
         return sample_sites(motif, n, rng if rng is not None else np.random.default_rng(0))
     raise ValueError(f"insertion must be 'consensus' or 'sample', not {insertion!r}")
-
-
-def insert_at_centre(codes: np.ndarray, sites: np.ndarray) -> np.ndarray:
-    """A copy of ``codes`` ``(N, L)`` with ``sites`` ``(N, width)`` written over the centre."""
-    start = insertion_start(codes.shape[1], sites.shape[1])
-    out = codes.copy()
-    out[:, start : start + sites.shape[1]] = sites
-    return out
 
 
 # ---------------------------------------------------------------------- effects

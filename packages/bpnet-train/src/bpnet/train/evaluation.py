@@ -7,13 +7,17 @@ The steps (the ``evaluate`` stage strings them together):
 2. :func:`evaluate`: centred windows of the split's peaks, then its negatives, in
    batches on the device through the model (``model(X, X_ctl)`` for models with control
    tracks). Per batch, the per-locus profile metrics of
-   :func:`bpnet.core.metrics.profile_metrics` and the predicted total log counts are
-   kept; count metrics are taken across loci at the end. For a
-   :class:`~bpnet.core.architectures.chrombpnet.ChromBPNet` the bias model alone is
-   scored on the peaks too (the combined model should beat it), and with a bias motif
-   (e.g. the Tn5 or DNase-I motif) each model's predicted profile is correlated with
-   the motif's match track: the bias model should follow the motif, the
-   accessibility model alone should not (:func:`motif_match_track`).
+   :func:`bpnet.core.metrics.profile_metrics` and
+   :func:`bpnet.core.metrics.official_profile_jsd` and the predicted total log counts
+   are kept; count metrics and the official medians are taken across loci at the end.
+   For a :class:`~bpnet.core.architectures.chrombpnet.ChromBPNet` the bias model alone
+   is scored on the peaks and the negatives too, and the official QC rules of
+   :mod:`bpnet.train.qc` judge the bias model's count r on both and the combined
+   model's on peaks. With bias motifs (e.g. Tn5 or DNase-I), each model's predicted
+   profile on peaks is correlated with the first motif's match track (the bias model
+   should follow it, the accessibility model alone should not: :func:`motif_match_track`),
+   and every motif goes through the official footprint test of bias correction on the
+   negatives (:mod:`bpnet.train.footprint`).
 3. :func:`metrics_table`: the summary as a rich table.
 
 Total predicted log counts and expected counts (the examples) are those of
@@ -28,6 +32,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,13 +42,23 @@ import torch
 from bpnet.core.architectures.layers import centre_crop
 from bpnet.core.formats.metrics import METRIC_KEYS
 from bpnet.core.formats.predictions import Predictions
-from bpnet.core.metrics import PROFILE_KEYS, count_metrics, pearson_along, profile_metrics, summarize
+from bpnet.core.metrics import (
+    OFFICIAL_JSD_KEYS,
+    PROFILE_KEYS,
+    count_metrics,
+    official_profile_jsd,
+    pearson_along,
+    profile_metrics,
+    summarize,
+)
 from bpnet.core.outputs import call_model, check_models_fit, expected_counts, is_chrombpnet, total_log_counts
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
 from bpnet.data.motifs import Motif, scan
 from bpnet.data.windows import output_offset
 
+from . import qc
+from .footprint import background_codes, check_motifs, footprint_test
 from .samplers import Batch, make_batches
 
 log = logging.getLogger("bpnet.train.evaluation")
@@ -124,6 +139,8 @@ class _Columns:
         if profiles:
             for key, values in profile_metrics(logits, y, smooth_true=smooth_true).items():
                 self.add(f"{prefix}/{key}", values)
+            for key, values in official_profile_jsd(logits, y).items():  # never smoothed, as the official
+                self.add(f"{prefix}/{key}", values)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {key: np.concatenate(parts) for key, parts in self.parts.items()}
@@ -160,7 +177,7 @@ def _evaluate_group(
         if chrombpnet:
             bias_logits, bias_counts = model.bias(batch.X)
             bias_logits = centre_crop(bias_logits, logits.shape[-1])
-            columns.add_model("bias", bias_logits, bias_counts, batch.y, smooth_true, profiles=peaks)
+            columns.add_model("bias", bias_logits, bias_counts, batch.y, smooth_true)
             if motif is not None and peaks:
                 accessibility_logits = model.accessibility(batch.X)[0]
                 _motif_correlations(
@@ -183,7 +200,16 @@ def _summary(columns: dict[str, np.ndarray], prefix: str) -> dict[str, Any]:
     summary = {"n": int(profile["n"])}
     summary.update({f"profile_{key}": profile[key] for key in PROFILE_KEYS})
     summary.update({f"count_{key}": value for key, value in counts.items()})
+    official = {key: columns[f"{prefix}/{key}"] for key in OFFICIAL_JSD_KEYS}
+    summary["profile_median_jsd"] = _nanmedian(official["jsd_distance"])
+    summary["profile_median_norm_jsd"] = _nanmedian(official["norm_jsd"])
     return {key: _json_number(value) for key, value in summary.items()}
+
+
+def _nanmedian(values: np.ndarray) -> float:
+    """Median ignoring NaN (NaN if all are), as the official ``np.nanmedian`` without its warning."""
+    finite = values[~np.isnan(values)]
+    return float(np.median(finite)) if len(finite) else math.nan
 
 
 def _json_number(value: float | int) -> float | int | None:
@@ -199,13 +225,16 @@ def example_rows(loci: LociSet, split: str, n_examples: int) -> np.ndarray:
 
 def evaluate(
     model: torch.nn.Module, loci: LociSet, split: str = "test", *, batch_size: int = 64,
-    device: str | torch.device = "cpu", smooth_true: bool = False, motif: Motif | None = None,
-    n_examples: int = 6, model_label: str = "the model", loci_label: str = "the loci",
+    device: str | torch.device = "cpu", smooth_true: bool = False, motifs: Sequence[Motif] = (),
+    motifs_label: str = "the bias motifs", footprint_loci: int | None = None, n_examples: int = 6,
+    model_label: str = "the model", loci_label: str = "the loci",
 ) -> Evaluation:
     """Metrics and predictions of ``model`` on the peaks and negatives of ``split``.
 
-    ``motif`` (ChromBPNet models only) adds the bias-motif check. The model is put in
-    eval mode and run without gradients on ``device`` (where it must already be).
+    ``motifs`` (the enzyme's bias motifs, read from ``motifs_label``; ChromBPNet models
+    only) add the bias-motif correlations (first motif) and the footprint test (every
+    motif, on ``footprint_loci`` of the split's negatives, all with None). The model is put
+    in eval mode and run without gradients on ``device`` (where it must already be).
     Returns an :class:`Evaluation`; the stage writes it to metrics.json and predictions.npz.
     """
     check_split(loci, split, loci_label)
@@ -215,12 +244,14 @@ def evaluate(
     )
     device = torch.device(device)
     chrombpnet = is_chrombpnet(model)
-    if motif is not None and not chrombpnet:
-        log.warning("bias_motifs is for ChromBPNet models; %s is not one, so the motif check is skipped", model_label)
-        motif = None
+    if motifs and not chrombpnet:
+        log.warning("bias_motifs is for ChromBPNet models; %s is not one, so the motif checks are skipped", model_label)
+        motifs = ()
+    if motifs:
+        check_motifs(motifs, loci.input_length, motifs_label)  # before the long part, not after it
     rows = example_rows(loci, split, n_examples)
     examples: dict[int, dict[str, np.ndarray]] = {}
-    options = dict(batch_size=batch_size, device=device, smooth_true=smooth_true, motif=motif,
+    options = dict(batch_size=batch_size, device=device, smooth_true=smooth_true, motif=motifs[0] if motifs else None,
                    example_rows=rows, examples=examples)
     model.eval()
     with torch.no_grad():
@@ -237,13 +268,52 @@ def evaluate(
         "chrombpnet": None,
     }
     if chrombpnet:
-        metrics["chrombpnet"] = {"bias_on_peaks": _summary(groups["peaks"], "bias"), "bias_motif": None}
-        if motif is not None:
-            metrics["chrombpnet"]["bias_motif"] = {"motif": motif.label} | {
+        metrics["chrombpnet"] = _chrombpnet_block(metrics["peaks"], groups)
+        if motifs:
+            metrics["chrombpnet"]["bias_motif"] = {"motif": motifs[0].label} | {
                 f"{name}_profile_corr": _json_number(summarize({name: groups["peaks"][f"motif/{name}"]})[name])
                 for name in ("bias", "accessibility", "combined")
             }
+            metrics["chrombpnet"]["footprints"] = _footprints(
+                model, loci, split, motifs, motifs_label, footprint_loci, batch_size=batch_size, device=device,
+            )
     return Evaluation(metrics, _predictions(loci, groups, rows, examples, chrombpnet))
+
+
+def _chrombpnet_block(peaks: dict[str, Any], groups: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
+    """The ``chrombpnet`` block without the motif checks: the bias model alone and the QC verdicts."""
+    bias_on_peaks = _summary(groups["peaks"], "bias")
+    bias_on_negatives = _summary(groups["negatives"], "bias") if "negatives" in groups else None
+    verdicts = qc_verdicts(peaks, bias_on_peaks, bias_on_negatives)
+    return {
+        "bias_on_peaks": bias_on_peaks, "bias_on_negatives": bias_on_negatives, "bias_motif": None,
+        "qc": [verdict.record() for verdict in verdicts], "footprints": None,
+    }
+
+
+def qc_verdicts(
+    peaks: dict[str, Any], bias_on_peaks: dict[str, Any], bias_on_negatives: dict[str, Any] | None,
+) -> list[qc.Verdict]:
+    """The official QC rules on count Pearson r: the bias model's on peaks and on negatives
+    (:func:`~bpnet.train.qc.bias_verdicts`), the combined model's on peaks
+    (:func:`~bpnet.train.qc.chrombpnet_verdict`). A missing value is NaN."""
+    def pearson(block: dict[str, Any] | None) -> float:
+        value = (block or {}).get("count_pearson")
+        return math.nan if value is None else float(value)
+
+    return [*qc.bias_verdicts(pearson(bias_on_peaks), pearson(bias_on_negatives)), qc.chrombpnet_verdict(pearson(peaks))]
+
+
+def _footprints(
+    model: torch.nn.Module, loci: LociSet, split: str, motifs: Sequence[Motif], label: str, n_loci: int | None, *,
+    batch_size: int, device: torch.device,
+) -> dict[str, Any] | None:
+    """The footprint test of the accessibility model on the split's negatives (None without negatives)."""
+    codes, _ = background_codes(loci, split, n_loci)
+    if not len(codes):
+        log.warning("split %s has no negatives, so the footprint test of bias correction is skipped", split)
+        return None
+    return footprint_test(model.accessibility, codes, motifs, batch_size=batch_size, device=device, label=label)
 
 
 def _architecture(model: torch.nn.Module) -> str:
@@ -283,24 +353,57 @@ def _predictions(
 
 
 def metrics_table(metrics: dict[str, Any]):
-    """A rich table of the metrics: one row per metric, one column per group of loci."""
+    """The metrics as rich tables: one row per metric, one column per group of loci; for a
+    ChromBPNet a second table of the official QC verdicts and the footprint test."""
+    from rich.console import Group
     from rich.table import Table
 
+    chrombpnet = metrics.get("chrombpnet") or {}
     columns = {"peaks": metrics["peaks"], "negatives": metrics["negatives"]}
-    if metrics.get("chrombpnet"):
-        columns["bias model on peaks"] = metrics["chrombpnet"]["bias_on_peaks"]
+    if chrombpnet:
+        columns["bias model on peaks"] = chrombpnet.get("bias_on_peaks")
+        columns["bias model on negatives"] = chrombpnet.get("bias_on_negatives")
     table = Table(title=f"{metrics['architecture']} on split {metrics['split']}")
     table.add_column("metric")
     for name in columns:
         table.add_column(name, justify="right")
     for key in METRIC_KEYS:
         table.add_row(key, *(_format(block.get(key)) if block else "-" for block in columns.values()))
-    motif = (metrics.get("chrombpnet") or {}).get("bias_motif")
+    motif = chrombpnet.get("bias_motif")
     if motif:
         for name in ("bias", "accessibility", "combined"):
             cells = [_format(motif[f"{name}_profile_corr"])] + [""] * (len(columns) - 1)
             table.add_row(f"r({motif['motif']} match, {name})", *cells)
+    if not chrombpnet:
+        return table
+    return Group(table, qc_table(chrombpnet))
+
+
+def qc_table(chrombpnet: dict[str, Any]):
+    """The official QC verdicts and the footprint test of a metrics.json ``chrombpnet`` block."""
+    from rich.table import Table
+
+    table = Table(title="official ChromBPNet QC")
+    for name, justify in (("check", "left"), ("value", "right"), ("threshold", "right"), ("verdict", "left"), ("meaning", "left")):
+        table.add_column(name, justify=justify)
+    for record in chrombpnet.get("qc") or []:
+        table.add_row(record["rule"], _format(record["value"]), _format(record["threshold"]), _level(record["level"]), record["meaning"])
+    footprints = chrombpnet.get("footprints")
+    if footprints:
+        for motif in footprints["motifs"]:
+            verdict = motif["verdict"]
+            table.add_row(
+                f"footprint of {motif['motif']} ({motif['consensus']})", _format(verdict["value"]), _format(verdict["threshold"]),
+                "corrected" if verdict["level"] == "pass" else "[red]uncorrected[/red]", "",
+            )
+        verdict = footprints["verdict"]
+        word = "corrected" if verdict["level"] == "pass" else "[red]uncorrected[/red]"
+        table.add_row("bias correction (max footprint)", _format(verdict["value"]), _format(verdict["threshold"]), word, verdict["meaning"])
     return table
+
+
+def _level(level: str) -> str:
+    return {"pass": "pass", "advice": "[yellow]advice[/yellow]", "fail": "[red]FAIL[/red]"}.get(level, level)
 
 
 def _format(value: float | int | None) -> str:
@@ -310,5 +413,6 @@ def _format(value: float | int | None) -> str:
 
 
 __all__ = [
-    "Evaluation", "METRIC_KEYS", "check_split", "evaluate", "example_rows", "metrics_table", "motif_match_track",
+    "Evaluation", "METRIC_KEYS", "check_split", "evaluate", "example_rows", "metrics_table", "motif_match_track", "qc_table",
+    "qc_verdicts",
 ]

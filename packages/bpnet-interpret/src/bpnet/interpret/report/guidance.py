@@ -104,6 +104,18 @@ PEAK_GUIDES: dict[str, Guide] = {
         "Multinomial negative log-likelihood of the observed reads under the predicted profile (the profile loss). "
         "Lower is better; it grows with read depth, so compare only models on the same data.",
     ),
+    "profile_median_jsd": Guide(
+        "median JS distance (official)",
+        "The official ChromBPNet profile number: the median over loci of the Jensen-Shannon distance (the square root "
+        "of the divergence above) between the predicted and observed profile. Lower is better; like every profile "
+        "number it depends on read depth.",
+    ),
+    "profile_median_norm_jsd": Guide(
+        "median normalised JSD (official)",
+        "The official normalised number: per locus 1 minus the distance over that of a flat prediction, clipped to "
+        "[0, 1] (1 is perfect, 0 no better than a flat line); the median over loci. Higher is better; it rises with "
+        "read depth.",
+    ),
 }
 
 #: GC-matched background loci: little signal, so correlations are expected to be lower
@@ -141,6 +153,69 @@ BIAS_GUIDES: dict[str, Guide] = {
         "Profile divergence of the bias model alone; it should be higher (worse) than the combined model's.",
     ),
 }
+
+@dataclass(frozen=True)
+class QcGuide:
+    """One official ChromBPNet QC rule: what it checks and what to do when it is not met."""
+
+    reading: str
+    remedy: str
+
+
+#: the official QC rules of metrics.json ``chrombpnet.qc`` (and the footprint test), by their ``rule``
+QC_GUIDES: dict[str, QcGuide] = {
+    "bias count r on non-peaks": QcGuide(
+        "The bias model alone should follow the counts of background (non-peak) loci: that is what it was trained on. "
+        "The official bar is r above 0.",
+        "The bias model learned no enzyme preference. Check its loss curves (did it train?), that the negatives are "
+        "background (GC-matched, away from peaks) and hold enough reads, and that the reads were shifted as the assay "
+        "needs (+4/-4 bp for ATAC); then retrain the bias model, with more epochs or more background loci.",
+    ),
+    "bias count r on peaks (failure)": QcGuide(
+        "The bias model alone should not anti-correlate strongly with peak counts: the official pipeline stops below -0.5.",
+        "The bias model most likely learned GC- or AT-rich sequence that is depleted in peaks, and would push that "
+        "pattern into the de-biased model. Retrain it with other bias_threshold_factor values (a list tries several; "
+        "a higher factor lets more high-count background into its training), or use a bias model trained on another "
+        "sample of the same assay. Its TF-MoDISco motifs should be the enzyme's, not GC/AT runs.",
+    ),
+    "bias count r on peaks (advised)": QcGuide(
+        "Between -0.5 and -0.3 the official code still trains the model but warns.",
+        "Look at the TF-MoDISco motifs of the de-biased model: several GC-rich patterns among the top ten mean the "
+        "bias model's GC preference differs from the peaks'; then retrain the bias model with a higher "
+        "bias_threshold_factor (or a list of them). Otherwise the model can be used.",
+    ),
+    "bias count r on peaks (accessibility)": QcGuide(
+        "bpnet's mirror rule: above 0.5 the bias model alone explains peak counts, which an enzyme preference cannot.",
+        "The bias model learned TF motifs from high-count background loci, and the de-biased model would lose them. "
+        "Retrain it with a lower bias_threshold_factor (or a list of lower values) so its training leaves out more "
+        "peak-like background, and check its TF-MoDISco motifs: they should show only the enzyme's motif.",
+    ),
+    "ChromBPNet count r on peaks": QcGuide(
+        "The combined model's count Pearson r on held-out peaks should be above 0.5 (the official bar).",
+        "Peak counts are predicted poorly. More reads help most (merge replicates, sequence deeper); check the peak "
+        "calls (reproducible peaks, not noise) and that the bias model passed its checks; train longer if the "
+        "validation loss was still falling.",
+    ),
+    "bias motif footprint (max)": QcGuide(
+        "The de-biased model's footprint at each bias motif put into background: its largest value (on the official "
+        "1,000 bp scale, rounded to 3 decimals) must stay below 0.003 for the model to count as corrected.",
+        "The de-biased model still predicts the enzyme's cut pattern, so the bias model captured too little of it. "
+        "Check that the reads were shifted as the assay needs (+4/-4 bp for ATAC), retrain the bias model with other "
+        "bias_threshold_factor values (or use one trained on another sample of the same assay), and look for the "
+        "bias motif among the de-biased model's TF-MoDISco motifs.",
+    ),
+}
+
+#: the levels of the official QC records, as report markers
+QC_LEVELS = {"pass": Verdict.PASS, "advice": Verdict.WARN, "fail": Verdict.FAIL}
+
+
+def qc_marker(record: dict) -> Verdict:
+    """The marker of one QC record of metrics.json: its ``level`` (pass, advice or fail) as the
+    evaluate stage judged it (a missing value can fail a rule); NA for a record without one."""
+    level = record.get("level") if isinstance(record, dict) else None
+    return QC_LEVELS.get(level, Verdict.NA) if isinstance(level, str) else Verdict.NA
+
 
 #: the bias motif (e.g. the Tn5 motif) inserted into background: who responds to it
 MOTIF_GUIDES: dict[str, Guide] = {

@@ -232,3 +232,44 @@ def _example_title(predictions: Predictions, i: int) -> str:
     kind = "peak" if predictions.is_peak[locus] else "negative"
     counts = f"log counts obs {predictions.obs_log_counts[locus]:.2f}, pred {predictions.pred_log_counts[locus]:.2f}"
     return f"{where} ({kind}) · {counts}"
+
+
+#: most footprint panels per row
+FOOTPRINT_COLUMNS = 4
+
+
+def footprint_figure(footprints: dict) -> Figure:
+    """One panel per bias motif: the de-biased model's mean footprint with the motif inserted (blue, red when
+    uncorrected) and without it (grey), around the insertion, with the threshold on the same scale.
+
+    ``footprints`` is the ``chrombpnet.footprints`` block of metrics.json.
+    """
+    motifs = footprints.get("motifs") or []
+    columns = min(max(len(motifs), 1), FOOTPRINT_COLUMNS)
+    rows = max(1, math.ceil(len(motifs) / columns))
+    fig = Figure(figsize=(3.6 * columns, 2.7 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    length = int(footprints.get("output_length") or 0)
+    start = int(footprints.get("window_start") or 0)
+    without = np.asarray(footprints.get("without_motif") or [], dtype=float)
+    for ax, motif in zip(axes, motifs):
+        verdict = motif.get("verdict") or {}
+        with_motif = np.asarray(motif.get("with_motif") or [], dtype=float)
+        positions = np.arange(start, start + len(with_motif)) - length // 2
+        word = "corrected" if verdict.get("level") == "pass" else "uncorrected"
+        value = verdict.get("value")
+        title = f"{motif.get('motif', '?')}: {word}" + (f" ({value:.3f})" if isinstance(value, (int, float)) else "")
+        _style(ax, title, "position from the insertion (bp)", "mean footprint")
+        ax.plot(positions, with_motif, color=PREDICTED if word == "corrected" else BIAS, linewidth=1.3, label="with motif")
+        if len(without):  # dashed and on top: where the motif changes nothing the two lines coincide
+            ax.plot(np.arange(start, start + len(without)) - length // 2, without, color=OBSERVED, linewidth=1.1,
+                    linestyle="--", label="without motif")
+        threshold = verdict.get("threshold")
+        if isinstance(threshold, (int, float)) and length:
+            # the threshold is on the official output length's scale; on this model's it is threshold * reference / length
+            reference = footprints.get("reference_output_length") or length
+            ax.axhline(threshold * reference / length, color="#555555", linestyle=":", linewidth=1, label="threshold")
+        _legend(ax, loc="center right")
+    for ax in axes[len(motifs):]:
+        ax.set_visible(False)
+    return fig

@@ -17,7 +17,18 @@ from bpnet.core.versions import package_version
 
 from . import plots
 from .derived import derived_numbers
-from .guidance import BIAS_GUIDES, DERIVED_GUIDES, MOTIF_GUIDES, NEGATIVE_GUIDES, PEAK_GUIDES, Guide, Verdict, worst
+from .guidance import (
+    BIAS_GUIDES,
+    DERIVED_GUIDES,
+    MOTIF_GUIDES,
+    NEGATIVE_GUIDES,
+    PEAK_GUIDES,
+    QC_GUIDES,
+    Guide,
+    Verdict,
+    qc_marker,
+    worst,
+)
 from .html import badge, document, esc, figure, not_available, number, table
 from .inputs import ModelInputs
 from .interpretation import InterpretationSection
@@ -101,7 +112,17 @@ class ModelSection:
             found += [guide.verdict(bias.get(key)) for key, guide in BIAS_GUIDES.items()]
             motif = self.chrombpnet.get("bias_motif") or {}
             found += [guide.verdict(motif.get(key)) for key, guide in MOTIF_GUIDES.items()]
+            found += [qc_marker(record) for record in self._qc_records()]
         return found + self.interpretation.verdicts()
+
+    def _qc_records(self) -> list[dict[str, Any]]:
+        """The official QC verdicts of metrics.json: ``chrombpnet.qc`` and the overall footprint verdict."""
+        chrombpnet = self.chrombpnet or {}
+        records = [r for r in chrombpnet.get("qc") or [] if isinstance(r, dict)]
+        footprints = chrombpnet.get("footprints")
+        if isinstance(footprints, dict) and isinstance(footprints.get("verdict"), dict):
+            records.append(footprints["verdict"])
+        return records
 
     def summary_row(self, motifs: bool = False) -> list[str]:
         """The summary table's row; ``motifs`` adds the patterns column before the overall marker."""
@@ -264,10 +285,71 @@ class ModelSection:
             parts.append(table(["correlation", "value", "marker", "how to read it"], rows, numeric=(1,), guide=(3,), css="metrics"))
         else:
             parts.append(not_available("Bias-motif correlations (no bias motif was given to evaluate)"))
+        parts += ["<h4>Official QC</h4>", self._qc()]
+        parts += ["<h4>Footprint test of bias correction</h4>", self._footprints()]
         parts.append("<h4>Bias model training</h4>")
         info = self.model.training.chrombpnet if self.model.training else None
         parts.append(_chrombpnet_table(info) if info else not_available("chrombpnet.json (threshold and count shift)"))
         return "\n".join(parts)
+
+
+    def _qc(self) -> str:
+        records = [r for r in (self.chrombpnet or {}).get("qc") or [] if isinstance(r, dict)]  # the footprints: below
+        if not records:
+            return not_available("Official QC verdicts (metrics.json predates them: re-run evaluate)")
+        rows = [
+            [esc(r.get("rule", "")), number(r.get("value")), number(r.get("threshold")), badge(qc_marker(r)), _qc_text(r)]
+            for r in records
+        ]
+        intro = (
+            '<p class="sub">The rules of the official ChromBPNet pipeline, on the held-out split: the bias model alone on '
+            "peaks and on non-peaks, the combined model on peaks, and the footprint test below. Advice is a warning; a "
+            "failure means the model should not be used as it is.</p>"
+        )
+        return intro + table(["rule", "value", "threshold", "marker", "what it checks / what to do"], rows,
+                             numeric=(1, 2), guide=(4,), css="metrics wide")
+
+    def _footprints(self) -> str:
+        footprints = (self.chrombpnet or {}).get("footprints")
+        if not isinstance(footprints, dict) or not footprints.get("motifs"):
+            return not_available("Footprint test (give evaluate bias_motifs, and a split with negatives)")
+        verdict = footprints.get("verdict") or {}
+        corrected = verdict.get("level") == "pass"
+        word = "corrected" if corrected else "uncorrected"
+        parts = [
+            f'<p>Bias correction: <b>{word}</b> {badge(qc_marker(verdict))} (largest footprint {number(verdict.get("value"))}, '
+            f'threshold {number(verdict.get("threshold"))}). Motifs from <code>{esc(footprints.get("motifs_file", "n/a"))}</code>, '
+            f'inserted into {number(footprints.get("n_loci"))} held-out non-peak windows.</p>'
+        ]
+        rows = [
+            [esc(m.get("motif", "")), f"<code>{esc(m.get('consensus', ''))}</code>", number(m.get("max_footprint")),
+             number((m.get("verdict") or {}).get("value")), badge(qc_marker(m.get("verdict") or {}))]
+            for m in footprints["motifs"]
+        ]
+        parts.append(table(["motif", "inserted sequence", "max footprint", "on the 1,000 bp scale", "marker"], rows, numeric=(2, 3)))
+        caption = (
+            "The de-biased (accessibility) model's mean footprint around each bias motif put at the centre of background "
+            "windows (coloured), and without it (dashed grey): the predicted profile times the predicted count, forward and reverse "
+            "strands together, normalised per window and averaged. A corrected model barely reacts to the motif; a peak or "
+            "dip at the insertion is the enzyme's preference left in the model. The dotted line is the threshold on this "
+            "model's scale (maxima are rounded to 3 decimals before comparing, as the official does)."
+        )
+        parts.append(figure(plots.footprint_figure(footprints), "footprints of the bias motifs", caption))
+        guide = QC_GUIDES["bias motif footprint (max)"]
+        if not corrected:
+            parts.append(f"<p><b>What to do:</b> {esc(guide.remedy)}</p>")
+        return "\n".join(parts)
+
+
+def _qc_text(record: dict[str, Any]) -> str:
+    """What a QC rule checks and, unless it passed, what to do (the record's own meaning when no guide has the rule)."""
+    guide = QC_GUIDES.get(record.get("rule", ""))
+    meaning = record.get("meaning") or ""
+    parts = [esc(guide.reading)] if guide else []
+    if record.get("level") != "pass":
+        parts += [f"<i>{esc(meaning)}</i>"] if meaning else []
+        parts += [f"<b>What to do:</b> {esc(guide.remedy)}"] if guide else []
+    return "<br>".join(parts)
 
 
 def _marked(guide: Guide, value: Any) -> str:

@@ -2,5 +2,5 @@
 
 #: Code version of these stages. They moved here from bpnet-data 0.1.0 with the same
 #: behaviour, so they keep the version they had there and outputs written then stay
-#: up to date. Bump it when a stage's results change.
+#: up to date. A stage whose results change gets its own version (``evaluate``: 0.2.0).
 STAGE_VERSION = "bpnet-data==0.1.0"

@@ -6,11 +6,15 @@ declared once, for the writer here and the report that reads them, in
 
 * ``metrics.json``: ``model``, ``architecture``, ``split``; ``peaks`` and ``negatives``
   (null without negatives), each ``n`` and the means over loci of ``profile_mnll``,
-  ``profile_jsd``, ``profile_pearson``, ``profile_spearman`` and the across-loci
-  ``count_pearson``, ``count_spearman``, ``count_mse`` (undefined values are null);
-  ``chrombpnet``: null, or ``bias_on_peaks`` (the same keys for the bias model alone) and
-  ``bias_motif`` (null without ``bias_motifs``, else ``motif`` and the mean Pearson
-  correlations of its match track with the bias, accessibility and combined profiles).
+  ``profile_jsd``, ``profile_pearson``, ``profile_spearman``, the across-loci
+  ``count_pearson``, ``count_spearman``, ``count_mse`` and the official ChromBPNet
+  ``profile_median_jsd`` and ``profile_median_norm_jsd`` (undefined values are null);
+  ``chrombpnet``: null, or ``bias_on_peaks`` and ``bias_on_negatives`` (the same keys
+  for the bias model alone), ``qc`` (the official QC verdicts of :mod:`bpnet.train.qc`),
+  ``bias_motif`` (null without ``bias_motifs``, else the first motif and the mean
+  Pearson correlations of its match track with the bias, accessibility and combined
+  profiles) and ``footprints`` (null without ``bias_motifs``, else the official
+  footprint test of bias correction of every motif: :mod:`bpnet.train.footprint`).
 * ``predictions.npz``: one row per locus, the split's peaks then its negatives, each in
   the order of loci.h5: ``chrom``, ``centre``, ``is_peak``, ``loci_index`` (row in
   loci.h5), ``obs_log_counts`` (log(1 + total counts)), ``pred_log_counts``;
@@ -30,8 +34,6 @@ from pydantic import Field
 from bpnet.core.stages.base import Input, Output, Stage, StageContext
 from bpnet.core.stages.params import DeviceParams
 
-from . import STAGE_VERSION
-
 
 class EvaluateParams(DeviceParams):
     model: Input = Field(..., description="bpnet model folder, e.g. the model output of train-bpnet or train-chrombpnet")
@@ -45,12 +47,22 @@ class EvaluateParams(DeviceParams):
     bias_motifs: Input | None = Field(
         None,
         description=(
-            "MEME file whose first motif is the enzyme's bias motif (e.g. Tn5); ChromBPNet only: checks that the bias "
-            "model, not the accessibility model, follows it"
+            "MEME file of the enzyme's bias motifs (e.g. Tn5 or DNase-I); ChromBPNet only: the footprint test of bias "
+            "correction inserts each motif's consensus into the split's negatives (the de-biased model must not respond), "
+            "and the first motif's match track is correlated with each model's profile"
+        ),
+    )
+    footprint_loci: int | None = Field(
+        None, ge=1,
+        description=(
+            "how many of the split's negatives the footprint test inserts the motifs into (a seeded draw); empty: all, "
+            "as the official"
         ),
     )
     n_examples: int = Field(6, ge=0, description="held-out peaks with the most counts whose observed and predicted profiles are saved")
-    metrics: Output = Field(Path("metrics.json"), description="summary metrics of peaks, negatives and (ChromBPNet) the bias model")
+    metrics: Output = Field(
+        Path("metrics.json"), description="summary metrics of peaks, negatives and (ChromBPNet) the bias model, QC verdicts and footprints",
+    )
     predictions: Output = Field(Path("predictions.npz"), description="per-locus observed and predicted log counts, and example profiles")
 
 
@@ -58,7 +70,8 @@ class Evaluate(Stage):
     """Profile and count metrics of a model on held-out loci (metrics.json, predictions.npz)."""
 
     name = "evaluate"
-    version = STAGE_VERSION
+    #: 0.2.0: the official ChromBPNet QC, median (normalised) JSD and the footprint test joined metrics.json
+    version = "bpnet-train==0.2.0"
     Params = EvaluateParams
 
     def run(self, params: EvaluateParams, context: StageContext) -> None:
@@ -71,15 +84,16 @@ class Evaluate(Stage):
 
         from ..evaluation import check_split, evaluate, metrics_table
 
+        motifs = read_meme(params.bias_motifs) if params.bias_motifs else []  # a bad file fails before the long part
         loci = LociSet.load(params.loci)
         n_peaks, n_negatives = check_split(loci, params.split, str(params.loci))
-        motif = read_meme(params.bias_motifs)[0] if params.bias_motifs else None
         device = params.setup_device()
         model = load_model(params.model, device=device)
         context.log.info("evaluating %s on split %s: %d peaks, %d negatives", params.model, params.split, n_peaks, n_negatives)
         result = evaluate(
             model, loci, params.split, batch_size=params.batch_size, device=device, smooth_true=params.smooth_true,
-            motif=motif, n_examples=params.n_examples, model_label=str(params.model), loci_label=str(params.loci),
+            motifs=motifs, motifs_label=str(params.bias_motifs), footprint_loci=params.footprint_loci,
+            n_examples=params.n_examples, model_label=str(params.model), loci_label=str(params.loci),
         )
         write_metrics(params.metrics, result.metrics)
         write_predictions(params.predictions, result.predictions)
