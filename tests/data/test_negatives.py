@@ -41,6 +41,24 @@ def genome(tmp_path_factory):
     return simulated_genome(tmp_path_factory.mktemp("genome"))
 
 
+#: GC domains of ~100 kb, 30% of the genome GC-rich and holding 90% of the peaks
+DOMAINS = {"size": 100_000, "rich_fraction": 0.3, "peak_share": 0.9}
+
+
+@pytest.fixture(scope="module")
+def clustered(tmp_path_factory) -> tuple[Path, Path]:
+    """A GC-structured genome, as real ones are (4 Mb, 266 peaks, 239 of them in the 1.1 Mb of GC-rich
+    domains: one per 4.6 kb there), so peaks and their padding leave few disjoint GC-rich windows.
+    No background depletion: it does not matter here and takes most of the time."""
+    from bpnet.data.simulate import simulate
+
+    sim = simulate(
+        tmp_path_factory.mktemp("clustered") / "sim", "chip", seed=0, genome_size=4_000_000, n_peaks=266, reads=False,
+        deplete_above=None, gc_domains=DOMAINS,
+    )
+    return sim.genome, sim.peaks
+
+
 def self_overlaps(iv: Intervals) -> int:
     s = iv.sorted()
     return int(((s.chrom[1:] == s.chrom[:-1]) & (s.start[1:] < s.end[:-1])).sum())
@@ -158,12 +176,83 @@ def test_too_few_candidates_warns_and_none_is_an_error(tmp_path, caplog):
     fasta = write_fasta(tmp_path / "tiny.fa", {"chr1": "".join(rng.choice(list("ACGT"), 6000))})
     peaks = tmp_path / "peaks.bed"
     peaks.write_text("chr1\t1000\t1100\nchr1\t3000\t3100\n")
+    # 46 candidate tiles of 500 bp every 100 bp, of which only 9 are disjoint
+    with caplog.at_level(logging.WARNING):
+        negatives, report = gc_matched_negatives(fasta, peaks, width=500, ratio=5, stride=100, padding=0, allow_overlap=False)
+    assert 0 < report.n_negatives < report.n_requested == 10 and self_overlaps(negatives) == 0
+    assert f"only {report.n_negatives} of the 10 negatives asked for could be drawn" in caplog.text
+    assert "allow_overlap: false" in report.shortfall_reason and "set allow_overlap to auto" in report.shortfall_reason
+    # the default overlaps tiles rather than fall short
+    caplog.clear()
     with caplog.at_level(logging.WARNING):
         negatives, report = gc_matched_negatives(fasta, peaks, width=500, ratio=5, stride=100, padding=0)
-    assert 0 < report.n_negatives < report.n_requested == 10 and "could be drawn" in caplog.text
-    assert self_overlaps(negatives) == 0
+    assert report.n_negatives == report.n_requested == len(negatives) == 10 and report.shortfall_reason is None
+    assert report.n_overlapping == overlapping_count(negatives) > 0 and "could be drawn" not in caplog.text
     with pytest.raises(DataError, match="no background window of 500 bp is left"):
         gc_matched_negatives(fasta, peaks, width=500, padding=3000)
+
+
+# --- GC-structured, dense genomes ------------------------------------------------------------
+
+
+def overlapping_count(iv: Intervals) -> int:
+    """Intervals overlapping at least one other, by brute force."""
+    s = iv.sorted()
+    return sum(
+        any(j != i and s.chrom[j] == s.chrom[i] and s.start[j] < s.end[i] and s.start[i] < s.end[j] for j in range(len(s)))
+        for i in range(len(s))
+    )
+
+
+def test_sparse_genome_keeps_disjoint_negatives_as_before(genome):
+    """Where disjoint tiles of every GC bin suffice, the default draws exactly what allow_overlap=False draws."""
+    fasta, peaks, _ = genome
+    default, report = gc_matched_negatives(fasta, peaks, ratio=1)
+    disjoint, old = gc_matched_negatives(fasta, peaks, ratio=1, allow_overlap=False)
+    assert old.n_borrowed == 0 and old.n_negatives == old.n_requested  # every bin served by disjoint tiles
+    assert report.n_overlapping == self_overlaps(default) == 0 and report.allow_overlap == "auto"
+    assert default.chrom.tolist() == disjoint.chrom.tolist() and default.start.tolist() == disjoint.start.tolist()
+    # at ratio 2 a few bins run out of disjoint tiles: only their negatives overlap, and the match is no worse
+    default, report = gc_matched_negatives(fasta, peaks)
+    _, old = gc_matched_negatives(fasta, peaks, allow_overlap=False)
+    assert 0 < report.n_overlapping <= 2 * old.n_borrowed and report.ks_statistic <= old.ks_statistic
+
+
+def test_gc_clustered_genome_negatives_overlap_where_needed_and_match_gc(clustered, caplog):
+    fasta, peaks = clustered
+    peak_iv = read_bed(peaks)
+    with caplog.at_level(logging.WARNING):
+        negatives, report = gc_matched_negatives(fasta, peaks, ratio=1)
+    assert report.n_negatives == report.n_requested == report.n_peaks == len(negatives) == len(peak_iv)
+    assert report.ks_statistic < 0.05, report.summary()
+    assert report.shortfall_reason is None and caplog.text == ""
+    assert report.n_overlapping == overlapping_count(negatives) > 0  # overlaps were needed...
+    assert report.n_overlapping < len(negatives)  # ...but not everywhere: disjoint tiles first
+    assert len(set(zip(negatives.chrom.tolist(), negatives.start.tolist()))) == len(negatives)  # no tile twice
+    padded = Intervals(peak_iv.chrom, peak_iv.start - WIDTH // 2, peak_iv.end + WIDTH // 2)
+    assert not negatives.overlaps(padded).any()
+    # the old rule (negatives never overlap) fills the request with a poor match on this genome, and says so
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        disjoint, old = gc_matched_negatives(fasta, peaks, ratio=1, allow_overlap=False)
+    assert self_overlaps(disjoint) == 0 and old.ks_statistic > 0.2 and old.n_borrowed > report.n_borrowed
+    assert "match the peaks' GC poorly" in caplog.text and "set allow_overlap to auto" in caplog.text
+    # ChromBPNet's way (overlaps ignored) matches as well, with more overlaps
+    chrombpnet, loose = gc_matched_negatives(fasta, peaks, ratio=1, allow_overlap=True)
+    assert loose.ks_statistic < 0.05 and loose.n_negatives == report.n_requested
+    assert loose.n_overlapping == overlapping_count(chrombpnet) >= report.n_overlapping
+
+
+def test_impossible_request_draws_every_candidate_and_says_why_in_log_and_report(clustered, caplog):
+    fasta, peaks = clustered
+    with caplog.at_level(logging.WARNING):
+        negatives, report = gc_matched_negatives(fasta, peaks, ratio=30)
+    assert report.n_requested == 30 * report.n_peaks > report.n_candidates == report.n_negatives == len(negatives)
+    assert report.shortfall_reason.startswith(f"only {report.n_candidates} candidate tiles are left")
+    assert "lower padding, stride or ratio" in report.shortfall_reason
+    warning = f"only {report.n_negatives} of the {report.n_requested} negatives asked for could be drawn: "
+    assert warning + report.shortfall_reason in caplog.text
+    assert "match the peaks' GC poorly" in caplog.text  # all candidates: the background's GC, not the peaks'
 
 
 # --- bad inputs --------------------------------------------------------------------------
@@ -210,7 +299,10 @@ def test_empty_peaks_or_a_ratio_asking_for_nothing(genome, tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"ratio": 0}, "ratio must be > 0"), ({"stride": 0}, "stride"), ({"max_n_fraction": 2}, "max_n_fraction")],
+    [
+        ({"ratio": 0}, "ratio must be > 0"), ({"stride": 0}, "stride"), ({"max_n_fraction": 2}, "max_n_fraction"),
+        ({"allow_overlap": "sometimes"}, "allow_overlap must be 'auto', true or false, got 'sometimes'"),
+    ],
 )
 def test_bad_arguments(genome, kwargs, message):
     fasta, peaks, _ = genome
@@ -264,3 +356,21 @@ def test_negatives_stage_runs_skips_and_reruns_on_new_peaks_or_seed(genome, tmp_
     (tmp_path / "peaks.narrowPeak").write_text("".join(peaks.read_text().splitlines(keepends=True)[::2]))
     assert "skipped" not in run(1)
     assert (out / "negatives.bed").read_bytes() != second
+
+
+def test_stage_writes_the_shortfall_and_overlaps_into_gc_match_json(clustered, tmp_path, capsys):
+    fasta, peaks = clustered
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "output_dir: out\nstages:\n  neg:\n    stage: negatives\n"
+        f"    params: {{genome: {fasta}, peaks: {peaks}, ratio: 30, allow_overlap: auto}}\n"
+    )
+    assert run_cli(["run", str(spec)]) == 0, capsys.readouterr()
+    report = json.loads((tmp_path / "out/neg/gc_match.json").read_text())
+    assert report["n_negatives"] < report["n_requested"] and report["allow_overlap"] == "auto"
+    assert report["shortfall_reason"].startswith("only") and report["n_overlapping"] > 0
+    log = (tmp_path / "out/run.log").read_text()
+    assert f"only {report['n_negatives']} of the {report['n_requested']} negatives asked for could be drawn" in log
+    spec.write_text(spec.read_text().replace("allow_overlap: auto", "allow_overlap: sometimes"))
+    assert run_cli(["validate", str(spec)]) == 2
+    assert "allow_overlap" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -339,6 +340,83 @@ def test_genome_gc_varies_in_blocks_and_peaks_are_gc_richer(tmp_path):
     assert np.mean(peak_gc) > gc.mean() + 0.01
 
 
+DOMAINS = {"size": 100_000, "rich_fraction": 0.3, "peak_share": 0.9}
+
+
+def test_gc_domains_alternate_poor_and_rich_runs_of_isochores():
+    from bpnet.data.simulate.config import GcDomains
+    from bpnet.data.simulate.genome import make_genome
+
+    genome = make_genome(np.random.default_rng(0), 4_000_000, 4, gc_range=(0.35, 0.60), domains=GcDomains(**DOMAINS))
+    iso = genome.isochores
+    length = iso.end - iso.start
+    assert (iso.gc[iso.rich] >= 0.475).all() and (iso.gc[~iso.rich] < 0.475).all()  # upper / lower half of gc_range
+    assert abs(length[iso.rich].sum() / length.sum() - 0.3) < 0.05
+    # a domain is a run of isochores of one kind; kinds alternate along a chromosome
+    new_domain = np.r_[True, (iso.rich[1:] != iso.rich[:-1]) | (iso.chrom[1:] != iso.chrom[:-1])]
+    assert 30 <= new_domain.sum() <= 50  # 4 Mb in domains of ~100 kb
+    assert new_domain.sum() < len(iso) / 2  # each holds several isochores (50 kb on average)
+    first = np.flatnonzero(new_domain)
+    domain_length = np.add.reduceat(length, first)
+    rich_length = domain_length[iso.rich[first]]
+    assert 0.5 * 60_000 <= np.median(rich_length) <= 1.5 * 60_000  # 2 * size * rich_fraction
+    codes = genome.codes[0]
+    per_base_rich = iso.per_base(iso.rich, 0)
+    assert np.isin(codes[per_base_rich], (1, 2)).mean() > np.isin(codes[~per_base_rich], (1, 2)).mean() + 0.08
+
+
+def test_gc_domains_put_the_peaks_in_gc_rich_domains_at_the_set_share(tmp_path):
+    def peak_window_gc(sim: Simulation) -> np.ndarray:
+        fasta = pyfaidx.Fasta(str(sim.genome))
+        peaks = read_bed(sim.peaks)
+        return np.array([np.isin(encode_codes(str(fasta[c][s - 1000 : s + 1000])), (1, 2)).mean()
+                         for c, s in zip(peaks.chrom, peaks.summit)])
+
+    options = {"genome_size": 2_000_000, "n_peaks": 150, "reads": False, "deplete_above": None}
+    sim = simulate(tmp_path / "rich", "chip", seed=1, gc_domains=DOMAINS, **options)
+    manifest = json.loads(sim.manifest.read_text())
+    assert manifest["parameters"]["gc_domains"] == DOMAINS
+    assert manifest["counts"]["peaks_in_gc_rich"] == 135  # round(0.9 * 150)
+    assert 0.15 < manifest["counts"]["gc_rich_bp"] / 2_000_000 < 0.45  # about rich_fraction, give or take a domain per chromosome
+    assert (peak_window_gc(sim) > 0.475).mean() > 0.8
+    poor = simulate(tmp_path / "poor", "chip", seed=1, gc_domains={**DOMAINS, "peak_share": 0.0}, **options)
+    assert json.loads(poor.manifest.read_text())["counts"]["peaks_in_gc_rich"] == 0
+    assert (peak_window_gc(poor) > 0.475).mean() < 0.2
+
+
+def test_gc_domains_are_off_by_default_and_leave_the_files_as_they_were(tmp_path):
+    default = simulate(tmp_path / "default", "chip", seed=3, genome_size=60_000, n_peaks=12, reads=False)
+    off = simulate(tmp_path / "off", "chip", seed=3, genome_size=60_000, n_peaks=12, reads=False, gc_domains=False)
+    assert all_files(default.out) == all_files(off.out)
+    manifest = json.loads(default.manifest.read_text())
+    assert "gc_domains" not in manifest["parameters"] and "gc_rich_bp" not in manifest["counts"]
+    on = simulate(tmp_path / "on", "chip", seed=3, genome_size=2_000_000, reads=False, deplete_above=None, gc_domains=True)
+    assert json.loads(on.manifest.read_text())["parameters"]["gc_domains"] == {"size": 300_000, "rich_fraction": 0.3, "peak_share": 0.9}
+    with pytest.raises(DataError, match="no GC-rich domain has room for peaks .* lower gc_domains.size, or set gc_domains.peak_share to 0"):
+        simulate(tmp_path / "tiny", "chip", seed=3, genome_size=60_000, n_peaks=12, reads=False, gc_domains={"rich_fraction": 0.01})
+
+
+@pytest.mark.parametrize(
+    "domains, message",
+    [
+        ({"size": 5}, "gc_domains.size: Input should be greater than or equal to 10000"),
+        ({"peak_share": 1.5}, "gc_domains.peak_share: Input should be less than or equal to 1"),
+        ({"rich_fraction": 1}, "gc_domains.rich_fraction: Input should be less than 1"),
+        ({"rich": 0.3}, "gc_domains.rich: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_gc_domains_are_data_errors_naming_the_field(tmp_path, domains, message):
+    with pytest.raises(DataError, match=re.escape(message)):
+        simulate(tmp_path / "x", "chip", genome_size=100_000, reads=False, gc_domains=domains)
+    assert not (tmp_path / "x").exists()
+
+
+def test_too_many_peaks_for_the_rich_domains_is_refused(tmp_path):
+    with pytest.raises(DataError, match=r"cannot place 1500 peaks .* with 90% of them in GC-rich domains.*gc_domains.peak_share"):
+        simulate(tmp_path / "x", "chip", genome_size=4_000_000, n_peaks=1500, reads=False, deplete_above=None,
+                 gc_domains=DOMAINS)
+
+
 def test_user_meme_file_is_planted(tmp_path):
     meme = tmp_path / "mine.meme"
     meme.write_text(textwrap.dedent("""\
@@ -480,7 +558,9 @@ def test_stage_runs_from_a_spec_is_skipped_then_reruns_on_changes(tmp_path, caps
 
 
 @pytest.mark.parametrize("option, named", [("min_site_score: 0.8", "min_site_score (0.8) must be above deplete_above"),
-                                           ("tn5_strength: -1", "tn5_strength: Input should be greater than or equal to 0")])
+                                           ("tn5_strength: -1", "tn5_strength: Input should be greater than or equal to 0"),
+                                           ("gc_domains: {{peak_share: 2}}",
+                                            "gc_domains.peak_share: Input should be less than or equal to 1")])
 def test_bad_simulator_options_fail_validation_naming_them_and_write_nothing(tmp_path, capsys, option, named):
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC.replace("motifs: mine.meme, ", "").replace("max_sites: 2", option).format(seed=1))
@@ -490,3 +570,10 @@ def test_bad_simulator_options_fail_validation_naming_them_and_write_nothing(tmp
         errors = [line for line in (output.out + output.err).splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "spec.yaml:5" in errors[0] and named in errors[0] and "Traceback" not in output.err
     assert not (tmp_path / "out").exists()
+
+
+def test_stage_options_without_depletion_and_with_gc_domains_validate(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    options = "deplete_above: null, gc_domains: {{size: 100000, peak_share: 0.8}}"  # braces doubled for str.format
+    spec.write_text(SPEC.replace("motifs: mine.meme, ", "").replace("max_sites: 2", options).format(seed=1))
+    assert run_cli(["validate", str(spec)]) == 0

@@ -20,12 +20,22 @@ The recipe (:func:`gc_matched_negatives`):
 3. **Matching.** GC is binned into ``bins`` equal bins over [0, 1]. Each bin asks for
    ``ratio`` times its number of peaks (rounded so the total is
    ``round(ratio * n_peaks)``); tiles are drawn at random without replacement from
-   the same bin, and when a bin runs out the rest is borrowed from the nearest bins
-   that still have tiles. Negatives never overlap each other: when ``stride < width``
-   a drawn tile takes its overlapping neighbours out of the pool.
+   the same bin (a nearest-GC 1:1 match at the bins' resolution). First every bin
+   serves its demand with tiles that overlap no drawn negative (with ``stride <
+   width`` a drawn tile passes over its overlapping neighbours). With
+   ``allow_overlap="auto"`` (the default), what a bin cannot serve so it serves with
+   its passed-over tiles, which overlap other negatives: where every bin has disjoint
+   tiles enough nothing changes (every negative is disjoint, as before), while where
+   peaks crowd the GC-rich background the GC match holds instead of falling short or
+   borrowing from GC-poorer bins. What is still unmet is
+   borrowed from the nearest bins with tiles left. ``allow_overlap=False`` never
+   overlaps (the set may fall short, or borrow far); ``True`` ignores overlaps, as
+   ChromBPNet's candidate tiles do. A tile is never drawn twice.
 4. **Report.** :class:`MatchReport` gives the two-sample Kolmogorov-Smirnov
    statistic between peak and negative GC (smaller is better; below 0.05 is a good
-   match), the means and both histograms; :func:`plot_gc_match` draws them.
+   match), the means and both histograms, how many negatives overlap another and, for
+   a short set, why; :func:`plot_gc_match` draws them. A short set or a poor match is
+   logged as a WARNING that says what to do.
 
 Everything is deterministic for a given ``seed`` (one ``numpy.random.default_rng``).
 Memory: the largest chromosome about three times over (its text and its codes), plus
@@ -38,8 +48,9 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -52,6 +63,10 @@ from .sources import SequenceSource, open_source, read_bed
 logger = logging.getLogger("bpnet.data.negatives")
 
 IntervalsLike = Intervals | str | Path
+#: may negatives overlap each other: "auto" (only where it improves the GC match), True, False
+Overlap = Literal["auto"] | bool
+#: a KS statistic below this is a good GC match
+GOOD_KS = 0.05
 
 
 class MatchReport(BaseModel):
@@ -63,6 +78,12 @@ class MatchReport(BaseModel):
     n_requested: int = Field(description="round(ratio * n_peaks)")
     n_negatives: int = Field(description="negatives drawn")
     n_borrowed: int = Field(description="negatives drawn from a neighbouring GC bin because their own ran out")
+    # the three fields below are newer than the report: their defaults describe reports written before them
+    allow_overlap: Literal["auto"] | bool = Field(False, description="the allow_overlap setting the negatives were drawn with")
+    n_overlapping: int = Field(0, description="negatives that overlap at least one other negative")
+    shortfall_reason: str | None = Field(
+        None, description="why fewer than n_requested negatives were drawn, and what to do; null when the request was met"
+    )
     ratio: float
     width: int
     stride: int
@@ -87,7 +108,7 @@ class MatchReport(BaseModel):
     def summary(self) -> str:
         return (
             f"{self.n_negatives} negatives for {self.n_peaks} peaks (asked {self.n_requested}, {self.n_borrowed} from "
-            "a neighbouring GC bin); "
+            f"a neighbouring GC bin, {self.n_overlapping} overlapping another negative); "
             f"GC mean {self.peak_gc_mean:.3f} (peaks) vs {self.negative_gc_mean:.3f} (negatives), KS statistic {self.ks_statistic:.4f}"
         )
 
@@ -105,6 +126,7 @@ def gc_matched_negatives(
     chroms: Sequence[str] | None = None,
     bins: int = 500,
     max_n_fraction: float = 0.1,
+    allow_overlap: Overlap = "auto",
     seed: int = 0,
     log: logging.Logger | None = None,
 ) -> tuple[Intervals, MatchReport]:
@@ -120,7 +142,7 @@ def gc_matched_negatives(
             (bpnet-lite matches 1:1).
         stride: bp between candidate tiles (500; ChromBPNet uses 1000). A stride below
             ``width`` gives more candidates, which matters in GC-rich regions that
-            peaks deplete; negatives still never overlap.
+            peaks deplete.
         padding: bp kept clear around peaks, blacklist and ``exclude`` regions
             (default ``width // 2``).
         blacklist: regions no negative may overlap (e.g. the ENCODE blacklist);
@@ -129,6 +151,11 @@ def gc_matched_negatives(
         chroms: chromosomes to draw negatives from (default: those that hold peaks).
         bins: GC bins over [0, 1] (500: 0.002 wide).
         max_n_fraction: largest share of Ns in a window (peaks and candidates).
+        allow_overlap: may negatives overlap each other? ``"auto"`` (default): only
+            where a GC bin has no disjoint candidate left for its demand, so sparse
+            genomes keep disjoint negatives and dense ones keep the GC match;
+            ``False``: never (may fall short or borrow from other bins); ``True``:
+            overlaps are ignored, as ChromBPNet's tiles are. Never a duplicate.
         seed: seed of the random draws; the same inputs and seed give the same output.
         log: where to log (default: the ``bpnet.data.negatives`` logger).
 
@@ -136,7 +163,7 @@ def gc_matched_negatives(
         The negatives (``width`` bp, summit at the centre, sorted) and a :class:`MatchReport`.
     """
     log = log or logger
-    _check_arguments(width, ratio, stride, padding, bins, max_n_fraction)
+    _check_arguments(width, ratio, stride, padding, bins, max_n_fraction, allow_overlap)
     padding = width // 2 if padding is None else padding
     fasta = genome if isinstance(genome, SequenceSource) else open_source(genome, SequenceSource)
     sizes = fasta.sizes
@@ -176,21 +203,17 @@ def gc_matched_negatives(
     reach = math.ceil(width / stride)  # tiles this many positions apart or more do not overlap
     tiles = _tile_ids(cand_chrom, cand_start, stride, reach)
     rng = np.random.default_rng(seed)
-    chosen, borrowed = _draw(cand_bin, tiles, targets, reach, rng)
+    chosen, borrowed = _draw(cand_bin, tiles, targets, reach, allow_overlap, rng)
 
     neg_gc = cand_gc[chosen]
     names = np.array(scan, dtype=object)
     start = cand_start[chosen]
     negatives = Intervals(names[cand_chrom[chosen]], start, start + width, start + width // 2).sorted()
-    report = _report(peak_gc, neg_gc, cand_gc, edges, int(targets.sum()), borrowed, n_left_out, ratio, width, stride, padding, seed)
-    if report.n_negatives < report.n_requested:
-        log.warning(
-            "only %d of the %d negatives asked for could be drawn (%d candidate tiles): lower padding or stride, or "
-            "draw from more chromosomes",
-            report.n_negatives,
-            report.n_requested,
-            report.n_candidates,
-        )
+    report = _report(
+        peak_gc, neg_gc, cand_gc, edges, int(targets.sum()), borrowed, n_left_out, ratio, width, stride, padding, seed,
+        allow_overlap=allow_overlap, n_overlapping=_n_overlapping(negatives),
+    )
+    _warn(report, log)
     log.info("%s", report.summary())
     return negatives, report
 
@@ -227,8 +250,14 @@ def plot_gc_match(report: MatchReport, path: str | Path) -> None:
 # --- steps -------------------------------------------------------------------------
 
 
-def _check_arguments(width: int, ratio: float, stride: int, padding: int | None, bins: int, max_n_fraction: float) -> None:
+def _check_arguments(
+    width: int, ratio: float, stride: int, padding: int | None, bins: int, max_n_fraction: float, allow_overlap: Overlap
+) -> None:
     problems = [
+        (
+            not (allow_overlap == "auto" or isinstance(allow_overlap, bool)),
+            f"allow_overlap must be 'auto', true or false, got {allow_overlap!r}",
+        ),
         (width < 1, f"width must be >= 1 bp, got {width}"),
         (stride < 1, f"stride must be >= 1 bp, got {stride}"),
         (not ratio > 0, f"ratio must be > 0, got {ratio}"),
@@ -337,40 +366,88 @@ def _tile_ids(chrom: np.ndarray, start: np.ndarray, stride: int, reach: int) -> 
     return offsets[chrom] + start // stride
 
 
-def _draw(cand_bin: np.ndarray, tiles: np.ndarray, targets: np.ndarray, reach: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """Indices of the drawn candidates, and how many came from another bin than asked.
+class _Pool:
+    """Each GC bin's candidates in a random order, drawn without replacement.
 
-    Each bin's candidates are visited in a random order (sampling without
-    replacement). First every bin serves its own demand, the demands interleaved at
-    random; what is left unmet is then borrowed from the nearest bins with
-    candidates left (ties broken at random). A tile within ``reach - 1`` positions of
-    a drawn one overlaps it and is skipped.
+    ``disjoint(b)`` gives the next candidate of bin ``b`` that overlaps no drawn one
+    (those it passes over stay in the bin); ``any(b)`` the next one not drawn yet,
+    overlapping or not. Both return -1 when the bin has none left.
     """
-    n_bins = len(targets)
-    order = rng.permutation(len(cand_bin))
-    order = order[np.argsort(cand_bin[order], kind="stable")]
-    bounds = np.searchsorted(cand_bin[order], np.arange(n_bins + 1))
-    pool, tile = order.tolist(), tiles.tolist()
-    cursor, stop = bounds[:-1].tolist(), bounds[1:].tolist()
-    drawn = bytearray(int(tiles.max()) + reach + 1 if len(tiles) else 1)  # 1 where a drawn tile sits
 
-    def take(b: int) -> int:
-        while cursor[b] < stop[b]:
-            c = pool[cursor[b]]
-            cursor[b] += 1
-            t = tile[c]
+    def __init__(self, cand_bin: np.ndarray, tiles: np.ndarray, n_bins: int, reach: int, rng: np.random.Generator):
+        order = rng.permutation(len(cand_bin))
+        order = order[np.argsort(cand_bin[order], kind="stable")]
+        bounds = np.searchsorted(cand_bin[order], np.arange(n_bins + 1))
+        self.pool, self.tile, self.reach = order.tolist(), tiles.tolist(), reach
+        self.cursor, self.stop = bounds[:-1].tolist(), bounds[1:].tolist()
+        self.second = bounds[:-1].tolist()  # cursor of any(): the passed-over candidates are still there
+        self.drawn = bytearray(int(tiles.max()) + reach + 1 if len(tiles) else 1)  # 1 where a drawn tile sits
+
+    def disjoint(self, b: int) -> int:
+        reach, drawn = self.reach, self.drawn
+        while self.cursor[b] < self.stop[b]:
+            c = self.pool[self.cursor[b]]
+            self.cursor[b] += 1
+            t = self.tile[c]
             if drawn.find(1, t - reach + 1, t + reach) < 0:  # no drawn tile overlaps this one
                 drawn[t] = 1
                 return c
         return -1
 
-    demand = np.repeat(np.arange(n_bins), targets)
+    def any(self, b: int) -> int:
+        while self.second[b] < self.stop[b]:
+            c = self.pool[self.second[b]]
+            self.second[b] += 1
+            if not self.drawn[self.tile[c]]:
+                self.drawn[self.tile[c]] = 1
+                return c
+        return -1
+
+    def disjoint_first(self, b: int) -> int:
+        c = self.disjoint(b)
+        return c if c >= 0 else self.any(b)
+
+
+def _draw(
+    cand_bin: np.ndarray, tiles: np.ndarray, targets: np.ndarray, reach: int, overlap: Overlap, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """Indices of the drawn candidates, and how many came from another bin than asked.
+
+    Each bin's candidates are visited in a random order (sampling without
+    replacement). First every bin serves its own demand with candidates that overlap
+    no drawn one, the demands interleaved at random. With ``overlap="auto"``, what a
+    bin cannot serve so is then served by its own overlapping candidates. What is
+    still unmet is borrowed from the nearest bins with candidates left (ties broken at
+    random), a disjoint candidate first where ``overlap`` is "auto". ``overlap=True``
+    ignores overlaps altogether (every candidate is drawable, as ChromBPNet's tiles are).
+    """
+    pool = _Pool(cand_bin, tiles, len(targets), 1 if overlap is True else reach, rng)
+    demand = np.repeat(np.arange(len(targets)), targets)
     rng.shuffle(demand)
     chosen, unmet = [], []
     for b in demand.tolist():
-        c = take(b)
+        c = pool.disjoint(b)
         (chosen if c >= 0 else unmet).append(c if c >= 0 else b)
-    live = [b for b in range(n_bins) if cursor[b] < stop[b]]
+    if overlap == "auto":
+        still = []
+        for b in unmet:
+            c = pool.any(b)
+            (chosen if c >= 0 else still).append(c if c >= 0 else b)
+        unmet = still
+        borrowed = _borrow(unmet, pool.disjoint_first, pool.second, pool.stop, rng, chosen)
+    else:
+        borrowed = _borrow(unmet, pool.disjoint, pool.cursor, pool.stop, rng, chosen)
+    return np.asarray(chosen, dtype=np.int64), borrowed
+
+
+def _borrow(
+    unmet: list[int], take: Callable[[int], int], cursor: list[int], stop: list[int], rng: np.random.Generator, chosen: list[int]
+) -> int:
+    """Serve each unmet bin from the nearest bins that ``take`` still draws from; append to ``chosen``.
+
+    A bin is tried while its ``cursor`` is below its ``stop``, and dropped once ``take`` finds nothing in it.
+    """
+    live = [b for b in range(len(stop)) if cursor[b] < stop[b]]
     coin = (rng.random(len(unmet)) < 0.5).tolist()
     borrowed = 0
     for b, heads in zip(unmet, coin):
@@ -390,10 +467,57 @@ def _draw(cand_bin: np.ndarray, tiles: np.ndarray, targets: np.ndarray, reach: i
             del live[at]
         else:
             break
-    return np.asarray(chosen, dtype=np.int64), borrowed
+    return borrowed
 
 
-def _report(peak_gc, neg_gc, cand_gc, edges, n_requested, borrowed, n_left_out, ratio, width, stride, padding, seed) -> MatchReport:
+def _n_overlapping(negatives: Intervals) -> int:
+    """Intervals of a sorted, equal-width set that overlap at least one other."""
+    touch = (negatives.chrom[1:] == negatives.chrom[:-1]) & (negatives.start[1:] < negatives.end[:-1])
+    flags = np.zeros(len(negatives), bool)
+    flags[1:] |= touch
+    flags[:-1] |= touch
+    return int(flags.sum())
+
+
+def _shortfall_reason(n_negatives: int, n_requested: int, n_candidates: int, padding: int, allow_overlap: Overlap) -> str | None:
+    """Why ``n_negatives < n_requested`` and what to do, or None when the request was met."""
+    if n_negatives >= n_requested:
+        return None
+    if n_candidates < n_requested:  # the only way to fall short unless allow_overlap is false
+        disjoint = " (and allow_overlap: false draws only disjoint ones)" if allow_overlap is False else ""
+        return (
+            f"only {n_candidates} candidate tiles are left once peaks, blacklist and exclude regions (with {padding} bp "
+            f"padding) are taken out{disjoint}: lower padding, stride or ratio, or draw from more chromosomes"
+        )
+    return (
+        f"negatives may not overlap each other (allow_overlap: false) and the {n_candidates} candidate tiles hold only "
+        f"{n_negatives} disjoint ones: set allow_overlap to auto, or lower padding, stride or ratio"
+    )
+
+
+def _warn(report: MatchReport, log: logging.Logger) -> None:
+    """A WARNING for a short set (both numbers and the reason) and for a poor GC match."""
+    if report.shortfall_reason:
+        log.warning("only %d of the %d negatives asked for could be drawn: %s", report.n_negatives, report.n_requested,
+                    report.shortfall_reason)
+    if report.ks_statistic >= GOOD_KS:
+        cause = (
+            "the disjoint candidates of the peaks' GC ran out: set allow_overlap to auto"
+            if report.allow_overlap is False and report.n_borrowed
+            else "the candidate tiles lack the peaks' GC: lower padding, stride or ratio, or draw from more chromosomes"
+        )
+        log.warning(
+            "negatives match the peaks' GC poorly (KS statistic %.3f, good is below %.2f; GC mean %.3f for peaks, %.3f for "
+            "negatives, %.3f over all %d candidate tiles): %s",
+            report.ks_statistic, GOOD_KS, report.peak_gc_mean, report.negative_gc_mean, report.candidate_gc_mean,
+            report.n_candidates, cause,
+        )
+
+
+def _report(
+    peak_gc, neg_gc, cand_gc, edges, n_requested, borrowed, n_left_out, ratio, width, stride, padding, seed, *, allow_overlap,
+    n_overlapping,
+) -> MatchReport:
     from scipy.stats import ks_2samp
 
     bins = len(edges) - 1
@@ -405,7 +529,9 @@ def _report(peak_gc, neg_gc, cand_gc, edges, n_requested, borrowed, n_left_out, 
         statistic, pvalue = 1.0, 0.0
     return MatchReport(
         n_peaks=len(peak_gc), n_peaks_left_out=n_left_out, n_candidates=len(cand_gc), n_requested=n_requested,
-        n_negatives=len(neg_gc), n_borrowed=borrowed, ratio=ratio, width=width, stride=stride, padding=padding, seed=seed,
+        n_negatives=len(neg_gc), n_borrowed=borrowed, allow_overlap=allow_overlap, n_overlapping=n_overlapping,
+        shortfall_reason=_shortfall_reason(len(neg_gc), n_requested, len(cand_gc), padding, allow_overlap),
+        ratio=ratio, width=width, stride=stride, padding=padding, seed=seed,
         ks_statistic=statistic, ks_pvalue=pvalue,
         peak_gc_mean=float(peak_gc.mean()), negative_gc_mean=float(neg_gc.mean()) if len(neg_gc) else float("nan"),
         candidate_gc_mean=float(cand_gc.mean()),

@@ -19,6 +19,21 @@ are independent: P(G) = P(C) = gc/2, P(A) = P(T) = (1 - gc)/2. A fraction
 ``amplified_fraction`` (5%) of isochores has relative copy number ``amplification``
 (1.5), which only scales ChIP background and control reads.
 
+**GC domains (opt-in, ``gc_domains``).** Off by default (``null``; outputs are then
+exactly those of earlier versions). With ``gc_domains: {}`` (or ``true``, or
+``--gc-domains``) each chromosome is first cut into domains that alternate between
+GC-poor and GC-rich (the first one's kind drawn; rich with probability
+``rich_fraction``). Domain lengths are uniform between 0.5 and 1.5 times
+``2 * size * rich_fraction`` (rich) or ``2 * size * (1 - rich_fraction)`` (poor), so
+domains average ``size`` (300 kb) and rich ones cover about ``rich_fraction`` (0.3) of
+the genome. Each domain is then cut into isochores as above, whose GC is uniform in the
+lower half of ``gc_range`` (poor) or the upper half (rich). A share ``peak_share`` (0.9)
+of the peaks is placed in rich domains, the rest in poor ones, so peaks in rich domains
+number ``peak_share * n_peaks`` over ``rich_fraction * genome_size`` bp (n_peaks sets
+the density). This is the structure of real genomes that makes GC matching hard: peaks
+and their padding take up much of the GC-rich background. ``simulation.json`` then
+records ``gc_domains`` and the counts ``gc_rich_bp`` and ``peaks_in_gc_rich``.
+
 **Depleted background.** Before any site is planted, every window of the random genome
 that matches one of the motifs at ``deplete_above`` (0.8) of its score range or more,
 on either strand, has its most contributing base swapped with a different base 30-200
@@ -37,7 +52,9 @@ genome but sparse enough for GC matching) centres at least ``min_distance`` (1 k
 apart and 2.5 kb from chromosome ends. An isochore receives centres in proportion to
 its length times ``exp(gc_preference * z)``, z its GC scaled to [-1, 1] over
 ``gc_range``: peaks are GC-richer than the genome, as in real data, so GC-matched
-negatives differ from random ones.
+negatives differ from random ones. With GC domains these weights are rescaled so that
+rich domains get ``peak_share`` of the centres, and ``round(peak_share * n_peaks)``
+peaks are chosen among those kept there.
 
 **Motif instances.** Each peak holds 1..``max_sites`` (3) instances, uniformly. The
 motifs (default: five JASPAR 2024 CORE vertebrate matrices, CTCF MA0139.2, GATA1

@@ -30,6 +30,7 @@ def simulate(
     read_length: int = _DEFAULT["read_length"],
     tn5_strength: float = _DEFAULT["tn5_strength"],
     reads: bool = _DEFAULT["reads"],
+    gc_domains: bool = False,
     force: bool = False,
 ) -> int:
     """Simulate a genome with planted motifs, true peaks and ChIP or ATAC reads (seeded).
@@ -70,6 +71,8 @@ def simulate(
         ATAC: strength of the Tn5 sequence bias (0: none).
     reads
         Simulate reads (--no-reads writes only genome, motifs, sites and peaks).
+    gc_domains
+        GC-structured genome: alternating GC-poor and GC-rich domains (~300 kb), 90% of peaks in the rich ones.
     force
         Replace a non-empty --out.
     """
@@ -82,7 +85,8 @@ def simulate(
     started = time.perf_counter()
     result = simulator.simulate(
         out, kind, seed, genome_size=genome_size, n_chroms=chroms, n_peaks=n_peaks, motifs=motifs, reads=reads,
-        depth=depth, frip=frip, max_sites=max_sites, read_length=read_length, tn5_strength=tn5_strength, overwrite=force,
+        depth=depth, frip=frip, max_sites=max_sites, read_length=read_length, tn5_strength=tn5_strength,
+        gc_domains=gc_domains, overwrite=force,
     )
     console.print(summary_table(result))
     counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in result.counts.items())

@@ -5,7 +5,29 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class GcDomains(BaseModel):
+    """Opt-in GC structure: long GC-poor and GC-rich domains alternate, and peaks crowd into the rich ones.
+
+    Real genomes are like this (isochores of hundreds of kb, peaks dense in the GC-rich
+    ones), and it is what makes GC matching hard: the peaks and their padding take up
+    much of the GC-rich background.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(
+        300_000, ge=10_000,
+        description="mean domain length (bp): rich domains average 2 * size * rich_fraction, poor ones 2 * size * (1 - rich_fraction)",
+    )
+    rich_fraction: float = Field(0.3, gt=0.0, lt=1.0, description="expected share of the genome in GC-rich domains")
+    peak_share: float = Field(
+        0.9, ge=0.0, le=1.0,
+        description="share of the peaks placed in GC-rich domains: round(peak_share * n_peaks) peaks in about "
+        "rich_fraction * genome_size bp, so n_peaks sets their density",
+    )
 
 
 class SimulationConfig(BaseModel):
@@ -36,6 +58,11 @@ class SimulationConfig(BaseModel):
     gc_range: tuple[float, float] = Field((0.35, 0.60), description="range of isochore GC fractions")
     isochore_size: int = Field(50_000, ge=1000, description="mean isochore (constant-GC block) length (bp)")
     gc_preference: float = Field(1.0, description="peaks favour GC-rich isochores by exp(gc_preference * z), z in [-1, 1]")
+    gc_domains: GcDomains | None = Field(
+        None,
+        description="opt-in: isochores grouped in alternating GC-poor domains (GC in the lower half of gc_range) and GC-rich "
+        "ones (upper half), peaks clustered in the rich ones; {} or true for the defaults; null (default): no domains",
+    )
     gc_bias: float = Field(0.2, ge=0.0, le=0.95, description="background read/cut density 1 + gc_bias * z")
     amplified_fraction: float = Field(0.05, ge=0.0, le=1.0, description="chip: fraction of isochores with extra copies")
     amplification: float = Field(1.5, gt=0.0, description="chip: copy number of amplified isochores (relative)")
@@ -57,6 +84,14 @@ class SimulationConfig(BaseModel):
     accessibility_sd: float = Field(60.0, gt=0.0, description="atac: sd of each site's Gaussian of accessibility (bp)")
     footprint: float = Field(0.5, ge=0.0, lt=1.0, description="atac: fraction of cuts a bound site's bases lose")
     tn5_strength: float = Field(1.0, ge=0.0, description="atac: cut weight is 2 ** (tn5_strength * Tn5 log-odds in bits)")
+
+    @field_validator("gc_domains", mode="before")
+    @classmethod
+    def _domains_switch(cls, value: object) -> object:
+        """``true`` turns the domains on with their defaults, ``false`` leaves them off."""
+        if value is True:
+            return {}
+        return None if value is False else value
 
     @model_validator(mode="after")
     def _check(self) -> SimulationConfig:

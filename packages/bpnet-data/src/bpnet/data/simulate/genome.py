@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import DataError
+
+if TYPE_CHECKING:
+    from .config import GcDomains
 
 #: FASTA line width (bases per line).
 LINE_WIDTH = 60
@@ -16,16 +20,23 @@ _LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 
 @dataclass
 class Isochores:
-    """Blocks of constant base composition: chromosome index, start, end (local), GC, copy number."""
+    """Blocks of constant base composition: chromosome index, start, end (local), GC, copy number,
+    and (with GC domains only) whether the block lies in a GC-rich domain."""
 
     chrom: np.ndarray
     start: np.ndarray
     end: np.ndarray
     gc: np.ndarray
     copy: np.ndarray
+    rich: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.start)
+
+    def block_at(self, chrom: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """Index of the block holding each (chromosome index, position) pair."""
+        key = self.chrom * (1 << 40) + self.start  # blocks are sorted by chromosome, then start
+        return np.searchsorted(key, np.asarray(chrom) * (1 << 40) + np.asarray(position), side="right") - 1
 
     def per_base(self, values: np.ndarray, chrom: int) -> np.ndarray:
         """A per-base array of ``values`` (one per block) along chromosome ``chrom``."""
@@ -71,6 +82,7 @@ def make_genome(
     isochore_size: int = 50_000,
     amplified_fraction: float = 0.05,
     amplification: float = 1.5,
+    domains: GcDomains | None = None,
 ) -> Genome:
     """Draw a genome of ``genome_size`` bp in ``n_chroms`` chromosomes named chr1..chrN.
 
@@ -79,16 +91,25 @@ def make_genome(
     uniform in ``gc_range`` and its bases are drawn independently (G = C = gc/2,
     A = T = (1 - gc)/2). A fraction ``amplified_fraction`` of isochores has copy number
     ``amplification`` (relative to 1), which scales background reads (ChIP and control).
+
+    With ``domains``, each chromosome is first cut into GC domains (see
+    :func:`_domains`), then each domain into isochores; an isochore's GC is uniform in
+    the lower half of ``gc_range`` in a poor domain, in the upper half in a rich one.
     """
     sizes = chromosome_sizes(genome_size, n_chroms)
     names = [f"chr{i + 1}" for i in range(n_chroms)]
-    blocks = [_isochores(rng, i, int(size), isochore_size) for i, size in enumerate(sizes)]
-    chrom = np.concatenate([b[0] for b in blocks])
-    start = np.concatenate([b[1] for b in blocks])
-    end = np.concatenate([b[2] for b in blocks])
-    gc = rng.uniform(gc_range[0], gc_range[1], size=len(start))
+    if domains is None:
+        blocks = [(*_isochores(rng, i, int(size), isochore_size), None) for i, size in enumerate(sizes)]
+    else:
+        blocks = [_domain_isochores(rng, i, int(size), isochore_size, domains) for i, size in enumerate(sizes)]
+    chrom, start, end, rich = (np.concatenate([b[k] for b in blocks]) if blocks[0][k] is not None else None for k in range(4))
+    if rich is None:
+        gc = rng.uniform(gc_range[0], gc_range[1], size=len(start))
+    else:
+        half = (gc_range[1] - gc_range[0]) / 2
+        gc = gc_range[0] + half * (rich + rng.random(len(start)))  # poor: lower half of gc_range, rich: upper half
     copy = np.where(rng.random(len(start)) < amplified_fraction, amplification, 1.0)
-    isochores = Isochores(chrom, start, end, gc, copy)
+    isochores = Isochores(chrom, start, end, gc, copy, rich)
     codes = [_bases(rng, isochores, i) for i in range(n_chroms)]
     return Genome(names, codes, isochores)
 
@@ -106,6 +127,40 @@ def _isochores(rng: np.random.Generator, chrom: int, size: int, mean: int) -> tu
     ends[-1] = size
     starts = np.concatenate([[0], ends[:-1]])
     return np.full(len(ends), chrom, dtype=np.int64), starts.astype(np.int64), ends.astype(np.int64)
+
+
+def _domains(rng: np.random.Generator, size: int, domains: GcDomains) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, end, rich) of alternating GC-poor and GC-rich domains along ``size`` bp.
+
+    The first domain's kind is drawn (rich with probability ``rich_fraction``); lengths
+    are uniform between 0.5 and 1.5 times ``2 * size * share`` of their kind, so rich
+    domains cover close to ``rich_fraction`` of each chromosome (exponential lengths
+    made that share, hence the peak density in rich domains, vary too much between
+    seeds of a small genome).
+    """
+    means = {True: 2 * domains.size * domains.rich_fraction, False: 2 * domains.size * (1 - domains.rich_fraction)}
+    rich = bool(rng.random() < domains.rich_fraction)
+    starts, ends, kinds = [], [], []
+    position = 0
+    while position < size:
+        length = max(int(means[rich] * rng.uniform(0.5, 1.5)), 1)
+        starts.append(position)
+        position = min(position + length, size)
+        ends.append(position)
+        kinds.append(rich)
+        rich = not rich
+    return np.array(starts, np.int64), np.array(ends, np.int64), np.array(kinds, bool)
+
+
+def _domain_isochores(
+    rng: np.random.Generator, chrom: int, size: int, isochore_size: int, domains: GcDomains
+) -> tuple[np.ndarray, ...]:
+    """Isochores (chrom, start, end, rich) of one chromosome cut first into GC domains."""
+    parts = []
+    for lo, hi, rich in zip(*_domains(rng, size, domains)):
+        c, s, e = _isochores(rng, chrom, int(hi - lo), isochore_size)
+        parts.append((c, s + lo, e + lo, np.full(len(s), rich)))
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))
 
 
 def _bases(rng: np.random.Generator, isochores: Isochores, chrom: int) -> np.ndarray:

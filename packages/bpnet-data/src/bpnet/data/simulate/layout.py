@@ -68,6 +68,7 @@ def place_centres(
     margin: int,
     gc_preference: float,
     gc_range: tuple[float, float],
+    peak_share: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(chromosome index, centre) of ``n_peaks`` peaks at least ``min_distance`` apart.
 
@@ -76,7 +77,11 @@ def place_centres(
     ``gc_range`` (GC-rich regions hold more peaks, as in real genomes); they are at
     least ``margin`` bp from chromosome ends. Sorted candidates closer than
     ``min_distance`` to the previous kept one are dropped; ``n_peaks`` of the kept
-    ones are chosen at random.
+    ones are chosen at random. With GC domains (``genome.isochores.rich``) and
+    ``peak_share``, a share ``peak_share`` of the candidates falls in GC-rich domains
+    and ``round(peak_share * n_peaks)`` peaks are chosen among the kept rich ones, the
+    rest among the poor ones (so thinning, which bites where candidates crowd, cannot
+    dilute the clustering).
     """
     iso = genome.isochores
     lengths = genome.lengths
@@ -87,20 +92,51 @@ def place_centres(
     weight = usable * np.exp(gc_preference * (iso.gc - mid) / half)
     if weight.sum() <= 0:
         raise DataError("the chromosomes are too short for peaks: raise --genome-size or lower --chroms")
+    share = peak_share if iso.rich is not None else None
+    if share is not None:
+        weight = _share_weights(weight, iso.rich, share)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     for factor in (3, 6, 12):
         n = factor * n_peaks + 16
         block = rng.choice(len(weight), size=n, p=weight / weight.sum())
         pos = lo[block] + (rng.random(n) * usable[block]).astype(np.int64)
         kept = _thin(np.sort(offsets[iso.chrom[block]] + pos), min_distance)
-        if len(kept) >= n_peaks:
+        if share is None and len(kept) >= n_peaks:
             chosen = np.sort(rng.choice(kept, size=n_peaks, replace=False))
+        elif share is not None:
+            chrom = np.searchsorted(offsets, kept, side="right") - 1
+            rich = iso.rich[iso.block_at(chrom, kept - offsets[chrom])]
+            chosen = _choose_by_kind(rng, kept, rich, n_peaks, share)
+        else:
+            continue
+        if chosen is not None:
             chrom = np.searchsorted(offsets, chosen, side="right") - 1
             return chrom, chosen - offsets[chrom]
     raise DataError(
-        f"cannot place {n_peaks} peaks at least {min_distance} bp apart in {int(lengths.sum())} bp: "
-        "lower --n-peaks or raise --genome-size"
+        f"cannot place {n_peaks} peaks at least {min_distance} bp apart in {int(lengths.sum())} bp"
+        + (f" with {share:.0%} of them in GC-rich domains" if share is not None else "")
+        + ": lower --n-peaks or raise --genome-size" + (" (or lower gc_domains.peak_share)" if share else "")
     )
+
+
+def _choose_by_kind(rng: np.random.Generator, kept: np.ndarray, rich: np.ndarray, n: int, share: float) -> np.ndarray | None:
+    """``round(share * n)`` of the ``rich`` positions and the rest from the others, sorted; None if either has too few."""
+    n_rich = round(share * n)
+    if rich.sum() < n_rich or (~rich).sum() < n - n_rich:
+        return None
+    return np.sort(np.concatenate([rng.choice(kept[rich], n_rich, replace=False), rng.choice(kept[~rich], n - n_rich, replace=False)]))
+
+
+def _share_weights(weight: np.ndarray, rich: np.ndarray, share: float) -> np.ndarray:
+    """``weight`` rescaled so that GC-rich blocks hold ``share`` of the total, poor ones the rest."""
+    total_rich, total_poor = weight[rich].sum(), weight[~rich].sum()
+    for wanted, total, kind in ((share, total_rich, "GC-rich"), (1 - share, total_poor, "GC-poor")):
+        if wanted > 0 and total <= 0:
+            raise DataError(
+                f"gc_domains: no {kind} domain has room for peaks in this genome: raise genome_size, lower "
+                f"gc_domains.size, or set gc_domains.peak_share to {int(kind != 'GC-rich')}"
+            )
+    return np.where(rich, share * weight / max(total_rich, 1e-300), (1 - share) * weight / max(total_poor, 1e-300))
 
 
 def _thin(sorted_positions: np.ndarray, min_distance: int) -> np.ndarray:

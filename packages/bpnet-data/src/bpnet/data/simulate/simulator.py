@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import ValidationError
@@ -19,6 +20,10 @@ from bpnet.core.versions import package_version
 from ..errors import DataError
 from ..motifs import Motif, format_meme, read_meme
 from .config import SimulationConfig
+
+if TYPE_CHECKING:
+    from .genome import Genome
+    from .layout import Peaks
 
 log = logging.getLogger("bpnet.data.simulate")
 
@@ -35,7 +40,8 @@ JASPAR_NOTE = (
 class Simulation:
     """What a simulation wrote (paths inside ``out``; None where not written) and its counts.
 
-    ``counts``: chromosomes, genome_bp, peaks, sites; ChIP adds reads, reads_in_peaks
+    ``counts``: chromosomes, genome_bp, peaks, sites; with ``gc_domains``, gc_rich_bp
+    and peaks_in_gc_rich (summit in a GC-rich domain); ChIP adds reads, reads_in_peaks
     (read 5' ends inside true peak regions) and control_reads; ATAC adds fragments,
     reads (two per fragment) and cuts_in_peaks.
     """
@@ -186,7 +192,7 @@ def _run(folder: Path, config: SimulationConfig, motifs: list[Motif], motif_sour
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(5)]
     genome = genome_mod.make_genome(
         streams[0], config.genome_size, config.n_chroms, gc_range=config.gc_range, isochore_size=config.isochore_size,
-        amplified_fraction=config.amplified_fraction, amplification=config.amplification,
+        amplified_fraction=config.amplified_fraction, amplification=config.amplification, domains=config.gc_domains,
     )
     if config.deplete_above is not None:
         from .depletion import deplete_matches
@@ -196,6 +202,7 @@ def _run(folder: Path, config: SimulationConfig, motifs: list[Motif], motif_sour
     chrom, centre = layout.place_centres(
         streams[1], genome, config.n_peaks, min_distance=config.min_distance, margin=PEAK_MARGIN,
         gc_preference=config.gc_preference, gc_range=config.gc_range,
+        peak_share=config.gc_domains.peak_share if config.gc_domains else None,
     )
     peaks, sites = layout.plant_sites(
         streams[1], genome, motifs, chrom, centre,
@@ -215,6 +222,8 @@ def _run(folder: Path, config: SimulationConfig, motifs: list[Motif], motif_sour
         time.perf_counter() - started,
     )
     counts = {"chromosomes": config.n_chroms, "genome_bp": int(genome.lengths.sum()), "peaks": len(peaks), "sites": int(len(sites.start))}
+    if config.gc_domains is not None:
+        counts.update(_domain_counts(genome, peaks))
     files = {
         "genome": "genome.fa",
         "genome_index": "genome.fa.fai",
@@ -237,6 +246,24 @@ def _run(folder: Path, config: SimulationConfig, motifs: list[Motif], motif_sour
     return counts
 
 
+def _domain_counts(genome: Genome, peaks: Peaks) -> dict[str, int]:
+    """bp in GC-rich domains and peaks whose summit lies in one (GC domains only)."""
+    iso = genome.isochores
+    in_rich = iso.rich[iso.block_at(peaks.chrom, peaks.summit)]
+    rich_bp = int(((iso.end - iso.start) * iso.rich).sum())
+    log.info("GC domains: %.1f%% of the genome GC-rich, holding %d of %d peaks (one per %.1f kb there)",
+             100 * rich_bp / genome.lengths.sum(), in_rich.sum(), len(peaks), rich_bp / max(in_rich.sum(), 1) / 1000)
+    return {"gc_rich_bp": rich_bp, "peaks_in_gc_rich": int(in_rich.sum())}
+
+
+def _parameters(config: SimulationConfig) -> dict:
+    """The config as JSON; ``gc_domains`` only when on, so runs without it keep the manifest they always had."""
+    parameters = json.loads(config.model_dump_json())
+    if config.gc_domains is None:
+        del parameters["gc_domains"]
+    return parameters
+
+
 def _manifest(
     config: SimulationConfig, motifs: list[Motif], motif_source: str, site_motif: np.ndarray,
     sizes: dict[str, int], counts: dict[str, int], files: dict[str, str],
@@ -249,7 +276,7 @@ def _manifest(
         "package_version": package_version("bpnet-data"),
         "kind": config.kind,
         "seed": config.seed,
-        "parameters": json.loads(config.model_dump_json()),
+        "parameters": _parameters(config),
         "motif_source": motif_source,
         "motifs": [
             {"name": m.name, "alt_name": m.alt_name, "width": m.width, "consensus": m.consensus, "sites": int((site_motif == i).sum())}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -28,7 +29,7 @@ class GcMatchedNegativesParams(StageParams):
     stride: int = Field(
         500,
         ge=1,
-        description="bp between candidate background tiles (ChromBPNet: 1000; 500 matches GC better); negatives never overlap each other",
+        description="bp between candidate background tiles (ChromBPNet: 1000; 500 gives more candidates, so GC matches better)",
     )
     padding: int | None = Field(
         None,
@@ -45,12 +46,24 @@ class GcMatchedNegativesParams(StageParams):
         description="GC bins over [0, 1] for the matching (500: 0.002 wide); a bin that runs out borrows from its nearest neighbours",
     )
     max_n_fraction: float = Field(0.1, ge=0, le=1, description="largest share of N bases in a peak window or a candidate tile")
+    allow_overlap: Literal["auto"] | bool = Field(
+        "auto",
+        description=(
+            "may negatives overlap each other? auto: only where a GC bin has no disjoint candidate left (sparse genomes "
+            "keep disjoint negatives, dense GC-rich ones keep the GC match); false: never (the set may fall short); "
+            "true: overlaps are ignored, as in ChromBPNet"
+        ),
+    )
     seed: int = Field(0, description="seed of the random draws; the same inputs and seed give the same negatives")
     negatives: Output = Field(
         Path("negatives.bed"),
         description="negatives, narrowPeak-style BED (summit offset width // 2 in column 10), sorted",
     )
-    report: Output = Field(Path("gc_match.json"), description="match report: KS statistic, GC means and histograms of peaks and negatives")
+    report: Output = Field(
+        Path("gc_match.json"),
+        description="match report: KS statistic, GC means and histograms of peaks and negatives, counts asked and drawn, "
+        "overlapping negatives, why a set fell short",
+    )
     plot: Output = Field(
         Path("gc_match.png"),
         description="GC distributions of peaks, negatives and all candidate tiles overlaid, KS statistic in the title",
@@ -70,15 +83,18 @@ class GcMatchedNegatives(Stage):
             params.genome, params.peaks,
             width=params.width, ratio=params.ratio, stride=params.stride, padding=params.padding,
             blacklist=params.blacklist, exclude=params.exclude, chroms=params.chroms,
-            bins=params.bins, max_n_fraction=params.max_n_fraction, seed=params.seed, log=context.log,
+            bins=params.bins, max_n_fraction=params.max_n_fraction, allow_overlap=params.allow_overlap, seed=params.seed,
+            log=context.log,
         )
         negatives.write_bed(params.negatives, narrowpeak=True)
         report.write(params.report)
         plot_gc_match(report, params.plot)
         context.log.info(
-            "GC match: KS statistic %.4f (p = %.3g) over %d peaks and %d negatives",
+            "GC match: KS statistic %.4f (p = %.3g) over %d peaks and %d negatives (%d asked, %d overlapping another)",
             report.ks_statistic,
             report.ks_pvalue,
             report.n_peaks,
             report.n_negatives,
+            report.n_requested,
+            report.n_overlapping,
         )
