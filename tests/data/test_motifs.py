@@ -9,7 +9,18 @@ import numpy as np
 import pytest
 
 from bpnet.data.errors import DataError
-from bpnet.data.motifs import Motif, read_meme, sample_sites, scan, score_sites, write_meme
+from bpnet.data.motifs import (
+    BUILTIN_MOTIFS,
+    Motif,
+    builtin_motifs_file,
+    motifs_location,
+    read_meme,
+    read_motifs,
+    sample_sites,
+    scan,
+    score_sites,
+    write_meme,
+)
 from bpnet.data.onehot import encode_codes
 
 BUNDLED = Path(__file__).parents[2] / "packages/bpnet-data/src/bpnet/data/simulate/jaspar.meme"
@@ -173,3 +184,36 @@ def test_motif_validates_its_matrix():
     motif = Motif("norm", [[2, 2, 0, 0]])
     np.testing.assert_allclose(motif.pwm, [[0.5, 0.5, 0, 0]])
     assert motif.reverse_complement().consensus in {"G", "T"}
+
+
+# --- built-in bias motifs ------------------------------------------------------------------------
+
+#: the official ChromBPNet bias-motif sequences (kundajelab/chrombpnet, chrombpnet/pipelines.py)
+OFFICIAL_BIAS_MOTIFS = {
+    "tn5": {"tn5_1": "GCACAGTACAGAGCTG", "tn5_2": "GTGCACAGTTCTAGAGTGTGCAG", "tn5_3": "CCTCTACACTGTGCAGAA",
+            "tn5_4": "GCACAGTTCTAGACTGTGCAG", "tn5_5": "CTGCACAGTGTAGAGTTGTGC"},
+    "dnase": {"dnase_1": "TTTACAAGTCCA"},
+}
+
+
+@pytest.mark.parametrize("name", ["tn5", "dnase"])
+def test_built_in_bias_motifs_are_the_official_sequences_as_one_hot_motifs(name):
+    assert set(BUILTIN_MOTIFS) == set(OFFICIAL_BIAS_MOTIFS)
+    motifs = read_motifs(name)
+    assert {m.name: m.consensus for m in motifs} == OFFICIAL_BIAS_MOTIFS[name]
+    assert all(set(np.unique(m.pwm)) == {0.0, 1.0} for m in motifs)  # one-hot: the consensus is the sequence
+    assert motifs_location(name) == motifs_location(name.upper()) == builtin_motifs_file(name)
+    assert builtin_motifs_file(name).parent.name == "bias_motifs" and "MIT licence" in builtin_motifs_file(name).read_text()
+
+
+def test_an_unknown_motif_set_name_is_one_clear_error_and_paths_stay_paths(tmp_path):
+    with pytest.raises(ValueError, match=r"'tn6' is neither a built-in motif set \(tn5, dnase\) nor a MEME file path") as caught:
+        motifs_location("tn6")
+    assert "\n" not in str(caught.value) and "./tn6" in str(caught.value)
+    with pytest.raises(DataError, match="'tn6' is neither a built-in motif set"):
+        read_motifs("tn6")
+    # anything with a '/' or a '.' is a path, and so is every Path object (a file named like a set: ./tn5)
+    for value in ("motifs.meme", "./tn5", "data/tn5", tmp_path / "tn5"):
+        assert motifs_location(value) == Path(value)
+    write_meme(tmp_path / "own.meme", [Motif("own", np.eye(4))])
+    assert [m.name for m in read_motifs(tmp_path / "own.meme")] == ["own"]

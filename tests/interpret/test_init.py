@@ -28,6 +28,7 @@ from bpnet.interpret.init.render import flow, scalar
 #: ``key:`` alone opens that list)
 FIELD_LINE = re.compile(r"^(?P<indent> *)(?P<item>- )?(?P<key>[A-Za-z0-9_-]+):(?: (?P<value>.*?))?  # (?P<comment>\S.*)$")
 INTERPRETATION = ["attribute", "seqlets", "modisco"]
+BIAS_CHECK = ["bias-attribute", "bias-modisco", "bias-annotate"]
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +141,7 @@ def test_bpnet_with_controls_writes_a_valid_fully_commented_spec(data):
         "name": "ctcf BPNet", "training": "@train.training", "metrics": "@evaluate.metrics", "predictions": "@evaluate.predictions",
         "attributions": "@attribute.scores/counts.h5", "modisco": "@modisco.results", "annotations": "@annotate.patterns_table",
         "marginalization": "@marginalize.table", "marginalization_effects": "@marginalize.effects",
+        "bias_modisco": None, "bias_annotations": None, "bias_motifs": None,  # ChromBPNet's: written unset, as every field
     }
     entry_lines = [FIELD_LINE.match(line) for line in spec_path.read_text().splitlines() if re.match(r"^ {8}(- |  )\w", line)]
     assert [m["key"] for m in entry_lines] == list(section) and entry_lines[0]["item"] == "- "
@@ -172,14 +174,71 @@ def test_chrombpnet_atac_writes_cut_sites_and_the_official_recipe(data):
     assert "control-signal" not in spec["stages"]
     assert params(spec, "peaks")["preset"] == "atac"
     assert params(spec, "loci")["max_jitter"] == 500 and params(spec, "loci")["controls"] == []
-    train = params(spec, "train")
-    assert spec["stages"]["train"]["stage"] == "train-chrombpnet"
-    assert (train["bias_hyperparameters"], train["hyperparameters"]) == (
-        {"n_filters": 128, "n_layers": 4},
-        {"n_filters": 512, "n_layers": 8},
+    # two-stage bias design: three bias candidates, then train-chrombpnet picks one (the bias sizes moved to the bias stage)
+    assert list(spec["stages"]) == ["signal", "peaks", "negatives", "folds", "loci", "bias", "train", "evaluate",
+                                    *INTERPRETATION, "annotate", "marginalize", *BIAS_CHECK, "report"]
+    bias, train = params(spec, "bias"), params(spec, "train")
+    assert spec["stages"]["bias"]["stage"] == "train-chrombpnet-bias" and spec["stages"]["train"]["stage"] == "train-chrombpnet"
+    assert (bias["bias_hyperparameters"], bias["bias_threshold_factor"]) == ({"n_filters": 128, "n_layers": 4}, [0.3, 0.5, 0.7])
+    assert (train["bias_model"], train["bias_choice"], train["hyperparameters"]) == (
+        "@bias.bias_models", "auto", {"n_filters": 512, "n_layers": 8},
     )
+    assert params(spec, "evaluate")["bias_motifs"] == "tn5"
     assert params(spec, "attribute")["models"] == params(spec, "marginalize")["models"] == ["@train.accessibility_model"]
-    assert [section["name"] for section in params(spec, "report")["models"]] == ["reads ChromBPNet"]
+    # the bias model's TF-MoDISco check: the chosen scaled bias model, a short run, the bias and the -m motifs
+    bias_attribute = params(spec, "bias-attribute")
+    assert (bias_attribute["models"], bias_attribute["heads"], bias_attribute["max_loci"]) == (["@train.bias_model_out"], ["profile"], 5000)
+    assert params(spec, "bias-modisco")["attributions"] == "@bias-attribute.scores/profile.h5"
+    assert params(spec, "bias-modisco")["max_seqlets"] == 20_000
+    assert params(spec, "bias-annotate")["motifs"] == ["tn5", "atac/motifs.meme"]
+    assert params(spec, "bias-annotate")["patterns"] == "@bias-modisco.results"
+    (section,) = params(spec, "report")["models"]
+    assert section["name"] == "reads ChromBPNet"
+    assert (section["bias_modisco"], section["bias_annotations"], section["bias_motifs"]) == (
+        "@bias-modisco.results", "@bias-annotate.patterns_table", "tn5",
+    )
+
+
+def test_the_chrombpnet_spec_resolves_every_stage_and_parameter_without_running(data):
+    from bpnet.core.dag.executor import Runner
+    from bpnet.core.spec import load_pipeline
+    from bpnet.data.motifs import builtin_motifs_file
+
+    assert init(data, *atac_args("-m", "atac/motifs.meme", "-o", "atac-resolved.yaml", "--output-dir", "resolved")) == 0
+    pipeline = load_pipeline(data / "atac-resolved.yaml", registry())
+    Runner(pipeline, registry())  # the DAG: every reference resolves, no cycle
+    stages, out = pipeline.stages, (data / "resolved").resolve()
+    assert stages["train"].params.bias_model == out / "bias" / "bias_models" and "bias" in stages["train"].depends_on
+    assert stages["evaluate"].params.bias_motifs == builtin_motifs_file("tn5")
+    assert stages["bias-attribute"].params.models == [out / "train" / "bias_model"]
+    assert stages["bias-annotate"].params.motifs == [builtin_motifs_file("tn5"), (data / "atac/motifs.meme").resolve()]
+    assert {"bias-modisco"} <= stages["bias-annotate"].depends_on and {"train"} <= stages["bias-attribute"].depends_on
+    (section,) = stages["report"].params.models
+    assert section.bias_annotations == out / "bias-annotate" / "patterns.tsv"
+    assert section.bias_motifs == builtin_motifs_file("tn5")
+    assert {"bias-annotate", "bias-modisco", "evaluate", "train"} <= stages["report"].depends_on
+
+
+def test_dnase_gets_its_factors_its_bias_motifs_and_no_shift(data, capsys):
+    args = ["-s", "atac/genome.fa", "-i", "atac/reads.bam", "--model", "chrombpnet", "--unstranded", "--valid-chroms", "chr2",
+            "--test-chroms", "chr1"]
+    assert init(data, *args, "--assay", "dnase", "-o", "dnase.yaml") == 0
+    assert "hint" not in capsys.readouterr().err  # no shift is right for DNase-seq
+    assert validates(data / "dnase.yaml")
+    spec = load(data / "dnase.yaml")
+    assert params(spec, "bias")["bias_threshold_factor"] == [0.6, 0.8, 1.0]
+    assert params(spec, "evaluate")["bias_motifs"] == params(spec, "bias-annotate")["motifs"] == "dnase"  # no -m: bias motifs alone
+    assert params(spec, "report")["models"][0]["bias_motifs"] == "dnase"
+    assert (params(spec, "signal")["shift_plus"], params(spec, "signal")["shift_minus"]) == (0, 0)
+    assert params(spec, "peaks")["tn5_shift"] == [0, 0]
+    text = (data / "dnase.yaml").read_text()
+    (line,) = [line for line in text.splitlines() if line.startswith("#   bpnet init ")]
+    command = shlex.split(line.lstrip("# "))
+    assert command[command.index("--assay") + 1] == "dnase"
+    assert init(data, *command[2:], "--force") == 0 and (data / "dnase.yaml").read_text() == text
+    # ATAC BAM reads without a shift: the hint names both ways out
+    assert init(data, *args, "-o", "atac-no-shift.yaml") == 0
+    assert "for DNase-seq give --assay dnase" in " ".join(capsys.readouterr().err.split())
 
 
 def test_without_motifs_modisco_has_no_database_and_nothing_is_annotated(data):
@@ -189,9 +248,11 @@ def test_without_motifs_modisco_has_no_database_and_nothing_is_annotated(data):
     spec = load(data / "atac-no-motifs.yaml")
     assert params(spec, "modisco")["motifs"] is None
     assert "annotate" not in spec["stages"] and "marginalize" not in spec["stages"]
+    assert params(spec, "bias-annotate")["motifs"] == "tn5"  # the bias model's patterns: against the Tn5 motifs alone
     assert list(spec["stages"])[-1] == "report"
     (section,) = params(spec, "report")["models"]
     assert section["modisco"] == "@modisco.results" and section["annotations"] is section["marginalization"] is None
+    assert section["bias_annotations"] == "@bias-annotate.patterns_table"
 
 
 def test_human_folds_are_the_default_and_a_genome_they_do_not_fit_is_refused(data, capsys):
@@ -255,6 +316,7 @@ def test_every_combination_of_options_validates(data, model, peaks, motifs, read
     spec = load(data / name)
     assert ("peaks" in spec["stages"]) is not peaks
     assert ("annotate" in spec["stages"]) is motifs and ("marginalize" in spec["stages"]) is motifs
+    assert all((stage in spec["stages"]) is (model == "chrombpnet") for stage in ["bias", *BIAS_CHECK])
     assert params(spec, "signal")["stranded"] is (model == "bpnet" and reads == "bam")
 
 
@@ -376,6 +438,7 @@ def test_missing_input_file_is_named_and_nothing_is_written(data, capsys):
         (["-n", "my name"], "-n/--name"),
         (["--fragment-format", "cellranger"], "--fragment-format"),
         (["--fragment-format", "10x", "--paired-end"], "--paired-end is for paired BAM/SAM files"),
+        (["--assay", "dnase"], "--assay picks ChromBPNet's bias-model recipe"),
     ],
 )
 def test_inconsistent_options_are_refused(data, capsys, args, message):

@@ -317,6 +317,102 @@ def test_models_without_a_training_folder_get_a_report_without_loss_curves(tmp_p
     assert len(image_sources(html)) == 2
 
 
+# --- ChromBPNet: the bias-model candidates and the bias model's motifs -----------------------------
+
+
+def candidate(factor: float, level: str, chosen: bool, why: str, peaks_r: float) -> dict:
+    """One entry of chrombpnet.json's bias_candidates, as train-chrombpnet writes it."""
+    verdicts = [qc_record("bias count r on peaks (advised)", peaks_r, -0.3, level, "" if level == "pass" else "advice: ...")]
+    return {"factor": factor, "threshold": 40.0 * factor, "n_loci": int(3000 * factor), "count_loss_weight": 3.0,
+            "bounds": [0.0, 9.0], "peaks_count_pearson": peaks_r, "background_count_pearson": 0.45 + factor / 10,
+            "shared_background_count_pearson": 0.41, "max_peaks_count_pearson": 0.5, "specificity": 0.41 - max(peaks_r, 0),
+            "level": level, "passed": level != "fail", "verdicts": verdicts, "chosen": chosen, "why": why}
+
+
+CANDIDATES = [
+    candidate(0.3, "advice", False, "not chosen: advice: bias count r on peaks -0.350 below the advised -0.3", -0.35),
+    candidate(0.5, "pass", True, "chosen: passes every check; highest specificity", 0.02),
+    candidate(0.7, "pass", False, "not chosen: specificity 0.210 < 0.390", 0.2),
+]
+
+
+def test_the_bias_model_candidates_are_a_table_with_the_chosen_one_marked(tmp_path):
+    training = write_chrombpnet_training(tmp_path / "training")
+    record = json.loads((training / "chrombpnet.json").read_text())
+    chosen = CANDIDATES[1]
+    record.update(bias_threshold_factor=0.5, bias_candidates=CANDIDATES,
+                  bias_choice={"rule": "auto", "factor": 0.5, "why": chosen["why"]},
+                  bias_check={**{k: chosen[k] for k in ("peaks_count_pearson", "specificity", "level", "passed")},
+                              "verdicts": chosen["verdicts"]})
+    (training / "chrombpnet.json").write_text(json.dumps(record))
+    metrics = write_metrics(tmp_path / "metrics.json", "chrombpnet", chrombpnet=CHROMBPNET_METRICS)
+    predictions = write_predictions(tmp_path / "predictions.npz", tracks=1, bias=True)
+    html = run_report(tmp_path, models=[{"name": "ATAC", "training": training, "metrics": metrics, "predictions": predictions}])
+    part = html[html.index("<h4>Bias model candidates</h4>") : html.index("<h4>Bias model motifs</h4>")]
+    assert "Chosen bias model: factor <b>0.5</b> (bias_choice: auto) · <i>chosen: passes every check; highest specificity</i>" in part
+    rows = re.findall(r"<tr>(.*?)</tr>", part.split("<tbody>", 1)[1].split("</tbody>", 1)[0])
+    assert len(rows) == 3 and ["<b>chosen</b>" in row for row in rows] == [False, True, False]
+    for c, row in zip(CANDIDATES, rows):
+        assert html_escape(c["why"]) in row and f'>{c["factor"]:g}<' in row
+    assert '<span class="badge warn">warn</span>' in rows[0] and '<span class="badge pass">pass</span>' in rows[1]
+    assert "bias_choice: &lt;factor&gt; in train-chrombpnet" in part  # how to take another one
+    assert "validation split, when it was chosen" in part and "bias count r on peaks (advised)" in part
+    # the field table lists the scalars, not the candidates as raw JSON
+    fields = html[html.index("<h4>Bias model training</h4>") : html.index("<h4>Bias model candidates</h4>")]
+    assert "bias_threshold_factor" in fields and "bias_check.level" in fields
+    assert "bias_candidates" not in fields and "bias_choice" not in fields and "bias_check.verdicts" not in fields
+
+
+def test_a_chrombpnet_given_one_bias_model_has_no_bias_run_and_its_report_still_renders(tmp_path):
+    training = write_chrombpnet_training(tmp_path / "training")
+    shutil.rmtree(training / "bias")  # train-chrombpnet with bias_model: a model folder writes no bias/ logs
+    metrics = write_metrics(tmp_path / "metrics.json", "chrombpnet", chrombpnet=CHROMBPNET_METRICS)
+    predictions = write_predictions(tmp_path / "predictions.npz", tracks=1, bias=True)
+    html = run_report(tmp_path, models=[{"name": "ATAC", "training": training, "metrics": metrics, "predictions": predictions}])
+    assert "The bias model was given to train-chrombpnet (bias_model), not trained by it" in html
+    assert "loss curves of the accessibility model" in html and "loss curves of the bias model" not in html
+    assert "<h4>Bias model candidates</h4>" not in html  # chrombpnet.json predates them: no empty table
+
+
+def test_the_bias_models_motifs_show_the_verdict_the_patterns_and_what_to_do(tmp_path):
+    from bpnet.interpret.annotation import PATTERN_COLUMNS, write_table
+    from bpnet.interpret.report.guidance import BIAS_PATTERNS_GUIDE
+
+    from .test_report_interpretation import write_modisco
+
+    modisco = write_modisco(tmp_path / "bias-modisco" / "modisco_results.h5")  # patterns of 150, 40 and 30 seqlets
+    annotations = tmp_path / "bias-annotate" / "patterns.tsv"
+    annotations.parent.mkdir()
+    write_table(annotations, PATTERN_COLUMNS, [
+        ["pos_patterns.pattern_1", "1", "tn5_2", "", "1e-09", "2e-08", "0", "+", "150"],
+        ["pos_patterns.pattern_0", "1", "MA0139.2", "CTCF", "3e-08", "5e-07", "1", "-", "40"],
+        ["neg_patterns.pattern_0", "", "", "", "", "", "", "", "30"],
+    ])
+    metrics = write_metrics(tmp_path / "metrics.json", "chrombpnet", chrombpnet=CHROMBPNET_METRICS)
+    predictions = write_predictions(tmp_path / "predictions.npz", tracks=1, bias=True)
+    entry = {"name": "ATAC", "metrics": metrics, "predictions": predictions}
+    html = run_report(tmp_path, models=[{**entry, "bias_modisco": modisco, "bias_annotations": annotations, "bias_motifs": "tn5"}])
+    part = html[html.index("<h4>Bias model motifs</h4>") : html.index("</section>", html.index("<h4>Bias model motifs</h4>"))]
+    assert ("Bias model: <b>a TF motif among the bias model&#x27;s top patterns: lower bias_threshold_factor or choose "
+            'another candidate with bias_choice</b> <span class="badge warn">warn</span>') in part
+    rows = re.findall(r"<tr>(.*?)</tr>", part.split("<tbody>", 1)[1].split("</tbody>", 1)[0])
+    assert [re.search(r"<code>([^<]+)</code>", row).group(1) for row in rows] == [
+        "pos_patterns.pattern_1", "pos_patterns.pattern_0", "neg_patterns.pattern_0"]  # by seqlets
+    assert "tn5_2" in rows[0] and ">bias<" in rows[0] and "CTCF (MA0139.2)" in rows[1] and ">TF<" in rows[1]
+    assert ">5e-07<" in rows[1] and ">3e-08<" in rows[1]  # its q- and p-value
+    assert len(image_sources(part)) == 3  # a CWM logo per pattern
+    assert html_escape(BIAS_PATTERNS_GUIDE.remedy) in part and str(modisco) in part
+    # only the bias motifs' part changed: every built-in set is the default, and a Tn5-only top is a pass
+    write_table(annotations, PATTERN_COLUMNS, [["pos_patterns.pattern_1", "1", "tn5_2", "", "1e-09", "2e-08", "0", "+", "150"]])
+    html = run_report(tmp_path, models=[{**entry, "bias_annotations": annotations}])
+    part = html[html.index("<h4>Bias model motifs</h4>") :]
+    assert 'Bias model: <b>learned the enzyme bias</b> <span class="badge pass">pass</span>' in part
+    assert "What to do" not in part.split("</section>", 1)[0] and "CWM logo" not in part.split("</section>", 1)[0]
+    # without the inputs: not available, saying where they come from
+    html = run_report(tmp_path, models=[entry])
+    assert "Bias model TF-MoDISco patterns (give the model&#x27;s entry bias_modisco and bias_annotations" in html
+
+
 def test_derived_numbers_auroc_with_ties_and_jsd():
     rng = np.random.default_rng(0)
     scores, labels = rng.integers(0, 5, 60).astype(float), rng.random(60) < 0.4
@@ -386,7 +482,7 @@ def _bad_epochs(models: list[dict]) -> Path:
 
 
 def _missing_training(models: list[dict]) -> Path:
-    shutil.rmtree(models[1]["training"] / "bias")
+    shutil.rmtree(models[1]["training"] / "accessibility")  # a missing bias/ is fine: a given bias model has no logs
     return models[1]["training"]
 
 
@@ -404,7 +500,7 @@ def _predictions_without_counts(models: list[dict]) -> Path:
         (_corrupt_metrics, "is not valid JSON"),
         (_corrupt_predictions, "not a readable .npz"),
         (_bad_epochs, "column lr holds 'fast'"),
-        (_missing_training, "neither epochs.csv nor bias/ and accessibility/"),
+        (_missing_training, "neither epochs.csv nor an accessibility/ folder"),
         (_predictions_without_counts, "lacks pred_log_counts"),
     ],
 )

@@ -176,6 +176,46 @@ def test_chrombpnet_without_motifs_has_null_motif_checks_but_the_qc_verdicts(tmp
     assert len(block["qc"]) == 5 and all(r["level"] in ("pass", "advice", "fail") for r in block["qc"])
 
 
+def test_bias_motifs_tn5_runs_the_footprint_test_with_the_built_in_official_motifs(tmp_path):
+    from bpnet.data.motifs import builtin_motifs_file
+
+    model = ChromBPNet(tiny_bpnet(n_outputs=1, seed=1), tiny_bpnet(n_outputs=1, seed=2))
+    metrics, _ = run_stage(tmp_path, model, make_loci(n_signals=1), bias_motifs="tn5", footprint_loci=2, n_examples=0)
+    footprints = metrics["chrombpnet"]["footprints"]
+    assert footprints["motifs_file"] == str(builtin_motifs_file("tn5")) and footprints["n_loci"] == 2
+    assert [(m["motif"], m["consensus"]) for m in footprints["motifs"]] == [
+        ("tn5_1", "GCACAGTACAGAGCTG"), ("tn5_2", "GTGCACAGTTCTAGAGTGTGCAG"), ("tn5_3", "CCTCTACACTGTGCAGAA"),
+        ("tn5_4", "GCACAGTTCTAGACTGTGCAG"), ("tn5_5", "CTGCACAGTGTAGAGTTGTGC"),
+    ]
+    assert metrics["chrombpnet"]["bias_motif"]["motif"] == "tn5_1"
+
+
+def test_bias_motifs_names_a_built_in_set_in_a_spec_and_an_unknown_name_is_one_line(tmp_path):
+    import yaml
+
+    from bpnet.core.errors import SpecError
+    from bpnet.core.plugin.registry import registry
+    from bpnet.core.spec import load_pipeline
+    from bpnet.data.motifs import builtin_motifs_file
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "loci.h5").write_bytes(b"")
+    spec = tmp_path / "spec.yaml"
+    for name in ("tn5", "dnase"):
+        stage = {"stage": "evaluate", "params": {"model": "model", "loci": "loci.h5", "bias_motifs": name}}
+        spec.write_text(yaml.safe_dump({"stages": {"evaluate": stage}}))
+        params = load_pipeline(spec, registry()).stages["evaluate"].params
+        assert params.bias_motifs == builtin_motifs_file(name)  # no file of that name is needed beside the spec
+    spec.write_text(yaml.safe_dump({"stages": {"evaluate": {"stage": "evaluate", "params": {
+        "model": "model", "loci": "loci.h5", "bias_motifs": "tn6"}}}}))
+    with pytest.raises(SpecError) as caught:
+        load_pipeline(spec, registry())
+    message = str(caught.value)
+    assert "bias_motifs" in message and "'tn6' is neither a built-in motif set (tn5, dnase) nor a MEME file path" in message
+    assert "\n" not in message
+    assert Evaluate.Params(model="m", loci="l", bias_motifs="my.meme").bias_motifs.name == "my.meme"  # a path stays a path
+
+
 def test_the_official_median_jsd_and_normalised_jsd_are_scipys(tmp_path):
     from scipy.spatial.distance import jensenshannon
     from scipy.special import softmax

@@ -9,6 +9,12 @@ a few vectorised passes, :func:`sample_sites` draws binding sites from a motif a
 :func:`insert_at_centre` writes sites over the centre of windows (marginalization and
 the footprint test of bias correction).
 
+Built-in motif sets (:data:`BUILTIN_MOTIFS`): the enzymes' bias motifs of the official
+ChromBPNet footprint test, ``tn5`` (ATAC-seq, Tn5 transposase) and ``dnase`` (DNase-I),
+shipped as MEME files in ``bpnet/data/bias_motifs/``. A stage parameter that takes a
+MEME file also takes their names through :func:`motifs_location` (the one place that
+tells a name from a path); :func:`read_motifs` reads either.
+
 Scores are log-odds in bits: ``sum_j log2(p'_j(b_j) / bg(b_j))`` where
 ``p' = (1 - pseudocount) * p + pseudocount * bg`` keeps zero probabilities finite.
 """
@@ -24,6 +30,14 @@ import numpy as np
 
 from .errors import DataError, where
 
+#: Built-in motif sets: name -> what they are (the MEME files are ``bias_motifs/<name>.meme`` beside this module).
+BUILTIN_MOTIFS: dict[str, str] = {
+    "tn5": "Tn5 transposase bias motifs tn5_1..tn5_5 (ATAC-seq), the official ChromBPNet sequences as one-hot motifs",
+    "dnase": "DNase-I bias motif dnase_1 (DNase-seq), the official ChromBPNet sequence as a one-hot motif",
+}
+_BUILTIN_FOLDER = Path(__file__).parent / "bias_motifs"
+#: a bare word (no '/', no '.'): names a built-in set, never a file
+_BARE_WORD = re.compile(r"^[A-Za-z0-9_-]+$")
 #: Uniform background (A, C, G, T).
 UNIFORM = np.full(4, 0.25)
 #: Rows of a letter-probability matrix may miss 1 by this much (rounding in files).
@@ -314,6 +328,42 @@ def format_meme(motifs: Iterable[Motif], *, background: Sequence[float] | None =
     return "\n".join(out) + "\n"
 
 
+def builtin_motifs_file(name: str) -> Path:
+    """The MEME file of the built-in motif set ``name`` (a key of :data:`BUILTIN_MOTIFS`)."""
+    if name not in BUILTIN_MOTIFS:
+        raise ValueError(f"{name!r} is not a built-in motif set ({', '.join(BUILTIN_MOTIFS)})")
+    return _BUILTIN_FOLDER / f"{name}.meme"
+
+
+def motifs_location(value: str | Path) -> Path:
+    """Where the motifs a parameter names are: a built-in set's MEME file for its name (``tn5``,
+    ``dnase``), else ``value`` as a path.
+
+    A string that is a bare word (letters, digits, ``_``, ``-``; no ``/`` or ``.``) names a
+    built-in set: one that names none raises :class:`ValueError` (a file named so is written
+    ``./name``). Pydantic turns the error into a validation error of the parameter, so a spec
+    names its line. ``Path`` objects are always paths.
+    """
+    if isinstance(value, str) and _BARE_WORD.match(value):
+        if value.lower() in BUILTIN_MOTIFS:
+            return builtin_motifs_file(value.lower())
+        raise ValueError(
+            f"{value!r} is neither a built-in motif set ({', '.join(BUILTIN_MOTIFS)}) nor a MEME file path: give one of "
+            f"them, or the MEME file's path (./{value} for a file named so)"
+        )
+    return Path(value)
+
+
+def read_motifs(value: str | Path) -> list[Motif]:
+    """The motifs of a built-in set (by name) or of a MEME file (see :func:`motifs_location`);
+    an unknown name or a bad file raises :class:`DataError`."""
+    try:
+        path = motifs_location(value)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    return read_meme(path)
+
+
 def sample_sites(motif: Motif, n: int, rng: np.random.Generator) -> np.ndarray:
     """``(n, L)`` uint8 codes of ``n`` sites drawn base by base from the motif's probabilities."""
     cdf = np.cumsum(motif.pwm, axis=1)
@@ -388,6 +438,6 @@ def _complement(background: np.ndarray | None) -> np.ndarray | None:
 
 
 __all__ = [
-    "Motif", "format_meme", "information_content", "insert_at_centre", "insertion_start", "read_meme", "sample_sites", "scan",
-    "score_sites", "write_meme",
+    "BUILTIN_MOTIFS", "Motif", "builtin_motifs_file", "format_meme", "information_content", "insert_at_centre", "insertion_start",
+    "motifs_location", "read_meme", "read_motifs", "sample_sites", "scan", "score_sites", "write_meme",
 ]

@@ -82,12 +82,24 @@ def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     return q
 
 
-def read_database(path: str | Path, *, label: str = "motifs") -> list[Motif]:
-    """The motifs of a MEME database; a malformed file raises :class:`DataError` naming file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{label}: {path} does not exist; give a MEME motif file (e.g. JASPAR's MEME download)")
-    return read_meme(path)
+def read_database(paths: str | Path | Sequence[str | Path], *, label: str = "motifs") -> list[Motif]:
+    """The motifs of a MEME database, or of several merged in order; a malformed file raises
+    :class:`DataError` naming file and line, and so does a motif name found in two files."""
+    motifs: list[Motif] = []
+    found_in: dict[str, Path] = {}
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{label}: {path} does not exist; give a MEME motif file (e.g. JASPAR's MEME download)")
+        for motif in read_meme(path):
+            if motif.name in found_in and found_in[motif.name] != path:
+                raise DataError(
+                    f"{label}: motif {motif.name} is in both {found_in[motif.name]} and {path}; the tables name motifs by it: "
+                    "rename it in one file"
+                )
+            found_in[motif.name] = path
+            motifs.append(motif)
+    return motifs
 
 
 def match_motifs(

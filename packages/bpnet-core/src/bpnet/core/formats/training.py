@@ -11,7 +11,9 @@ training order) holds:
 * ``last/``: the model of the last epoch (the stage's ``model`` output is the best one).
 
 A ChromBPNet folder adds ``chrombpnet.json``, the record of the recipe (bias
-threshold, count shift, checks), written by :func:`write_chrombpnet_record`.
+threshold, count shift, checks), written by :func:`write_chrombpnet_record`. Its
+``bias/`` run is absent when train-chrombpnet was given one trained bias model
+(``bias_model:`` a model folder): it has no training logs to copy.
 The report reads it all with :func:`read_training`. Its keys: ``bias_count_threshold``,
 ``bias_count_bounds``, ``bias_count_loss_weight``, ``n_bias_training_loci``,
 ``bias_model_source`` (a given bias model), ``bias_hyperparameters``, ``bias_check``
@@ -147,7 +149,8 @@ class TrainingLog:
 
 @dataclass
 class TrainingFolder:
-    """A ``training/`` folder: one run (BPNet) or a bias and an accessibility run (ChromBPNet)."""
+    """A ``training/`` folder: one run (BPNet) or a bias and an accessibility run (ChromBPNet; no bias run
+    when train-chrombpnet was given one trained bias model)."""
 
     folder: Path
     runs: list[TrainingLog]
@@ -215,11 +218,11 @@ def read_training(folder: Path) -> TrainingFolder:
     if not is_training_folder(folder) and is_training_folder(folder / "training"):
         folder = folder / "training"
     if _is_chrombpnet_folder(folder):
-        runs = [read_run(folder / name, name) for name in CHROMBPNET_RUNS]
+        runs = [read_run(folder / name, name) for name in CHROMBPNET_RUNS if (folder / name).is_dir()]
         return TrainingFolder(folder, runs, read_chrombpnet_record(folder), is_chrombpnet=True)
     if (folder / EPOCHS_FILE).exists():
         return TrainingFolder(folder, [read_run(folder, "")], None, is_chrombpnet=False)
-    raise InputError(f"{folder}: neither {EPOCHS_FILE} nor {'/ and '.join(CHROMBPNET_RUNS)}/ folders in it; {_WHICH_FOLDER}")
+    raise InputError(f"{folder}: neither {EPOCHS_FILE} nor an {ACCESSIBILITY_RUN}/ folder in it; {_WHICH_FOLDER}")
 
 
 @dataclass
@@ -264,7 +267,8 @@ def is_training_folder(folder: Path) -> bool:
 
 
 def _is_chrombpnet_folder(folder: Path) -> bool:
-    return all((folder / name).is_dir() for name in CHROMBPNET_RUNS)
+    """A train-chrombpnet ``training/`` folder: its accessibility run (the bias run is absent with a given bias model)."""
+    return (folder / ACCESSIBILITY_RUN).is_dir()
 
 
 __all__ = [

@@ -25,6 +25,7 @@ def init(
     output: Annotated[Path, Parameter(name=["--output", "-o"])] = Path("spec.yaml"),
     output_dir: str | None = None,
     model: Literal["bpnet", "chrombpnet"] = "bpnet",
+    assay: Literal["atac", "dnase"] | None = None,
     shift_plus: int | None = None,
     shift_minus: int | None = None,
     unstranded: Annotated[bool, _FLAG] = False,
@@ -38,11 +39,13 @@ def init(
 ) -> int:
     """Write a complete pipeline spec (YAML, every parameter commented) for your data; then `bpnet run` it.
 
-    The spec runs preprocessing (bigWigs, MACS3 peaks unless -p, GC-matched negatives, chromosome folds, loci) -> training -> evaluation -> attribution (DeepLIFT/SHAP) -> seqlets -> TF-MoDISco -> motif annotation and marginalization (with -m) -> report, with the official settings.
+    The spec runs preprocessing (bigWigs, MACS3 peaks unless -p, GC-matched negatives, chromosome folds, loci) -> training -> evaluation -> attribution (DeepLIFT/SHAP) -> seqlets -> TF-MoDISco -> motif annotation and marginalization (with -m) -> report, with the official settings. ChromBPNet adds bias models at three count thresholds (one chosen) and a TF-MoDISco check of the chosen bias model's motifs.
 
     ChIP-seq with a control: bpnet init -s hg38.fa -i rep1.bam -i rep2.bam -c input.bam -m motifs.meme -n ctcf -o ctcf.yaml
 
     ATAC-seq: add --model chrombpnet --unstranded --paired-end --shift-plus 4 --shift-minus -4 (no -c); from a Cell Ranger fragments.tsv.gz: --model chrombpnet --fragments.
+
+    DNase-seq: add --model chrombpnet --assay dnase --unstranded (no -c, no shifts).
 
     Paths are written relative to the spec's folder (absolute when far from it); http(s) URLs as given.
 
@@ -68,6 +71,8 @@ def init(
     model
         bpnet: ChIP-seq, ChIP-nexus, ChIP-exo (stranded 5' ends, controls); chrombpnet: ATAC-seq, DNase-seq
         (unstranded cut sites, bias model + accessibility model). Unstranded data with the default bpnet prints a hint.
+    assay
+        ChromBPNet only: atac (Tn5, the default) or dnase (DNase-I). Picks the bias models' factors (atac 0.3, 0.5, 0.7; dnase 0.6, 0.8, 1.0), the bias motifs of the checks (tn5 or dnase) and no shift for DNase.
     shift_plus
         bp added to the left (+ strand 5') end of each read or fragment: 4 for ATAC-seq, 0 for DNase-seq and ChIP (default: 4 with --fragments, else 0).
     shift_minus
@@ -100,7 +105,7 @@ def init(
     try:
         options = InitOptions(
             genome=genome, inputs=inputs, controls=controls or [], peaks=peaks, motifs=motifs, name=name, output=output,
-            output_dir=output_dir, model=model, shift_plus=shift_plus, shift_minus=shift_minus, unstranded=unstranded,
+            output_dir=output_dir, model=model, assay=assay, shift_plus=shift_plus, shift_minus=shift_minus, unstranded=unstranded,
             fragments=fragments, fragment_format=fragment_format, paired_end=paired_end, blacklist=blacklist,
             valid_chroms=valid_chroms, test_chroms=test_chroms, force=force,
         )

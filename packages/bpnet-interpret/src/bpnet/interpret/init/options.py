@@ -36,6 +36,7 @@ FLAGS: dict[str, str] = {
     "shift_plus": "--shift-plus",
     "shift_minus": "--shift-minus",
     "fragment_format": "--fragment-format",
+    "assay": "--assay",
     "valid_chroms": "--valid-chroms",
     "test_chroms": "--test-chroms",
 }
@@ -56,6 +57,11 @@ class InitOptions(BaseModel):
     output: Path = Field(Path("spec.yaml"), description="the spec file to write")
     output_dir: str | None = Field(None, description="where the pipeline writes its results; default: <name> next to the spec")
     model: Literal["bpnet", "chrombpnet"] = Field("bpnet", description="bpnet (ChIP-seq/-nexus/-exo) or chrombpnet (ATAC/DNase)")
+    assay: Literal["atac", "dnase"] | None = Field(
+        None,
+        description="ChromBPNet's assay: atac (Tn5; the default) or dnase (DNase-I): the bias models' count-threshold "
+        "factors, the enzyme's bias motifs and the shifts (none for DNase)",
+    )
     shift_plus: int | None = Field(
         None, description="bp added to the left (+ strand 5') end of each read or fragment; ATAC: 4 (default: 4 with fragments, else 0)"
     )
@@ -108,6 +114,8 @@ class InitOptions(BaseModel):
             both = sorted(set(self.valid_chroms) & set(self.test_chroms))
             if both:
                 raise ValueError(f"{', '.join(both)} cannot be both a validation and a test chromosome")
+        if self.model == "bpnet" and self.assay is not None:
+            raise ValueError("--assay picks ChromBPNet's bias-model recipe (atac or dnase): give --model chrombpnet, or leave it out")
         if self.model == "chrombpnet" and self.controls:
             raise ValueError("ChromBPNet takes no control reads (ATAC/DNase): leave out -c/--control, or use --model bpnet")
         if self.fragments and self.paired_end:
@@ -140,9 +148,15 @@ class InitOptions(BaseModel):
         return "both" if (self.fragments or self.paired_end) and not self.stranded else "five-prime"
 
     @property
+    def enzyme_assay(self) -> Literal["atac", "dnase"]:
+        """The assay whose enzyme cut the DNA: as given, else atac (Tn5)."""
+        return self.assay or "atac"
+
+    @property
     def shifts(self) -> tuple[int, int]:
-        """(shift_plus, shift_minus): as given, else the Tn5 +4/-4 for fragment files (ATAC cut sites) and 0/0 for reads."""
-        plus, minus = (4, -4) if self.fragments else (0, 0)
+        """(shift_plus, shift_minus): as given, else the Tn5 +4/-4 for ATAC fragment files (cut sites) and 0/0 for
+        reads and DNase-seq."""
+        plus, minus = (4, -4) if self.fragments and self.enzyme_assay == "atac" else (0, 0)
         return (plus if self.shift_plus is None else self.shift_plus, minus if self.shift_minus is None else self.shift_minus)
 
     @property
@@ -151,7 +165,7 @@ class InitOptions(BaseModel):
         return self.fragment_format or ("10x" if self.fragments else "sequenced")
 
     @property
-    def assay(self) -> Literal["chip", "atac"]:
+    def peak_preset(self) -> Literal["chip", "atac"]:
         """Peak-calling preset: ATAC/DNase settings for ChromBPNet, ChIP settings for BPNet."""
         return "atac" if self.model == "chrombpnet" else "chip"
 
@@ -169,12 +183,15 @@ class InitOptions(BaseModel):
             hints.append(
                 "unstranded data: ATAC-seq and DNase-seq are usually modelled with --model chrombpnet (bias model + accessibility model)"
             )
-        if self.model == "chrombpnet" and self.shifts == (0, 0):
+        if self.model == "chrombpnet" and self.assay == "dnase":
+            if self.shifts != (0, 0):
+                hints.append("DNase-seq has no Tn5 shift: leave --shift-plus and --shift-minus out (or give 0)")
+        elif self.model == "chrombpnet" and self.shifts == (0, 0):
             if self.fragments:
                 hints.append("no Tn5 shift: the counts are the fragment ends, not the Tn5 cut sites; for ATAC-seq leave "
                              "--shift-plus and --shift-minus out (+4/-4)")
             else:
-                hints.append("no Tn5 shift: right for DNase-seq; for ATAC-seq give --shift-plus 4 --shift-minus -4")
+                hints.append("no Tn5 shift: for ATAC-seq give --shift-plus 4 --shift-minus -4; for DNase-seq give --assay dnase")
         return hints
 
     # ------------------------------------------------------------------ files

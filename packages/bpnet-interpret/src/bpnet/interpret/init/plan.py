@@ -6,8 +6,14 @@ The pipeline follows the official recipes:
   the controls, which also feed the model), MACS3 ``chip`` peaks, GC-matched negatives,
   128 bp of jitter, a 64 x 8 BPNet;
 * **ChromBPNet** (ATAC-seq, DNase-seq): unstranded cut sites, MACS3 ``atac`` peaks,
-  500 bp of jitter, a 128 x 4 bias model and a 512 x 8 accessibility model; the
-  interpretation stages read the accessibility (de-biased) model.
+  500 bp of jitter; a ``train-chrombpnet-bias`` stage trains a 128 x 4 bias model at
+  three count-threshold factors around the official starting point (ATAC 0.5, DNase
+  0.8) and ``train-chrombpnet`` picks one (``bias_choice: auto``) and trains the
+  512 x 8 accessibility model, so another choice re-trains only the latter; evaluation
+  runs the footprint test with the enzyme's built-in bias motifs (``tn5``, ``dnase``);
+  the interpretation stages read the accessibility (de-biased) model, and a short
+  branch checks the chosen bias model's TF-MoDISco patterns against the bias motifs
+  and the ``-m`` motifs (:mod:`bpnet.interpret.bias_patterns`).
 
 Then evaluation on the held-out chromosomes, DeepLIFT/SHAP attributions of the count
 head, seqlets, TF-MoDISco (with the known motifs as its database when ``-m`` is
@@ -37,11 +43,20 @@ from .paths import spec_location
 SIGNAL, CONTROL, PEAKS, NEGATIVES, FOLDS, LOCI = "signal", "control-signal", "peaks", "negatives", "folds", "loci"
 TRAIN, EVALUATE, ATTRIBUTE, SEQLETS, MODISCO = "train", "evaluate", "attribute", "seqlets", "modisco"
 ANNOTATE, MARGINALIZE, REPORT = "annotate", "marginalize", "report"
+BIAS, BIAS_ATTRIBUTE, BIAS_MODISCO, BIAS_ANNOTATE = "bias", "bias-attribute", "bias-modisco", "bias-annotate"
 
 #: the attribution file of the count head, which seqlets and TF-MoDISco read
 COUNT_SCORES = f"@{ATTRIBUTE}.scores/counts.h5"
 #: jitter stored around each locus: bpnet-lite's 128 bp for BPNet, the official 500 bp for ChromBPNet
 MAX_JITTER = {"bpnet": 128, "chrombpnet": 500}
+#: ChromBPNet's bias-model factors: the official starting point (ATAC 0.5, DNase 0.8) and a step either side
+BIAS_FACTORS = {"atac": [0.3, 0.5, 0.7], "dnase": [0.6, 0.8, 1.0]}
+#: the enzyme's built-in bias motifs (bpnet.data.motifs.BUILTIN_MOTIFS)
+BIAS_MOTIFS = {"atac": "tn5", "dnase": "dnase"}
+#: peaks (those with the most counts) whose bias-model attributions the bias check's TF-MoDISco reads
+BIAS_CHECK_LOCI = 5000
+#: seqlets per sign clustered by the bias check's TF-MoDISco (a short run)
+BIAS_CHECK_SEQLETS = 20_000
 
 
 class InitPlanError(BpnetError):
@@ -95,8 +110,9 @@ def build_plan(options: InitOptions, spec_dir: Path, cwd: Path | None = None) ->
         add(PlannedStage(
             PEAKS, "call-peaks",
             {"reads": [where(p) for p in options.inputs], "controls": [where(p) for p in options.controls], "genome": genome,
-             "preset": options.assay},
-            f"MACS3 peaks from the reads ({options.assay} settings); give -p to use your own peaks instead",
+             "preset": options.peak_preset, **({"tn5_shift": [0, 0]} if options.assay == "dnase" else {})},
+            f"MACS3 peaks from the reads ({options.peak_preset} settings{', no Tn5 shift' if options.assay == 'dnase' else ''}); "
+            "give -p to use your own peaks instead",
         ))
     negatives = {"genome": genome, "peaks": peaks}
     if options.blacklist:
@@ -135,8 +151,12 @@ def build_plan(options: InitOptions, spec_dir: Path, cwd: Path | None = None) ->
             "2114 bp sequence and 1000 bp signal windows of every peak and negative, labelled by fold, in one loci.h5",
         )
     )
+    motifs = where(options.motifs) if options.motifs else None
     _add_model(plan, options)
-    _add_interpretation(plan, options, genome, where(options.motifs) if options.motifs else None)
+    _add_interpretation(plan, options, genome, motifs)
+    if options.model == "chrombpnet":
+        _add_bias_check(plan, options, motifs)
+    _add_report(plan, options, motifs)
     return plan
 
 
@@ -159,14 +179,28 @@ def _add_model(plan: Plan, options: InitOptions) -> None:
             "train a BPNet (official size: 64 filters, 8 layers, up to 50 epochs; shrink hyperparameters and max_epochs for a quick try)",
         ))
     else:
+        factors, enzyme = BIAS_FACTORS[options.enzyme_assay], options.enzyme_assay
         plan.stages.append(PlannedStage(
-            TRAIN, "train-chrombpnet", {"loci": loci},
-            "train a ChromBPNet the official way: a 128 x 4 bias model on low-count background, frozen and scaled, then a 512 x 8 "
-            "accessibility model (shrink both and max_epochs for a quick try)",
+            BIAS, "train-chrombpnet-bias", {"loci": loci, "bias_threshold_factor": factors},
+            f"ChromBPNet bias models (128 x 4) on low-count background, one per count-threshold factor ({enzyme}: "
+            f"{', '.join(f'{f:g}' for f in factors)}), each checked the official way; train-chrombpnet picks one "
+            "(shrink bias_hyperparameters and max_epochs for a quick try)",
         ))
+        plan.stages.append(PlannedStage(
+            TRAIN, "train-chrombpnet", {"loci": loci, "bias_model": f"@{BIAS}.bias_models", "bias_choice": "auto"},
+            f"ChromBPNet the official way: the bias candidate of the {BIAS} stage that bias_choice picks (auto: no failed "
+            "check, then no advice, then the most specific; or a factor), frozen and scaled, then a 512 x 8 accessibility "
+            f"model. Another bias_choice re-trains only this stage; the bias-training parameters here are unused (the {BIAS} "
+            "stage's settings apply)",
+        ))
+    evaluate = {"model": f"@{TRAIN}.model", "loci": loci}
+    if options.model == "chrombpnet":
+        evaluate["bias_motifs"] = BIAS_MOTIFS[options.enzyme_assay]
     plan.stages.append(PlannedStage(
-        EVALUATE, "evaluate", {"model": f"@{TRAIN}.model", "loci": loci},
-        "profile and count metrics of the model on the held-out test chromosomes",
+        EVALUATE, "evaluate", evaluate,
+        "profile and count metrics of the model on the held-out test chromosomes"
+        + (f"; ChromBPNet: the official QC and the footprint test with the built-in {evaluate['bias_motifs']} bias motifs"
+           if options.model == "chrombpnet" else ""),
     ))
 
 
@@ -204,6 +238,35 @@ def _add_interpretation(plan: Plan, options: InitOptions, genome: str, motifs: s
             MARGINALIZE, "marginalize", {"models": models, "loci": f"@{LOCI}.loci", "motifs": motifs},
             "each known motif inserted into background sequences: the predicted change of profile and counts (the motif's effect)",
         ))
+
+
+def _add_bias_check(plan: Plan, options: InitOptions, motifs: str | None) -> None:
+    """ChromBPNet: did the chosen bias model learn the enzyme's bias or TF motifs? Its attributions on the strongest
+    peaks, a short TF-MoDISco run, and its patterns named against the bias motifs and the ``-m`` motifs."""
+    add = plan.stages.append
+    bias_motifs = BIAS_MOTIFS[options.enzyme_assay]
+    add(PlannedStage(
+        BIAS_ATTRIBUTE, "attribute",
+        {"models": [f"@{TRAIN}.bias_model_out"], "loci": f"@{LOCI}.loci", "max_loci": BIAS_CHECK_LOCI, "heads": ["profile"]},
+        f"DeepLIFT/SHAP scores of the chosen (scaled) bias model's profile head, where the enzyme's cut preference lives, "
+        f"at the {BIAS_CHECK_LOCI} peaks with the most reads: the input of the bias model's TF-MoDISco check",
+    ))
+    add(PlannedStage(
+        BIAS_MODISCO, "modisco",
+        {"attributions": f"@{BIAS_ATTRIBUTE}.scores/profile.h5", "max_seqlets": BIAS_CHECK_SEQLETS,
+         "title": f"{plan.name}: TF-MoDISco patterns of the bias model"},
+        "a short TF-MoDISco run on the bias model's scores: its top patterns should be the enzyme's bias motifs",
+    ))
+    database = [bias_motifs, motifs] if motifs else bias_motifs
+    add(PlannedStage(
+        BIAS_ANNOTATE, "annotate", {"motifs": database, "patterns": f"@{BIAS_MODISCO}.results"},
+        f"the bias model's patterns matched to the built-in {bias_motifs} bias motifs"
+        + (" and your motifs (-m): the report says whether its top patterns are the enzyme's or TF motifs" if motifs else
+           "; give -m motifs.meme to recognise TF motifs among them too (the report checks its top patterns)"),
+    ))
+
+
+def _add_report(plan: Plan, options: InitOptions, motifs: str | None) -> None:
     label = "BPNet" if options.model == "bpnet" else "ChromBPNet"
     section = {
         "name": f"{plan.name} {label}", "training": f"@{TRAIN}.training", "metrics": f"@{EVALUATE}.metrics",
@@ -212,10 +275,15 @@ def _add_interpretation(plan: Plan, options: InitOptions, genome: str, motifs: s
     if motifs:
         section.update(annotations=f"@{ANNOTATE}.patterns_table", marginalization=f"@{MARGINALIZE}.table",
                        marginalization_effects=f"@{MARGINALIZE}.effects")
-    add(PlannedStage(
+    if options.model == "chrombpnet":
+        section.update(bias_modisco=f"@{BIAS_MODISCO}.results", bias_annotations=f"@{BIAS_ANNOTATE}.patterns_table",
+                       bias_motifs=BIAS_MOTIFS[options.enzyme_assay])
+    plan.stages.append(PlannedStage(
         REPORT, "report", {"title": f"{plan.name}: {label}", "models": [section]},
         "one self-contained HTML page: loss curves, metrics with guidance, predicted vs observed counts, example profiles,"
-        " attributions, TF-MoDISco patterns" + (" with their database matches, and motif effects" if motifs else ""),
+        " attributions, TF-MoDISco patterns" + (" with their database matches, and motif effects" if motifs else "")
+        + ("; ChromBPNet: the bias candidates, the official QC, the footprint test and the bias model's motifs"
+           if options.model == "chrombpnet" else ""),
     ))
 
 

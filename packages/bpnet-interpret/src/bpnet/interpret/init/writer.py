@@ -92,6 +92,8 @@ def command_line(options: InitOptions) -> list[str]:
         if value:
             args += [flag, value]
     args += ["-o", str(options.output), "--model", options.model]
+    if options.assay:
+        args += ["--assay", options.assay]
     for flag, value in (("--shift-plus", options.shift_plus), ("--shift-minus", options.shift_minus)):
         if value is not None:
             args += [flag, str(value)]

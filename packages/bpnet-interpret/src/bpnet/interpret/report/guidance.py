@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
+from ..bias_patterns import TF_MATCH_Q, TOP_PATTERNS
+
 
 class Verdict(str, Enum):  # noqa: UP042  (a StrEnum would change what str() of a member gives)
     """A marker next to a number; ``INFO`` has no threshold, ``NA`` means no value."""
@@ -216,6 +218,35 @@ def qc_marker(record: dict) -> Verdict:
     level = record.get("level") if isinstance(record, dict) else None
     return QC_LEVELS.get(level, Verdict.NA) if isinstance(level, str) else Verdict.NA
 
+
+#: how to read the bias-model candidates of chrombpnet.json (train-chrombpnet's bias_threshold_factor list or bias_models folder)
+BIAS_CANDIDATES_READING = (
+    "One bias model per bias_threshold_factor, each trained on the background loci with fewer counts than the factor "
+    "times the 1% quantile of peak counts (the count threshold), and each checked on the validation split: its count r "
+    "on peaks should be low, on its own background and on the background every candidate shares high; specificity is "
+    "the shared-background r minus the positive part of the peak r. bias_choice: auto takes the first with no failed "
+    "check, then no advice, then the highest specificity, then the smallest factor. To use another candidate, set "
+    "bias_choice: <factor> in train-chrombpnet: with a train-chrombpnet-bias stage only the accessibility model is "
+    "trained again."
+)
+
+#: the check of the bias model's TF-MoDISco patterns (bpnet.interpret.bias_patterns)
+BIAS_PATTERNS_GUIDE = QcGuide(
+    f"The official rule: TF-MoDISco on the bias model's contribution scores should find the enzyme's bias motifs (Tn5 "
+    f"for ATAC-seq, DNase-I for DNase-seq) as its first 3 to 5 patterns (the top {TOP_PATTERNS} by seqlets are checked). "
+    f"A top pattern whose best TOMTOM match is a TF motif with q < {TF_MATCH_Q:g} means the bias model learned TF "
+    "motifs; a weaker TF match is tolerated.",
+    "The bias model learned TF motifs from accessible sites in its training background, and the de-biased model would "
+    "lose them. Use a lower bias_threshold_factor: choose a smaller candidate with bias_choice in train-chrombpnet (with "
+    "a train-chrombpnet-bias stage only the accessibility model is trained again), or train smaller factors (e.g. "
+    "[0.2, 0.3, 0.4]).",
+)
+#: what to do when no top pattern of the bias model matches a bias motif
+NO_BIAS_MOTIF_REMEDY = (
+    "Check that the bias annotate stage's database holds the assay's bias motifs (tn5 for ATAC-seq, dnase for DNase-seq) "
+    "and that the report's bias_motifs names them, that the reads were shifted as the assay needs (+4/-4 bp for ATAC), "
+    "and the bias model's QC above. Unmatched patterns may be partial bias motifs: look at their logos."
+)
 
 #: the bias motif (e.g. the Tn5 motif) inserted into background: who responds to it
 MOTIF_GUIDES: dict[str, Guide] = {

@@ -18,7 +18,7 @@ from bpnet.core.formats.metrics import read_metrics
 from bpnet.core.formats.predictions import Predictions, read_predictions
 from bpnet.core.formats.training import TrainingFolder, read_training
 
-from .interpret_inputs import Interpretation
+from .interpret_inputs import BiasPatterns, Interpretation
 
 
 @dataclass
@@ -32,6 +32,8 @@ class ModelInputs:
     predictions: Predictions
     #: attributions, TF-MoDISco patterns, annotations, marginalization (``None``: none requested)
     interpretation: Interpretation | None = None
+    #: a ChromBPNet's bias-model TF-MoDISco patterns and their check (``None``: not given)
+    bias_patterns: BiasPatterns | None = None
 
 
 def read_model_inputs(name: str, training: Path | None, metrics: Path, predictions: Path) -> ModelInputs:

@@ -1,5 +1,6 @@
 """Read the interpretation files a report shows: attributions, TF-MoDISco patterns, their
-database matches and the marginalization table.
+database matches and the marginalization table; for a ChromBPNet, its bias model's
+TF-MoDISco patterns and their annotations (:func:`read_bias_patterns`).
 
 Each input is optional: a model without it has no such section, and a file that was
 given but does not exist (a head that was not explained, a stage that was skipped)
@@ -18,12 +19,15 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bpnet.core.formats.json_npz import read_npz
 from bpnet.data.errors import DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..bias_patterns import BiasPatternCheck
 
 log = logging.getLogger("bpnet.interpret.report")
 
@@ -372,8 +376,34 @@ def read_interpretation(
     )
 
 
+# --- a ChromBPNet's bias model -----------------------------------------------------------------
+
+
+@dataclass
+class BiasPatterns:
+    """A ChromBPNet bias model's TF-MoDISco patterns (``patterns``: its modisco results and annotations,
+    read as a model's are) and their check (``None`` without annotations); ``bias_motifs``: the set
+    or MEME file whose motifs are the enzyme's (``None``: every built-in set)."""
+
+    patterns: Interpretation
+    bias_motifs: Path | None
+    check: BiasPatternCheck | None
+
+
+def read_bias_patterns(modisco: Path | None, annotations: Path | None, bias_motifs: Path | None = None) -> BiasPatterns:
+    """Read a bias model's TF-MoDISco results and annotations (either may be ``None``) and check them
+    (:func:`bpnet.interpret.bias_patterns.check_bias_patterns`)."""
+    from ..bias_patterns import bias_motif_names, check_bias_patterns
+
+    patterns = read_interpretation(modisco=modisco, annotations=annotations)
+    check = None
+    if patterns.annotations is not None:
+        check = check_bias_patterns(patterns.annotations, bias_motif_names(bias_motifs))
+    return BiasPatterns(patterns, bias_motifs, check)
+
+
 __all__ = [
-    "AnnotatedPattern", "Annotations", "AttributionExample", "AttributionExamples", "Interpretation", "MarginalEffects",
-    "Marginalization", "ModiscoPatterns", "PatternMatch", "read_annotations", "read_attribution_examples", "read_effects",
-    "read_interpretation", "read_marginalization", "read_modisco", "read_tsv",
+    "AnnotatedPattern", "Annotations", "AttributionExample", "AttributionExamples", "BiasPatterns", "Interpretation",
+    "MarginalEffects", "Marginalization", "ModiscoPatterns", "PatternMatch", "read_annotations", "read_attribution_examples",
+    "read_bias_patterns", "read_effects", "read_interpretation", "read_marginalization", "read_modisco", "read_tsv",
 ]

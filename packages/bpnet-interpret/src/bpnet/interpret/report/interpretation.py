@@ -101,7 +101,7 @@ class InterpretationSection:
         top = next(((p, a) for p, a in rows if _group(p, a) == "pos_patterns"), None)
         if top is not None and top[1] is not None and _significant(top[1].best):
             best = top[1].best
-            text += f"; top: {esc(_match_label(best))} (q {number(best.q_value)})"
+            text += f"; top: {esc(match_label(best))} (q {number(best.q_value)})"
         return text
 
     # --- HTML ----------------------------------------------------------------------------
@@ -182,16 +182,10 @@ class InterpretationSection:
         for pattern, annotated in rows:
             name = pattern.name if pattern is not None else annotated.name
             seqlets = _seqlets(pattern, annotated)
-            logo = (  # the trimmed CWM, sized for a table cell
-                figure(
-                    logo_figure(pattern.trimmed(pattern.cwm), ylabel="contribution", width_per_base=0.16, height=1.25),
-                    f"{name} CWM logo",
-                )
-                if pattern is not None else '<span class="na">no logo</span>'
-            )
+            logo = pattern_logo(pattern)
             consensus = f"<code>{esc(pattern.consensus)}</code>" if pattern is not None else '<span class="na">n/a</span>'
             best = annotated.best if annotated is not None else None
-            match = esc(_match_label(best)) if best else '<span class="na">none</span>' if named else '<span class="na">n/a</span>'
+            match = esc(match_label(best)) if best else '<span class="na">none</span>' if named else '<span class="na">n/a</span>'
             body.append([
                 logo, f"<code>{esc(name)}</code>", number(seqlets), consensus, match,
                 number(best.q_value) if best else "n/a", esc(_pattern_note(name, seqlets, annotated, named)),
@@ -249,6 +243,14 @@ class InterpretationSection:
 # --- helpers ------------------------------------------------------------------------------------
 
 
+def pattern_logo(pattern: Any) -> str:
+    """A TF-MoDISco pattern's trimmed CWM logo, sized for a table cell (a placeholder without a pattern)."""
+    if pattern is None:
+        return '<span class="na">no logo</span>'
+    heights = pattern.trimmed(pattern.cwm)
+    return figure(logo_figure(heights, ylabel="contribution", width_per_base=0.16, height=1.25), f"{pattern.name} CWM logo")
+
+
 def _group(pattern: Any, annotated: AnnotatedPattern | None) -> str:
     name = pattern.name if pattern is not None else annotated.name if annotated is not None else ""
     return name.split(".", 1)[0]
@@ -264,7 +266,8 @@ def _significant(match: PatternMatch | None) -> bool:
     return match is not None and match.q_value is not None and match.q_value < MATCH_Q_VALUE
 
 
-def _match_label(match: PatternMatch) -> str:
+def match_label(match: PatternMatch) -> str:
+    """A database match as "alt name (ID)", or its ID."""
     return f"{match.alt_name} ({match.motif})" if match.alt_name and match.alt_name != match.motif else match.motif
 
 
@@ -276,7 +279,7 @@ def _pattern_note(name: str, seqlets: int | None, annotated: AnnotatedPattern | 
     elif named and best is None:
         notes.append("No database match: possibly a novel motif, a composite of two motifs, or part of a motif.")
     elif named and _significant(best):
-        notes.append(f"Matches {_match_label(best)} (q < {MATCH_Q_VALUE:g}).")
+        notes.append(f"Matches {match_label(best)} (q < {MATCH_Q_VALUE:g}).")
     elif named:
         notes.append(f"Best match not significant (q ≥ {MATCH_Q_VALUE:g} or unknown): treat as unnamed, possibly novel or a composite.")
     if seqlets is not None and seqlets < LOW_SEQLET_SUPPORT:
@@ -355,4 +358,4 @@ def _marginalization_table(rows: Sequence[dict[str, Any]], total: int) -> str:
     return note + table(headers, body, numeric=(0, 4, 5, 6, 7))
 
 
-__all__ = ["InterpretationSection", "MAX_MARGINALIZATION_ROWS", "MAX_PATTERNS"]
+__all__ = ["InterpretationSection", "MAX_MARGINALIZATION_ROWS", "MAX_PATTERNS", "match_label", "pattern_logo"]

@@ -12,9 +12,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bpnet.core.formats.training import TrainingLog
+from bpnet.core.formats.training import BIAS_RUN, TrainingLog
 from bpnet.core.versions import package_version
 
+from . import bias as bias_parts
 from . import plots
 from .derived import derived_numbers
 from .guidance import (
@@ -62,7 +63,13 @@ CHROMBPNET_FIELDS = {
     "near 1, the count head learned what makes a peak; near 0, it predicts one count everywhere (then raise negative_ratio "
     "and count_loss_weight)",
     "count_check.passed": "whether the separation reached count_check.min_separation",
+    "bias_threshold_factor": "the chosen bias model's factor: its count threshold is this times the 1% quantile of peak counts",
+    "bias_model_source": "the bias model given to train-chrombpnet (bias_model), not trained by it",
+    "bias_check.level": "the chosen bias model's official verdict on the validation split: pass, advice or fail",
+    "bias_check.specificity": "count r on the shared background minus the positive part of the count r on peaks (higher is better)",
 }
+#: chrombpnet.json keys shown as tables of their own (the candidates and the chosen one's verdicts)
+CHROMBPNET_TABLES = ("bias_candidates", "bias_choice", "bias_check.verdicts")
 
 HOW_TO_READ = """
 <p>Each model has its own section: training curves, held-out metrics with a marker and a note on how to read each
@@ -113,6 +120,8 @@ class ModelSection:
             motif = self.chrombpnet.get("bias_motif") or {}
             found += [guide.verdict(motif.get(key)) for key, guide in MOTIF_GUIDES.items()]
             found += [qc_marker(record) for record in self._qc_records()]
+        if self.model.bias_patterns is not None:
+            found.append(bias_parts.patterns_verdict(self.model.bias_patterns))
         return found + self.interpretation.verdicts()
 
     def _qc_records(self) -> list[dict[str, Any]]:
@@ -176,6 +185,9 @@ class ModelSection:
         if training is None:
             return not_available("Training curves (no training folder was given for this model)")
         parts = [_runs_table(training.runs)]
+        if training.is_chrombpnet and all(run.label != BIAS_RUN for run in training.runs):
+            parts.append('<p class="sub">The bias model was given to train-chrombpnet (bias_model), not trained by it: '
+                         "only the accessibility model's training is shown.</p>")
         for run in training.runs:
             what = f"{run.label} model" if run.label else "model"
             caption = (
@@ -290,6 +302,9 @@ class ModelSection:
         parts.append("<h4>Bias model training</h4>")
         info = self.model.training.chrombpnet if self.model.training else None
         parts.append(_chrombpnet_table(info) if info else not_available("chrombpnet.json (threshold and count shift)"))
+        candidates = bias_parts.candidates_html(info or {})
+        parts += ["<h4>Bias model candidates</h4>", candidates] if candidates else []
+        parts += ["<h4>Bias model motifs</h4>", bias_parts.patterns_html(self.model.bias_patterns)]
         return "\n".join(parts)
 
 
@@ -297,17 +312,12 @@ class ModelSection:
         records = [r for r in (self.chrombpnet or {}).get("qc") or [] if isinstance(r, dict)]  # the footprints: below
         if not records:
             return not_available("Official QC verdicts (metrics.json predates them: re-run evaluate)")
-        rows = [
-            [esc(r.get("rule", "")), number(r.get("value")), number(r.get("threshold")), badge(qc_marker(r)), _qc_text(r)]
-            for r in records
-        ]
         intro = (
             '<p class="sub">The rules of the official ChromBPNet pipeline, on the held-out split: the bias model alone on '
             "peaks and on non-peaks, the combined model on peaks, and the footprint test below. Advice is a warning; a "
             "failure means the model should not be used as it is.</p>"
         )
-        return intro + table(["rule", "value", "threshold", "marker", "what it checks / what to do"], rows,
-                             numeric=(1, 2), guide=(4,), css="metrics wide")
+        return intro + bias_parts.qc_table(records)
 
     def _footprints(self) -> str:
         footprints = (self.chrombpnet or {}).get("footprints")
@@ -339,17 +349,6 @@ class ModelSection:
         if not corrected:
             parts.append(f"<p><b>What to do:</b> {esc(guide.remedy)}</p>")
         return "\n".join(parts)
-
-
-def _qc_text(record: dict[str, Any]) -> str:
-    """What a QC rule checks and, unless it passed, what to do (the record's own meaning when no guide has the rule)."""
-    guide = QC_GUIDES.get(record.get("rule", ""))
-    meaning = record.get("meaning") or ""
-    parts = [esc(guide.reading)] if guide else []
-    if record.get("level") != "pass":
-        parts += [f"<i>{esc(meaning)}</i>"] if meaning else []
-        parts += [f"<b>What to do:</b> {esc(guide.remedy)}"] if guide else []
-    return "<br>".join(parts)
 
 
 def _marked(guide: Guide, value: Any) -> str:
@@ -402,6 +401,8 @@ def _duration(seconds: float) -> str:
 def _chrombpnet_table(info: dict[str, Any]) -> str:
     rows = []
     for key, value in _flatten(info):
+        if key in CHROMBPNET_TABLES or key.startswith("bias_choice."):
+            continue
         meaning = CHROMBPNET_FIELDS.get(key, "")
         rows.append([f"<code>{esc(key)}</code>", _run_value(key, value), esc(meaning)])
     return table(["field", "value", "meaning"], rows, numeric=(1,), guide=(2,), css="metrics")

@@ -3,7 +3,9 @@
 Each pattern (from a modisco stage's ``modisco_results.h5`` or ``patterns.meme``) and
 each seqlet (a BED such as a seqlets stage's ``seqlets.bed``, with the genome to read
 its sequence from) is compared with every database motif by TOMTOM (memelite's; no MEME
-binary). Outputs, tab-separated with a header line:
+binary). The database is one MEME file or several merged (``motifs: [tn5, jaspar.meme]``);
+``tn5`` and ``dnase`` are the enzymes' built-in bias motifs (:mod:`bpnet.data.motifs`),
+e.g. to tell a ChromBPNet bias model's patterns apart from TF motifs. Outputs, tab-separated with a header line:
 
 * ``patterns.tsv``: pattern, rank, motif, motif_alt_name, p_value, q_value, offset, strand, n_seqlets;
 * ``seqlets.tsv``: seqlet, chrom, start, end, rank, motif, motif_alt_name, p_value, q_value, offset, strand;
@@ -20,13 +22,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bpnet.core.stages.base import Input, Output, Stage, StageContext, StageParams
 
 
 class AnnotateParams(StageParams):
-    motifs: Input = Field(..., description="MEME motif database to name patterns and seqlets after (e.g. JASPAR's MEME download)")
+    motifs: Input | list[Input] = Field(
+        ...,
+        description="MEME motif database to name patterns and seqlets after (e.g. JASPAR's MEME download); tn5 or dnase: "
+        "the enzymes' built-in bias motifs; a list (e.g. [tn5, motifs.meme]) is merged into one database",
+    )
     patterns: Input | None = Field(
         None, description="patterns of a modisco stage: '@modisco.results' (modisco_results.h5) or '@modisco.patterns' (patterns.meme)"
     )
@@ -44,6 +50,22 @@ class AnnotateParams(StageParams):
         Path("motif_counts.tsv"),
         description="per database motif: patterns, their seqlets, and seqlets whose best match it is",
     )
+
+    @field_validator("motifs", mode="before")
+    @classmethod
+    def _builtin_motifs(cls, value: object) -> object:
+        from bpnet.data.motifs import motifs_location
+
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("give at least one MEME file or built-in motif set (tn5, dnase)")
+            return [motifs_location(v) if isinstance(v, str) else v for v in value]
+        return motifs_location(value) if isinstance(value, str) else value  # a built-in set's name becomes its MEME file
+
+    @property
+    def motif_files(self) -> list[Path]:
+        """The database's MEME files, in the order given."""
+        return self.motifs if isinstance(self.motifs, list) else [self.motifs]
 
     @model_validator(mode="after")
     def _something_to_name(self) -> AnnotateParams:
@@ -64,8 +86,8 @@ class Annotate(Stage):
         from .. import annotation
 
         log = context.log
-        database = annotation.read_database(params.motifs, label="motifs")
-        log.info("motif database %s: %d motifs", Path(params.motifs).name, len(database))
+        database = annotation.read_database(params.motif_files, label="motifs")
+        log.info("motif database %s: %d motifs", ", ".join(Path(p).name for p in params.motif_files), len(database))
         patterns = annotation.read_patterns(params.patterns, label="patterns") if params.patterns is not None else []
         seqlets = annotation.read_seqlets(params.seqlets, params.genome, log=log) if params.seqlets is not None else []
         if params.patterns is not None and not patterns:

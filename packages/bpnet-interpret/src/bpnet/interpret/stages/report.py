@@ -2,7 +2,9 @@
 
 It reads only the files the other stages saved (``training/``, ``metrics.json``,
 ``predictions.npz`` and, optionally, attribution files, TF-MoDISco results, pattern
-annotations and marginalization tables), never a model, so it runs on a CPU in seconds
+annotations and marginalization tables; for a ChromBPNet, its bias model's TF-MoDISco
+patterns and their annotations, checked by :mod:`bpnet.interpret.bias_patterns`), never a
+model, so it runs on a CPU in seconds
 and can be re-run with other names or a new title without touching the stages before it.
 Each entry of ``models`` is one section of the page::
 
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bpnet.core.stages.base import Input, Output, Stage, StageContext, StageParams
 
@@ -70,6 +72,30 @@ class ModelSection(BaseModel):
         description="optional: the effects.npz of the model's marginalize stage, e.g. '@chip-marginalize.effects'; "
         "adds the mean profile change of the top motifs",
     )
+
+    bias_modisco: Input | None = Field(
+        None,
+        description="optional, ChromBPNet: the TF-MoDISco results of its bias model, e.g. '@bias-modisco.results'; logos "
+        "of the bias model's top patterns",
+    )
+    bias_annotations: Input | None = Field(
+        None,
+        description="optional, ChromBPNet: the patterns.tsv of an annotate stage of the bias model's patterns against the "
+        "bias motifs and TF motifs, e.g. '@bias-annotate.patterns_table'; checks that its top patterns are the enzyme's "
+        "bias motifs, not TF motifs",
+    )
+    bias_motifs: Input | None = Field(
+        None,
+        description="which motifs of bias_annotations' database are the enzyme's: tn5 or dnase (built in) or a MEME file; "
+        "empty: those of every built-in set",
+    )
+
+    @field_validator("bias_motifs", mode="before")
+    @classmethod
+    def _builtin_motifs(cls, value: object) -> object:
+        from bpnet.data.motifs import motifs_location
+
+        return motifs_location(value) if isinstance(value, str) else value  # a built-in set's name becomes its MEME file
 
     def interpretation_files(self) -> tuple[Path | None, ...]:
         return tuple(getattr(self, name) for name in INTERPRETATION_FILES)
@@ -170,12 +196,15 @@ class Report(Stage):
     def run(self, params: ReportParams, context: StageContext) -> None:
         from ..report import build_report
         from ..report.inputs import read_model_inputs
-        from ..report.interpret_inputs import read_interpretation
+        from ..report.interpret_inputs import read_bias_patterns, read_interpretation
 
         models = [read_model_inputs(s.name, s.training, s.metrics, s.predictions) for s in params.models]
         if any(any(s.interpretation_files()) for s in params.models):  # then every section shows what is missing
             for model, section in zip(models, params.models):
                 model.interpretation = read_interpretation(*section.interpretation_files())
+        for model, section in zip(models, params.models):
+            if section.bias_modisco is not None or section.bias_annotations is not None:
+                model.bias_patterns = read_bias_patterns(section.bias_modisco, section.bias_annotations, section.bias_motifs)
         page = build_report(params.title, models)
         params.report.parent.mkdir(parents=True, exist_ok=True)
         params.report.write_text(page, encoding="utf-8")

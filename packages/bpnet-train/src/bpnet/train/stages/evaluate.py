@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bpnet.core.stages.base import Input, Output, Stage, StageContext
 from bpnet.core.stages.params import DeviceParams
@@ -47,9 +47,10 @@ class EvaluateParams(DeviceParams):
     bias_motifs: Input | None = Field(
         None,
         description=(
-            "MEME file of the enzyme's bias motifs (e.g. Tn5 or DNase-I); ChromBPNet only: the footprint test of bias "
-            "correction inserts each motif's consensus into the split's negatives (the de-biased model must not respond), "
-            "and the first motif's match track is correlated with each model's profile"
+            "the enzyme's bias motifs: tn5 (ATAC-seq) or dnase (DNase-seq), the official ChromBPNet sequences built into "
+            "bpnet, or a MEME file; ChromBPNet only: the footprint test of bias correction inserts each motif's consensus "
+            "into the split's negatives (the de-biased model must not respond), and the first motif's match track is "
+            "correlated with each model's profile"
         ),
     )
     footprint_loci: int | None = Field(
@@ -64,6 +65,13 @@ class EvaluateParams(DeviceParams):
         Path("metrics.json"), description="summary metrics of peaks, negatives and (ChromBPNet) the bias model, QC verdicts and footprints",
     )
     predictions: Output = Field(Path("predictions.npz"), description="per-locus observed and predicted log counts, and example profiles")
+
+    @field_validator("bias_motifs", mode="before")
+    @classmethod
+    def _builtin_motifs(cls, value: object) -> object:
+        from bpnet.data.motifs import motifs_location
+
+        return motifs_location(value) if isinstance(value, str) else value  # a built-in set's name becomes its MEME file
 
 
 class Evaluate(Stage):
