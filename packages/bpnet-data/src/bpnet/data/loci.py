@@ -167,6 +167,11 @@ class LociSet:
             mask &= self.is_peak == bool(peaks)
         return np.flatnonzero(mask)
 
+    def centred_codes(self, index: np.ndarray | slice) -> np.ndarray:
+        """The un-jittered ``input_length`` sequence windows of ``index``: uint8 codes ``(n, input_length)``, contiguous."""
+        j = self.max_jitter
+        return np.ascontiguousarray(self.codes[index, j : j + self.input_length])
+
     def subset(self, index: np.ndarray | slice) -> LociSet:
         """The loci selected by a boolean mask, index array or slice (arrays are copied)."""
         return replace(
@@ -603,3 +608,11 @@ def describe(loci: LociSet) -> list[str]:
 __all__ = [
     "LociSet", "count_outliers", "describe", "extract_loci", "memory_per_locus", "open_tracks", "UNASSIGNED",
 ]
+
+
+def sample_rows(rows: np.ndarray, n: int | None, seed: int = 0) -> np.ndarray:
+    """All of ``rows`` (``n`` None or at least their number), or ``n`` of them drawn without
+    replacement (seeded) and kept in stored order."""
+    if n is None or n >= len(rows):
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, size=n, replace=False))

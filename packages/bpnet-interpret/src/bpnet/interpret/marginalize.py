@@ -50,7 +50,7 @@ from bpnet.core.atomic import atomic_path
 from bpnet.core.metrics import jensen_shannon
 from bpnet.core.outputs import Predictions, average_predictions
 from bpnet.data.errors import DataError
-from bpnet.data.loci import LociSet
+from bpnet.data.loci import LociSet, sample_rows
 from bpnet.data.motifs import Motif, insert_at_centre, insertion_start, sample_sites
 from bpnet.data.onehot import codes_to_one_hot, encode_codes
 from bpnet.data.windows import output_offset
@@ -111,12 +111,10 @@ def select_background(
         where = "" if split is None else f" in split {split!r}"
         hint = "set peaks: true to use peaks as the background" if not peaks else "set peaks: false to use the negatives"
         raise DataError(f"{label}: no {what}{where}; the file holds: {present}. Choose another split, or {hint}")
-    if n_loci is not None and n_loci < len(index):
-        index = np.sort(np.random.default_rng(seed).choice(index, size=n_loci, replace=False))
+    index = sample_rows(index, n_loci, seed)
     j = loci.max_jitter
-    codes = loci.codes[index, j : j + loci.input_length]
     control = loci.controls[index, :, j : j + loci.control_length] if controls and loci.n_controls else None
-    return Background(np.ascontiguousarray(codes), control, index, loci.chrom[index], loci.centre[index])
+    return Background(loci.centred_codes(index), control, index, loci.chrom[index], loci.centre[index])
 
 
 # ---------------------------------------------------------------------- models

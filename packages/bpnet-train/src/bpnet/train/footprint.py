@@ -41,7 +41,7 @@ import torch
 
 from bpnet.core.outputs import call_model, flip_strands, profile_probabilities, strand_pairs
 from bpnet.data.errors import DataError
-from bpnet.data.loci import LociSet
+from bpnet.data.loci import LociSet, sample_rows
 from bpnet.data.motifs import Motif, insert_at_centre
 from bpnet.data.onehot import codes_to_one_hot, encode_codes
 
@@ -62,11 +62,8 @@ def background_codes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 ``(N, input_length)`` centred windows, their loci.h5 rows) of the non-peaks of
     ``split``: all of them (the official), or a seeded draw of ``n_loci`` kept in file order."""
-    rows = loci.select(split, peaks=False)
-    if n_loci is not None and n_loci < len(rows):
-        rows = np.sort(np.random.default_rng(seed).choice(rows, size=n_loci, replace=False))
-    j = loci.max_jitter
-    return np.ascontiguousarray(loci.codes[rows, j : j + loci.input_length]), rows
+    rows = sample_rows(loci.select(split, peaks=False), n_loci, seed)
+    return loci.centred_codes(rows), rows
 
 
 def _strand_footprint(model: torch.nn.Module, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

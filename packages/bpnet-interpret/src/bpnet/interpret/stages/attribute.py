@@ -125,15 +125,14 @@ class Attribute(Stage):
         check_models_fit(models, labels, input_length=loci.input_length, output_length=loci.output_length, windows=str(params.loci))
         sizes = chromosome_sizes(loci, params.genome, context)
 
-        L, j = loci.input_length, loci.max_jitter
-        one_hot = codes_to_one_hot(loci.codes[index, j : j + L])
+        one_hot = codes_to_one_hot(loci.centred_codes(index))
         chrom, start = loci.chrom[index].astype(str), loci.geometry.input_start(loci.centre[index].astype(np.int64))
         with_n = int((one_hot.sum(axis=1) == 0).any(axis=1).sum())
         if with_n:
             context.log.info("%d of %d window(s) contain N bases: their observed contributions there are 0", with_n, len(index))
         context.log.info(
             "explaining %d locus window(s) of %d bp with %d model(s) (%s), %d dinucleotide shuffles each, %s pairs per batch",
-            len(index), L, len(models), ", ".join(sorted(set(submodels))), params.n_shuffles,
+            len(index), loci.input_length, len(models), ", ".join(sorted(set(submodels))), params.n_shuffles,
             params.batch_size or ("fitted to the GPU's memory" if device.type == "cuda" else attribution.default_batch_size(device)),
         )
 
