@@ -83,3 +83,17 @@ def test_chrombpnet_with_no_background_below_the_bias_threshold_is_refused(prepr
 def test_edited_loci_still_load(preprocessed, tmp_path):
     path = edited_loci(preprocessed["chip_loci"], tmp_path / "same.h5", lambda loci: None)
     assert np.array_equal(LociSet.load(path).signals, LociSet.load(preprocessed["chip_loci"]).signals)
+
+
+def test_an_evaluate_bias_motif_file_without_motifs_is_one_clear_error_and_leaves_no_metrics(preprocessed, tmp_path, capsys):
+    from bpnet.core.architectures.bpnet import BPNet
+    from bpnet.core.architectures.chrombpnet import ChromBPNet
+    from bpnet.core.modelfile import save_model
+
+    loci = LociSet.load(preprocessed["atac_loci"])
+    tiny = {"n_outputs": 1, "output_length": loci.output_length, "n_filters": 4, "n_layers": 1}
+    save_model(ChromBPNet(BPNet(**tiny), BPNet(**tiny)), tmp_path / "model")
+    (tmp_path / "empty.meme").write_text("MEME version 4\n\nALPHABET= ACGT\n")
+    stage = {"stage": "evaluate", "params": {"model": str(tmp_path / "model"), "loci": str(preprocessed["atac_loci"]),
+                                             "bias_motifs": str(tmp_path / "empty.meme"), "device": "cpu"}}
+    run_and_check(tmp_path, capsys, {"evaluate": stage}, "evaluate", ["empty.meme", "no motifs found"])
