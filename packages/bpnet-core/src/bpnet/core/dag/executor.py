@@ -89,18 +89,25 @@ class Runner:
         self.pipeline = pipeline
         self.registry = registry
         self.graph = StageGraph.build({sid: s.depends_on for sid, s in pipeline.stages.items()})
-        for option, value in (("--from", from_stage), ("--until", until)):
-            if value is not None and value not in pipeline.stages:
-                raise SpecError(f"{option} {value}: no such stage (stages: {', '.join(self.graph.order)})")
+        picked = {option: self._named(option, value) for option, value in (("--from", from_stage), ("--until", until))}
         selected = set(self.graph.order)
         if until:
-            selected = self.graph.ancestors(until) | {until}
+            selected = set().union(*(self.graph.ancestors(s) | {s} for s in picked["--until"]))
         self.forced = set(self.graph.order) if force else set()
-        if from_stage:
-            self.forced |= self.graph.descendants(from_stage) | {from_stage}
+        for stage_id in picked["--from"]:
+            self.forced |= self.graph.descendants(stage_id) | {stage_id}
         self.selected = self.graph.subgraph(selected)
         self.announce = announce or (lambda text: None)
         self.hashes = HashCache(pipeline.output_dir / ".bpnet" / "hashes.json")
+
+    def _named(self, option: str, name: str | None) -> list[str]:
+        """The stage ids ``name`` selects: one stage, or every fold's instance of a per-fold stage."""
+        if name is None:
+            return []
+        ids = self.pipeline.select(name)
+        if not ids:
+            raise SpecError(f"{option} {name}: no such stage (stages: {', '.join(self.graph.order)})")
+        return ids
 
     # -- up-to-date checks ------------------------------------------------------------
     def stage_fingerprint(self, stage: ResolvedStage) -> tuple[str, list[Path]]:

@@ -14,10 +14,14 @@ from ..errors import RegistryError, SpecError
 from ..plugin.registry import Registry
 from ..remote import cached_location, is_url
 from ..stages.base import Location, Stage, StageParams, path_fields, path_items, replace_paths
-from .model import STAGE_ID_PATTERN, PipelineSpec
+from .folds import expand_folds
+from .model import INSTANCE_ID_PATTERN, PipelineSpec, split_instance_id, stage_folder
 from .yamlpaths import load_yaml, spec_error
 
-REFERENCE = re.compile(r"^@(?P<stage>[A-Za-z0-9][A-Za-z0-9_-]*)\.(?P<field>[A-Za-z_][A-Za-z0-9_]*)(?P<sub>/.*)?$")
+#: ``@stage.field[/sub/path]``; ``stage`` may be one fold's instance, ``train[fold_0]``
+REFERENCE = re.compile(
+    r"^@(?P<stage>[A-Za-z0-9][A-Za-z0-9_-]*(\[[A-Za-z0-9][A-Za-z0-9_.-]*\])?)\.(?P<field>[A-Za-z_][A-Za-z0-9_]*)(?P<sub>/.*)?$"
+)
 
 
 @dataclass
@@ -49,6 +53,14 @@ class Pipeline:
     output_dir: Path
     executor: str
     stages: dict[str, ResolvedStage]
+    #: per-fold stage id -> its instances' ids (``train`` -> ``train[fold_0]``, ...)
+    fold_instances: dict[str, list[str]] = field(default_factory=dict)
+
+    def select(self, name: str) -> list[str]:
+        """The stage ids a command-line name means: one stage, or every fold's instance of a per-fold stage."""
+        if name in self.stages:
+            return [name]
+        return list(self.fold_instances.get(name, []))
 
 
 def load_pipeline(spec_path: str | Path, reg: Registry) -> Pipeline:
@@ -79,41 +91,51 @@ def resolve(
         reg.executor(spec.executor)
     except RegistryError as exc:
         raise spec_error(where, node, ("executor",), str(exc)) from None
+    for stage_id in spec.stages:
+        if not re.match(INSTANCE_ID_PATTERN, stage_id):
+            raise spec_error(where, node, ("stages", stage_id), "stage ids use letters, digits, '-' and '_' only")
+    spec, origin = expand_folds(spec, lambda loc, msg: spec_error(where, node, loc, msg))
+
+    def error_at(stage_id: str, loc: tuple[Any, ...], message: str) -> SpecError:
+        """An error at the YAML place of ``stage_id`` (a fold's instance: its per-fold stage, fold named)."""
+        key = origin.get(stage_id, stage_id)
+        fold = split_instance_id(stage_id)[1] if key != stage_id else None
+        return spec_error(where, node, ("stages", key, *loc), f"[{fold}] {message}" if fold else message)
+
     stages: dict[str, ResolvedStage] = {}
     for stage_id, stage_spec in spec.stages.items():
-        if not re.match(STAGE_ID_PATTERN, stage_id):
-            raise spec_error(where, node, ("stages", stage_id), "stage ids use letters, digits, '-' and '_' only")
         name = stage_spec.stage or stage_id
         try:
             stage_cls = reg.stage(name)
         except RegistryError as exc:
-            raise spec_error(where, node, ("stages", stage_id, "stage"), str(exc)) from None
+            raise error_at(stage_id, ("stage",), str(exc)) from None
         raw_params, remote = _cache_remote_inputs(stage_cls.Params, stage_spec.params)
         try:
             params = stage_cls.Params.model_validate(raw_params)
         except ValidationError as exc:
-            raise _first_error(where, node, exc, ("stages", stage_id, "params")) from None
-        stage_dir = output_dir / stage_id
+            loc, message = _first_problem(exc)
+            raise error_at(stage_id, ("params", *loc), message) from None
+        stage_dir = stage_folder(output_dir, stage_id)
         params = _map_paths(params, "output", lambda p, loc, stage_dir=stage_dir: (stage_dir / p).resolve())
         stages[stage_id] = ResolvedStage(stage_id, stage_cls, params, stage_dir, remote=remote)
     for stage_id, stage in stages.items():
         def resolve_input(value: Path, loc: tuple[Any, ...], stage_id: str = stage_id) -> Path:
             return _resolve_input(
-                value,
-                base_dir,
-                stages,
-                stage_id,
-                lambda msg: spec_error(where, node, ("stages", stage_id, "params", *loc), msg),
+                value, base_dir, stages, stage_id, lambda msg: error_at(stage_id, ("params", *loc), msg),
             )
 
         stage.params = _map_paths(stage.params, "input", resolve_input)
         for other in spec.stages[stage_id].after:
             if other not in stages:
-                raise spec_error(where, node, ("stages", stage_id, "after"), f"unknown stage id '{other}'")
+                raise error_at(stage_id, ("after",), f"unknown stage id '{other}'")
             stage.depends_on.add(other)
-    produced = _link_by_paths(stages, where, node)
-    _check_user_inputs(stages, produced, where, node)
-    return Pipeline(spec_path, output_dir, spec.executor, stages)
+    produced = _link_by_paths(stages, error_at)
+    _check_user_inputs(stages, produced, error_at)
+    instances: dict[str, list[str]] = {}
+    for stage_id, key in origin.items():
+        if key != stage_id:
+            instances.setdefault(key, []).append(stage_id)
+    return Pipeline(spec_path, output_dir, spec.executor, stages, instances)
 
 
 def _cache_remote_inputs(params_model: type[StageParams], raw: dict[str, Any]) -> tuple[dict[str, Any], dict[Path, str]]:
@@ -160,13 +182,13 @@ def _resolve_input(value: Path, base_dir: Path, stages: dict[str, ResolvedStage]
     return (produced / sub.lstrip("/")).resolve() if sub else produced
 
 
-def _link_by_paths(stages: dict[str, ResolvedStage], where: Path, node: yaml.Node | None) -> dict[Path, str]:
+def _link_by_paths(stages: dict[str, ResolvedStage], error_at) -> dict[Path, str]:
     """Add dependencies where an input lies at or under another stage's output."""
     producers: dict[Path, str] = {}
     for stage in stages.values():
         for path in stage.paths("output"):
             if path in producers:
-                raise spec_error(where, node, ("stages", stage.id), f"writes {path}, which stage '{producers[path]}' writes too")
+                raise error_at(stage.id, (), f"writes {path}, which stage '{producers[path]}' writes too")
             producers[path] = stage.id
     for stage in stages.values():
         for path in stage.paths("input"):
@@ -181,18 +203,24 @@ def _within(path: Path, produced: Path) -> bool:
     return path == produced or produced in path.parents
 
 
-def _check_user_inputs(stages: dict[str, ResolvedStage], produced: dict[Path, str], where: Path, node: yaml.Node | None) -> None:
+def _check_user_inputs(stages: dict[str, ResolvedStage], produced: dict[Path, str], error_at) -> None:
     """Inputs no stage produces are the user's files: they must exist before anything runs."""
     for stage in stages.values():
         for loc, path in path_items(stage.params, "input"):
             made = any(_within(path, p) for p in produced)
             if not made and path not in stage.remote and not path.exists():
-                raise spec_error(where, node, ("stages", stage.id, "params", *loc), f"input file {path} does not exist")
+                raise error_at(stage.id, ("params", *loc), f"input file {path} does not exist")
 
 
 def _first_error(where: Path, node: yaml.Node | None, exc: ValidationError, prefix: tuple[Any, ...]) -> SpecError:
+    loc, message = _first_problem(exc)
+    return spec_error(where, node, prefix + loc, message)
+
+
+def _first_problem(exc: ValidationError) -> tuple[tuple[Any, ...], str]:
+    """The location and message of a validation error's first problem (the count of the others appended)."""
     err = exc.errors()[0]
-    loc = prefix + tuple(err["loc"])
+    loc = tuple(err["loc"])
     message = err["msg"]
     if err["type"] == "extra_forbidden":
         message = "unknown parameter (check its spelling; `bpnet schema` lists every parameter)"
@@ -201,7 +229,7 @@ def _first_error(where: Path, node: yaml.Node | None, exc: ValidationError, pref
     more = len(exc.errors()) - 1
     if more:
         message += f" [and {more} more problem{'s' if more > 1 else ''}]"
-    return spec_error(where, node, loc, message)
+    return loc, message
 
 
 def params_from_model(model: BaseModel, remote: dict[Path, str] | None = None) -> dict[str, Any]:

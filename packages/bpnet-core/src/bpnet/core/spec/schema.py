@@ -29,6 +29,7 @@ def pipeline_schema() -> dict[str, Any]:
                     "stage": {"const": name},
                     "params": {"$ref": f"#/$defs/{key}"},
                     "after": {"type": "array", "items": {"type": "string"}},
+                    "per_fold": {"type": "boolean"},
                 },
                 "required": ["stage"],
                 "additionalProperties": False,

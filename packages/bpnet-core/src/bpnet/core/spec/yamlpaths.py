@@ -26,7 +26,25 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpecError(f"{where}: malformed YAML: {problem}") from None
+    _refuse_duplicate_keys(path, node)
     return data, node
+
+
+def _refuse_duplicate_keys(path: Path, node: yaml.Node | None) -> None:
+    """YAML keeps the last of two equal keys without a word; a spec refuses them (two folds or stages of one name)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    raise SpecError(
+                        f"{path}:{key.start_mark.line + 1}: key '{key.value}' is written twice in one mapping; give each name once"
+                    )
+                seen.add(key.value)
+            _refuse_duplicate_keys(path, value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _refuse_duplicate_keys(path, item)
 
 
 def format_location(loc: tuple[Any, ...]) -> str:
