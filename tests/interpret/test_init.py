@@ -141,6 +141,7 @@ def test_bpnet_with_controls_writes_a_valid_fully_commented_spec(data):
         "name": "ctcf BPNet", "training": "@train.training", "metrics": "@evaluate.metrics", "predictions": "@evaluate.predictions",
         "attributions": "@attribute.scores/counts.h5", "modisco": "@modisco.results", "annotations": "@annotate.patterns_table",
         "marginalization": "@marginalize.table", "marginalization_effects": "@marginalize.effects",
+        "folds": None,  # a spec with several folds points it at the fold summary
         "bias_modisco": None, "bias_annotations": None, "bias_motifs": None,  # ChromBPNet's: written unset, as every field
     }
     entry_lines = [FIELD_LINE.match(line) for line in spec_path.read_text().splitlines() if re.match(r"^ {8}(- |  )\w", line)]

@@ -56,6 +56,9 @@ _CHROMBPNET_HG38 = {
     "fold_4": (("chr7", "chr13", "chr17", "chr19", "chr21", "chrX"), ("chr10", "chr18")),
 }
 
+#: names of the official hg38 folds (the ``human`` preset)
+HUMAN_FOLDS = tuple(_CHROMBPNET_HG38)
+
 #: bpnet-lite 1.1.0 ``training_chroms`` / ``validation_chroms`` defaults
 _BPNET_LITE_TRAIN = tuple(f"chr{i}" for i in (2, 4, 5, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22)) + ("chrX", "chrY")
 _BPNET_LITE_VALID = ("chr8", "chr20")

@@ -21,5 +21,9 @@ def bpnet_register_stages() -> list[PluginRef]:
             "train ChromBPNet bias models, one per bias_threshold_factor, and check each (train-chrombpnet picks one)",
         ),
         PluginRef("evaluate", f"{_STG}.evaluate:Evaluate", "profile and count metrics of a model on held-out loci"),
+        PluginRef(
+            "summarize-folds", f"{_STG}.fold_summary:SummarizeFolds",
+            "every fold's held-out metrics side by side, with their mean and sd (folds.json, folds.tsv)",
+        ),
         PluginRef("predict", f"{_STG}.predict:Predict", "predict profiles and counts for a BED of regions (bigWig, npz)"),
     ]

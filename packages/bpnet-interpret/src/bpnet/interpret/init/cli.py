@@ -35,6 +35,7 @@ def init(
     blacklist: str | None = None,
     valid_chroms: str | None = None,
     test_chroms: str | None = None,
+    folds: str | None = None,
     force: Annotated[bool, _FLAG] = False,
 ) -> int:
     """Write a complete pipeline spec (YAML, every parameter commented) for your data; then `bpnet run` it.
@@ -88,10 +89,11 @@ def init(
     blacklist
         BED of regions no negative may come near (e.g. the ENCODE blacklist).
     valid_chroms
-        Validation chromosomes, comma-separated (with --test-chroms). Default: the official hg38 fold_0
-        (valid chr8,chr20; test chr1,chr3,chr6); other genomes need both options.
+        Validation chromosomes, comma-separated (with --test-chroms); several folds: one group per fold, separated by ';' (chr2;chr3). Default: the official hg38 folds (fold_0: valid chr8,chr20; test chr1,chr3,chr6); other genomes need both options.
     test_chroms
-        Held-out test chromosomes, comma-separated (with --valid-chroms).
+        Held-out test chromosomes, comma-separated (with --valid-chroms); several folds: one group per fold, separated by ';' (chr1;chr2). A chromosome may be held out by one fold only.
+    folds
+        Train several folds and average them: a number (5: fold_0..fold_4) or fold names (fold_0,fold_3). The hg38 folds by default; with custom folds, as many as the ';' groups. Loci, bias models, training and evaluation run per fold (ids like train[fold_1]); attribution, TF-MoDISco and marginalization use every fold's model, averaged; the report has a row per fold.
     force
         Overwrite an existing spec file.
     """  # noqa: E501  (cyclopts prints these lines as written: a wrapped line would wrap the --help text)
@@ -107,7 +109,7 @@ def init(
             genome=genome, inputs=inputs, controls=controls or [], peaks=peaks, motifs=motifs, name=name, output=output,
             output_dir=output_dir, model=model, assay=assay, shift_plus=shift_plus, shift_minus=shift_minus, unstranded=unstranded,
             fragments=fragments, fragment_format=fragment_format, paired_end=paired_end, blacklist=blacklist,
-            valid_chroms=valid_chroms, test_chroms=test_chroms, force=force,
+            valid_chroms=valid_chroms, test_chroms=test_chroms, folds=folds, force=force,
         )
     except ValidationError as exc:
         raise _option_error(exc) from None

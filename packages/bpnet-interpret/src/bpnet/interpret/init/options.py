@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bpnet.core.remote import is_url
+from bpnet.data.splits import HUMAN_FOLDS
 
 #: experiment names become folder names and report titles
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -39,6 +40,7 @@ FLAGS: dict[str, str] = {
     "assay": "--assay",
     "valid_chroms": "--valid-chroms",
     "test_chroms": "--test-chroms",
+    "folds": "--folds",
 }
 
 
@@ -80,21 +82,50 @@ class InitOptions(BaseModel):
         ),
     )
     paired_end: bool = Field(False, description="paired-end BAM/SAM: count one fragment per proper pair")
-    valid_chroms: list[str] | None = Field(
-        None, description="validation chromosomes (with test_chroms: a custom fold instead of the human fold_0)"
+    valid_chroms: list[list[str]] | None = Field(
+        None,
+        description="validation chromosomes per fold (with test_chroms: custom folds instead of the human ones); "
+        "one list per fold",
     )
-    test_chroms: list[str] | None = Field(None, description="held-out test chromosomes")
+    test_chroms: list[list[str]] | None = Field(None, description="held-out test chromosomes per fold")
+    folds: list[str] | None = Field(
+        None, description="train every one of these folds (fold_0 ...) and average them; None: one fold, fold_0",
+    )
     force: bool = Field(False, description="overwrite an existing spec file")
 
     @field_validator("valid_chroms", "test_chroms", mode="before")
     @classmethod
-    def _comma_list(cls, value: object) -> object:
+    def _fold_groups(cls, value: object) -> object:
+        """``"chr2,chr3;chr4"`` (``;`` between folds, ``,`` within one) or a list of names (one fold) -> lists per fold."""
         if isinstance(value, str):
-            value = [part.strip() for part in value.split(",")]
+            value = [[part.strip() for part in group.split(",")] for group in value.split(";")]
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = [value]
         if isinstance(value, list):
-            value = [v for v in value if v]
+            value = [[v for v in group if v] for group in value]
+            if not value or any(not group for group in value):
+                raise ValueError(
+                    "give at least one chromosome name per fold (comma-separated, e.g. chr8,chr20; folds separated by ';')"
+                )
+        return value
+
+    @field_validator("folds", mode="before")
+    @classmethod
+    def _fold_names(cls, value: object) -> object:
+        """``"5"`` -> fold_0 .. fold_4; ``"fold_0,fold_3"`` -> those names."""
+        if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+            n = int(value)
+            if n < 1:
+                raise ValueError("give a number of folds of at least 1, or fold names (e.g. fold_0,fold_3)")
+            return [f"fold_{i}" for i in range(n)]
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
             if not value:
-                raise ValueError("give at least one chromosome name (a comma-separated list, e.g. chr8,chr20)")
+                raise ValueError("give a number of folds or fold names (e.g. 5 or fold_0,fold_3)")
+        if isinstance(value, list):
+            repeated = sorted({v for v in value if value.count(v) > 1})
+            if repeated:
+                raise ValueError(f"fold {repeated[0]} is listed twice; give each fold once")
         return value
 
     @field_validator("name")
@@ -111,9 +142,14 @@ class InitOptions(BaseModel):
         if (self.valid_chroms is None) != (self.test_chroms is None):
             raise ValueError("give --valid-chroms and --test-chroms together (or neither, for the built-in human fold_0)")
         if self.valid_chroms and self.test_chroms:
-            both = sorted(set(self.valid_chroms) & set(self.test_chroms))
-            if both:
-                raise ValueError(f"{', '.join(both)} cannot be both a validation and a test chromosome")
+            self._check_custom_folds(self.valid_chroms, self.test_chroms)
+        elif self.folds:
+            unknown = [f for f in self.folds if f not in HUMAN_FOLDS]
+            if unknown:
+                raise ValueError(
+                    f"{unknown[0]} is not one of the official hg38 folds ({', '.join(HUMAN_FOLDS)}); for other folds give "
+                    "--valid-chroms and --test-chroms with one ';'-separated group per fold"
+                )
         if self.model == "bpnet" and self.assay is not None:
             raise ValueError("--assay picks ChromBPNet's bias-model recipe (atac or dnase): give --model chrombpnet, or leave it out")
         if self.model == "chrombpnet" and self.controls:
@@ -121,6 +157,32 @@ class InitOptions(BaseModel):
         if self.fragments and self.paired_end:
             raise ValueError("--paired-end is for paired BAM/SAM files and --fragments for fragment files (tsv): give one of them")
         return self
+
+    def _check_custom_folds(self, valid: list[list[str]], test: list[list[str]]) -> None:
+        if len(valid) != len(test):
+            raise ValueError(
+                f"--valid-chroms gives {len(valid)} fold(s) and --test-chroms {len(test)}: give one ';'-separated group per fold in each"
+            )
+        if self.folds is not None and len(self.folds) != len(test) and len(test) > 1:
+            raise ValueError(f"--folds names {len(self.folds)} folds but --test-chroms gives {len(test)}: make them agree")
+        if self.folds is not None and len(test) == 1 and len(self.folds) > 1:
+            raise ValueError(
+                f"--folds {len(self.folds)} with custom folds needs {len(self.folds)} ';'-separated groups in --valid-chroms "
+                "and --test-chroms (e.g. --test-chroms 'chr1;chr2' --valid-chroms 'chr2;chr3')"
+            )
+        for i, (v, t) in enumerate(zip(valid, test)):
+            both = sorted(set(v) & set(t))
+            if both:
+                where = f" in fold {i + 1}" if len(test) > 1 else ""
+                raise ValueError(f"{', '.join(both)} cannot be both a validation and a test chromosome{where}")
+        for i in range(len(test)):
+            for j in range(i):
+                shared = sorted(set(test[i]) & set(test[j]))
+                if shared:
+                    raise ValueError(
+                        f"test chromosome {shared[0]} is in the test sets of fold {j + 1} and fold {i + 1}: each chromosome "
+                        "is held out by one fold only, so the folds' test sets together cover the genome once"
+                    )
 
     # ------------------------------------------------------------------ derived choices
 
@@ -170,11 +232,27 @@ class InitOptions(BaseModel):
         return "atac" if self.model == "chrombpnet" else "chip"
 
     @property
-    def custom_folds(self) -> dict[str, list[str]] | None:
-        """One custom fold from --valid-chroms/--test-chroms, or None for the built-in human folds."""
+    def custom_folds(self) -> dict[str, Any] | None:
+        """Custom folds from --valid-chroms/--test-chroms (one fold, or fold_0 ... by name), or None for the human folds."""
         if self.valid_chroms is None or self.test_chroms is None:
             return None
-        return {"valid": list(self.valid_chroms), "test": list(self.test_chroms)}
+        if len(self.test_chroms) == 1:
+            return {"valid": list(self.valid_chroms[0]), "test": list(self.test_chroms[0])}
+        return {name: {"valid": list(v), "test": list(t)} for name, v, t in zip(self.fold_names, self.valid_chroms, self.test_chroms)}
+
+    @property
+    def fold_names(self) -> list[str]:
+        """The folds the pipeline trains: --folds, else one per custom group, else fold_0."""
+        if self.folds is not None:
+            return list(self.folds)
+        if self.test_chroms is not None and len(self.test_chroms) > 1:
+            return [f"fold_{i}" for i in range(len(self.test_chroms))]
+        return ["fold_0"]
+
+    @property
+    def per_fold(self) -> bool:
+        """Whether the spec fans training out over several folds (or the user asked for --folds)."""
+        return self.folds is not None or len(self.fold_names) > 1
 
     def hints(self) -> list[str]:
         """Advice about the options (printed, not errors)."""

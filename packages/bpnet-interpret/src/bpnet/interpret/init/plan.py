@@ -43,7 +43,10 @@ from .paths import spec_location
 SIGNAL, CONTROL, PEAKS, NEGATIVES, FOLDS, LOCI = "signal", "control-signal", "peaks", "negatives", "folds", "loci"
 TRAIN, EVALUATE, ATTRIBUTE, SEQLETS, MODISCO = "train", "evaluate", "attribute", "seqlets", "modisco"
 ANNOTATE, MARGINALIZE, REPORT = "annotate", "marginalize", "report"
+FOLD_SUMMARY = "fold-summary"
 BIAS, BIAS_ATTRIBUTE, BIAS_MODISCO, BIAS_ANNOTATE = "bias", "bias-attribute", "bias-modisco", "bias-annotate"
+#: stages that run once per fold when the spec trains several folds (the rest read every fold's model, or the first fold's loci)
+PER_FOLD = (LOCI, BIAS, TRAIN, EVALUATE)
 
 #: the attribution file of the count head, which seqlets and TF-MoDISco read
 COUNT_SCORES = f"@{ATTRIBUTE}.scores/counts.h5"
@@ -73,6 +76,7 @@ class PlannedStage:
     stage: str
     params: dict[str, Any]
     about: str
+    per_fold: bool = False
 
 
 @dataclass
@@ -83,6 +87,8 @@ class Plan:
     model: str
     output_dir: str
     stages: list[PlannedStage] = field(default_factory=list)
+    #: the folds per-fold stages fan out over (empty: one fold, no fan-out)
+    folds: list[str] = field(default_factory=list)
 
     def ids(self) -> list[str]:
         return [s.id for s in self.stages]
@@ -125,39 +131,67 @@ def build_plan(options: InitOptions, spec_dir: Path, cwd: Path | None = None) ->
             "background loci with the GC content of the peaks (the model also learns what is not bound)",
         )
     )
-    folds = options.custom_folds or "human"
-    add(
-        PlannedStage(
-            FOLDS,
-            "splits",
-            {"genome": genome, "folds": folds},
-            "chromosome-held-out folds: "
-            + (
-                f"validation {', '.join(options.valid_chroms or [])}, test {', '.join(options.test_chroms or [])}, "
-                "training every other chromosome"
-                if options.custom_folds
-                else "the official hg38 folds (fold_0 is used); other genomes need --valid-chroms and --test-chroms"
-            ),
-        )
-    )
+    add(PlannedStage(FOLDS, "splits", {"genome": genome, "folds": options.custom_folds or "human"}, _folds_about(options)))
+    if options.per_fold:
+        plan.folds = options.fold_names
     loci = {"genome": genome, "peaks": peaks, "negatives": f"@{NEGATIVES}.negatives", "signals": [f"@{SIGNAL}.tracks"],
-            "controls": [f"@{CONTROL}.tracks"] if options.controls else [], "splits": f"@{FOLDS}.splits", "fold": "fold_0",
-            "max_jitter": MAX_JITTER[options.model]}
+            "controls": [f"@{CONTROL}.tracks"] if options.controls else [], "splits": f"@{FOLDS}.splits",
+            "fold": "{fold}" if plan.folds else "fold_0", "max_jitter": MAX_JITTER[options.model]}
     add(
         PlannedStage(
             LOCI,
             "loci",
             loci,
-            "2114 bp sequence and 1000 bp signal windows of every peak and negative, labelled by fold, in one loci.h5",
+            "2114 bp sequence and 1000 bp signal windows of every peak and negative, labelled by fold, in one loci.h5"
+            + (" per fold" if plan.folds else ""),
         )
     )
     motifs = where(options.motifs) if options.motifs else None
     _add_model(plan, options)
+    if plan.folds:
+        plan.stages.append(PlannedStage(
+            FOLD_SUMMARY, "summarize-folds", {"metrics": [f"@{EVALUATE}.metrics"]},
+            "every fold's held-out metrics side by side, with their mean and sd (the report's fold table)",
+        ))
     _add_interpretation(plan, options, genome, motifs)
     if options.model == "chrombpnet":
         _add_bias_check(plan, options, motifs)
     _add_report(plan, options, motifs)
+    if plan.folds:
+        _fan_out(plan)
     return plan
+
+
+def _folds_about(options: InitOptions) -> str:
+    folds = options.fold_names if options.per_fold else ["fold_0"]
+    trained = f"{', '.join(folds)} {'are' if len(folds) > 1 else 'is'} trained"
+    if not options.custom_folds:
+        return (f"chromosome-held-out folds: the official hg38 folds ({trained}); other genomes need --valid-chroms and "
+                "--test-chroms")
+    groups = [f"validation {', '.join(v)}, test {', '.join(t)}" for v, t in zip(options.valid_chroms or [], options.test_chroms or [])]
+    return f"chromosome-held-out folds ({trained}): " + "; ".join(groups) + ", training every other chromosome"
+
+
+def _fan_out(plan: Plan) -> None:
+    """Mark the per-fold stages; single references to them from other stages take the first fold (lists take every fold)."""
+    first = plan.folds[0]
+    for stage in plan.stages:
+        stage.per_fold = stage.id in PER_FOLD
+    fanned = {s.id for s in plan.stages if s.per_fold}
+
+    def pin(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("@") and value[1:].split(".", 1)[0] in fanned:
+            target, rest = value[1:].split(".", 1)
+            return f"@{target}[{first}].{rest}"
+        if isinstance(value, dict):
+            return {k: pin(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [v if isinstance(v, str) else pin(v) for v in value]  # a list item refers to every fold
+        return value
+
+    for stage in plan.stages:
+        if not stage.per_fold:
+            stage.params = pin(stage.params)
 
 
 def _signal_stage(stage_id: str, reads: list[str], genome: str, options: InitOptions, what: str) -> PlannedStage:
@@ -278,6 +312,8 @@ def _add_report(plan: Plan, options: InitOptions, motifs: str | None) -> None:
     if options.model == "chrombpnet":
         section.update(bias_modisco=f"@{BIAS_MODISCO}.results", bias_annotations=f"@{BIAS_ANNOTATE}.patterns_table",
                        bias_motifs=BIAS_MOTIFS[options.enzyme_assay])
+    if plan.folds:
+        section["folds"] = f"@{FOLD_SUMMARY}.summary"
     plan.stages.append(PlannedStage(
         REPORT, "report", {"title": f"{plan.name}: {label}", "models": [section]},
         "one self-contained HTML page: loss curves, metrics with guidance, predicted vs observed counts, example profiles,"

@@ -99,8 +99,11 @@ def _entry_values(entry: Mapping[str, Any], model: type[BaseModel]) -> dict[str,
 
 def spec_data(plan: Plan, models: Mapping[str, type[BaseModel]]) -> dict[str, Any]:
     """The spec as data: what the rendered text loads back to."""
-    stages = {s.id: {"stage": s.stage, "params": parameter_values(s, models[s.id])} for s in plan.stages}
-    return {"output_dir": plan.output_dir, "executor": "local", "stages": stages}
+    stages = {
+        s.id: {"stage": s.stage, **({"per_fold": True} if s.per_fold else {}), "params": parameter_values(s, models[s.id])}
+        for s in plan.stages
+    }
+    return {"output_dir": plan.output_dir, "executor": "local", **({"folds": plan.folds} if plan.folds else {}), "stages": stages}
 
 
 def describe(info: FieldInfo) -> str:
@@ -145,6 +148,10 @@ def render_spec(plan: Plan, models: Mapping[str, type[BaseModel]], summaries: Ma
                 "where each stage's folder (outputs and params.yaml) and the run log go; relative to this file",
             ),
             ("executor: local", "registered executor that runs the stages (local: this machine)"),
+            *(
+                [(f"folds: {flow(plan.folds)}", "stages with per_fold: true run once per fold (ids stage[fold]); '{fold}' is its name")]
+                if plan.folds else []
+            ),
         ],
         "",
     )
@@ -158,7 +165,10 @@ def _stage_lines(stage: PlannedStage, params_model: type[BaseModel], summary: st
     lines = ["", f"{INDENT}# {'-' * (WIDTH - len(INDENT) - 2)}"]
     lines += comment_block(f"{stage.id}: {stage.about}", INDENT)
     lines.append(f"{INDENT}{stage.id}:")
-    lines += commented([(f"stage: {scalar(stage.stage)}", summary or "registered stage (bpnet plugins lists them)")], INDENT * 2)
+    rows = [(f"stage: {scalar(stage.stage)}", summary or "registered stage (bpnet plugins lists them)")]
+    if stage.per_fold:
+        rows.append(("per_fold: true", f"one instance per fold: {stage.id}[fold] in the folder {stage.id}/fold"))
+    lines += commented(rows, INDENT * 2)
     lines.append(f"{INDENT * 2}params:")
     rows: list[tuple[str, str]] = []
     for name, value in parameter_values(stage, params_model).items():

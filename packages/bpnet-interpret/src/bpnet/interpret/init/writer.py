@@ -102,7 +102,10 @@ def command_line(options: InitOptions) -> list[str]:
     if options.fragment_format:
         args += ["--fragment-format", options.fragment_format]
     if options.valid_chroms and options.test_chroms:
-        args += ["--valid-chroms", ",".join(options.valid_chroms), "--test-chroms", ",".join(options.test_chroms)]
+        args += ["--valid-chroms", ";".join(",".join(g) for g in options.valid_chroms)]
+        args += ["--test-chroms", ";".join(",".join(g) for g in options.test_chroms)]
+    if options.folds is not None:
+        args += ["--folds", ",".join(options.folds)]
     return args
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bpnet.core.formats.folds import read_fold_summary
 from bpnet.core.formats.metrics import read_metrics
 from bpnet.core.formats.predictions import Predictions, read_predictions
 from bpnet.core.formats.training import TrainingFolder, read_training
@@ -34,9 +35,11 @@ class ModelInputs:
     interpretation: Interpretation | None = None
     #: a ChromBPNet's bias-model TF-MoDISco patterns and their check (``None``: not given)
     bias_patterns: BiasPatterns | None = None
+    #: a model trained per fold: the summarize-folds stage's folds.json (``None``: not given)
+    folds: dict[str, Any] | None = None
 
 
-def read_model_inputs(name: str, training: Path | None, metrics: Path, predictions: Path) -> ModelInputs:
+def read_model_inputs(name: str, training: Path | None, metrics: Path, predictions: Path, folds: Path | None = None) -> ModelInputs:
     """Read one section's files."""
     return ModelInputs(
         name=name,
@@ -44,4 +47,5 @@ def read_model_inputs(name: str, training: Path | None, metrics: Path, predictio
         metrics=read_metrics(metrics),
         metrics_path=metrics,
         predictions=read_predictions(predictions),
+        folds=read_fold_summary(folds) if folds is not None else None,
     )

@@ -159,6 +159,8 @@ class ModelSection:
         parts = [f'<section class="card" id="{esc(self.anchor)}"><h2>{esc(self.model.name)} {overall}</h2>', self._sources()]
         parts += ["<h3>Training</h3>", self._training()]
         parts += ["<h3>Held-out metrics</h3>", self._metrics()]
+        if self.model.folds is not None:
+            parts += ["<h3>Folds</h3>", _folds_table(self.model.folds)]
         parts += ["<h3>Predicted vs observed counts</h3>", self._counts()]
         parts += ["<h3>Example profiles</h3>", self._examples()]
         if self.is_chrombpnet:
@@ -359,6 +361,44 @@ def _epochs_text(run: TrainingLog) -> str:
     best = plots.best_epoch(run)
     label = f"{run.label}: " if run.label else ""
     return f"{label}{run.n_epochs} (best {number(best) if best is None else f'{best:g}'})"
+
+
+#: (block, metric key, column heading) of the report's fold table
+FOLD_COLUMNS = (
+    ("peaks", "n", "test peaks"),
+    ("peaks", "count_pearson", "count r"),
+    ("peaks", "count_mse", "count MSE"),
+    ("peaks", "profile_median_jsd", "median JSD"),
+    ("peaks", "profile_pearson", "profile r"),
+    ("negatives", "count_pearson", "negatives' count r"),
+    ("bias_on_peaks", "count_pearson", "bias model count r"),
+)
+
+
+def _folds_table(summary: dict[str, Any]) -> str:
+    """One row per fold (each on its own test chromosomes), then the mean ± sd over folds."""
+    rows = []
+    for record in summary["folds"]:
+        cells = [number((record.get(block) or {}).get(key)) for block, key, _ in FOLD_COLUMNS]
+        rows.append([esc(record.get("fold", "?")), esc(record.get("split", "n/a")), *cells])
+    stats = summary.get("summary") or {}
+    mean_row = []
+    for block, key, _ in FOLD_COLUMNS:
+        found = (stats.get(block) or {}).get(key)
+        if not found:
+            mean_row.append(number(None))
+        elif found.get("sd") is None:
+            mean_row.append(number(found["mean"]))
+        else:
+            mean_row.append(f"{number(found['mean'])} ± {number(found['sd'])}")
+    rows.append(["<b>mean ± sd</b>", "", *mean_row])
+    headers = ["fold", "split", *(heading for _, _, heading in FOLD_COLUMNS)]
+    note = (
+        f'<p class="sub">{len(summary["folds"])} folds, each scored on its own held-out chromosomes (the summarize-folds '
+        "stage's folds.json). The rest of this section shows one fold's files; attribution and TF-MoDISco use every "
+        "fold's model, averaged.</p>"
+    )
+    return note + table(headers, rows, numeric=tuple(range(2, len(headers))), css="metrics")
 
 
 def _metric_table(values: dict[str, Any], guides: dict[str, Guide]) -> str:

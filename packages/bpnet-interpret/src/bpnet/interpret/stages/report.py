@@ -49,6 +49,11 @@ class ModelSection(BaseModel):
     )
     metrics: Input = Field(..., description="the model's metrics.json from its evaluate stage")
     predictions: Input = Field(..., description="the model's predictions.npz from its evaluate stage")
+    folds: Input | None = Field(
+        None,
+        description="optional, a model trained per fold: the folds.json of a summarize-folds stage, e.g. '@fold-summary.summary'; "
+        "a table with one row per fold and the mean ± sd (metrics and predictions then show one fold, e.g. the first)",
+    )
     attributions: Input | None = Field(
         None,
         description="optional: one head's attribution file of the model's attribute stage, e.g. "
@@ -198,7 +203,7 @@ class Report(Stage):
         from ..report.inputs import read_model_inputs
         from ..report.interpret_inputs import read_bias_patterns, read_interpretation
 
-        models = [read_model_inputs(s.name, s.training, s.metrics, s.predictions) for s in params.models]
+        models = [read_model_inputs(s.name, s.training, s.metrics, s.predictions, s.folds) for s in params.models]
         if any(any(s.interpretation_files()) for s in params.models):  # then every section shows what is missing
             for model, section in zip(models, params.models):
                 model.interpretation = read_interpretation(*section.interpretation_files())
