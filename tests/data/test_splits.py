@@ -95,8 +95,21 @@ def test_missing_chromosomes_warn_but_an_emptied_split_is_an_error(caplog):
     assert "chrY" not in splits.folds["fold_2"].test and splits.folds["fold_2"].test
     with pytest.raises(DataError, match="fold_0: validation split with no chromosomes of this genome .*toy.fa"):
         build_splits("human", [c for c in HG38 if c not in ("chr8", "chr20")], genome_label="toy.fa")
-    with pytest.raises(DataError, match="validation split with no chromosomes.*names chromosomes with a 'chr' prefix"):
+    with pytest.raises(DataError, match="validation split names chr2, which the genome lacks.*names chromosomes with a 'chr' prefix"):
         build_splits({"valid": ["chr2"]}, ["1", "2", "3"])
+
+
+def test_custom_folds_naming_a_chromosome_the_genome_lacks_are_refused():
+    with pytest.raises(DataError, match="fold b: the test split names chr9, which toy.fa lacks: fix the chromosome name"):
+        build_splits({"a": {"valid": ["chr2"], "test": ["chr1"]}, "b": {"valid": ["chr1"], "test": ["chr9"]}},
+                     ["chr1", "chr2", "chr3"], genome_label="toy.fa")
+
+
+def test_disjoint_tests_refuses_folds_that_share_a_test_chromosome():
+    folds = {"a": {"valid": ["chr2"], "test": ["chr1"]}, "b": {"valid": ["chr3"], "test": ["chr1", "chr2"]}}
+    assert build_splits(folds, ["chr1", "chr2", "chr3", "chr4"]).folds["b"].test == ["chr1", "chr2"]  # allowed by default
+    with pytest.raises(DataError, match="folds a and b both hold out test chromosome chr1, but disjoint_tests"):
+        build_splits(folds, ["chr1", "chr2", "chr3", "chr4"], disjoint_tests=True)
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ def test_five_human_folds_on_an_hg38_named_genome_fan_out_and_validate(data):  #
     assert init(data, "-s", "hg38-like.fa", "-i", "chip/reads.bam", "--folds", "5", "-o", "five.yaml") == 0
     spec = load(data / "five.yaml")
     assert spec["folds"] == [f"fold_{i}" for i in range(5)]
-    assert params(spec, "folds")["folds"] == "human"
+    assert params(spec, "folds")["folds"] == "human" and params(spec, "folds")["disjoint_tests"] is True
     assert per_fold_stages(spec) == PER_FOLD_CHIP
     assert params(spec, "loci")["fold"] == "{fold}"
     assert params(spec, "fold-summary")["metrics"] == ["@evaluate.metrics"]

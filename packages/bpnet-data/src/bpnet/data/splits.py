@@ -196,17 +196,25 @@ def build_splits(
     *,
     genome_label: str = "the genome",
     log: logging.Logger | None = None,
+    disjoint_tests: bool = False,
 ) -> Splits:
     """Resolve a preset name or custom folds against a genome's ``chromosomes``.
 
-    Chromosomes a fold names but the genome lacks are dropped with a warning (the
-    human folds name chrY, which a female sample's genome may lack). A fold whose
-    training or validation split is left with no chromosome, or whose test split
-    named chromosomes none of which the genome has, is a :class:`DataError`.
+    Chromosomes a preset names but the genome lacks are dropped with a warning (the
+    human folds name chrY, which a female sample's genome may lack); a chromosome that
+    custom folds name and the genome lacks is a :class:`DataError` (a typo, most
+    often). A fold whose training or validation split is left with no chromosome, or
+    whose test split named chromosomes none of which the genome has, is a
+    :class:`DataError`; so are two folds sharing a test chromosome when
+    ``disjoint_tests`` asks for k-fold cross-validation.
     """
     log = log or logging.getLogger("bpnet.data.splits")
     chosen = preset_folds(folds) if isinstance(folds, str) else custom_folds(folds, chromosomes)
     present = set(chromosomes)
+    if not isinstance(folds, str):
+        _refuse_absent(chosen, chromosomes, genome_label)
+    if disjoint_tests:
+        _refuse_shared_tests(chosen)
     fitted: dict[str, Fold] = {}
     missing: dict[str, list[str]] = {}
     for name, fold in chosen.items():
@@ -225,6 +233,32 @@ def build_splits(
         shown = "; ".join(f"{c} ({', '.join(f)})" for c, f in sorted(missing.items()))
         log.warning("chromosomes named in the folds but not in %s were left out: %s", genome_label, shown)
     return Splits(folds=fitted)
+
+
+def _refuse_absent(folds: dict[str, Fold], chromosomes: Sequence[str], genome_label: str) -> None:
+    from .chroms import naming_hint
+
+    present = set(chromosomes)
+    for name, fold in folds.items():
+        for split in SPLIT_NAMES:
+            absent = [c for c in getattr(fold, split) if c not in present]
+            if absent:
+                raise DataError(
+                    f"fold {name}: the {_SPLIT_WORDS[split]} split names {_few(absent)}, which {genome_label} lacks"
+                    f"{naming_hint(absent, chromosomes)}: fix the chromosome name or leave it out"
+                )
+
+
+def _refuse_shared_tests(folds: dict[str, Fold]) -> None:
+    held_out: dict[str, str] = {}
+    for name, fold in folds.items():
+        for chrom in fold.test:
+            if chrom in held_out:
+                raise DataError(
+                    f"folds {held_out[chrom]} and {name} both hold out test chromosome {chrom}, but disjoint_tests asks each "
+                    "chromosome to be tested by one fold only: give the folds disjoint test sets, or set disjoint_tests: false"
+                )
+            held_out[chrom] = name
 
 
 def _empty_split_message(fold: str, split: str, named: list[str], chromosomes: Sequence[str], genome_label: str) -> str:

@@ -18,6 +18,11 @@ class ChromosomeSplitsParams(StageParams):
         "chr3, chr6); or custom folds: {valid: [...], test: [...], train: [...]} (one fold; train defaults to every other chromosome) "
         "or {fold_name: {valid, test, train}, ...}",
     )
+    disjoint_tests: bool = Field(
+        False,
+        description="refuse folds whose test chromosomes overlap (k-fold cross-validation: each chromosome held out by one fold; "
+        "the human folds are disjoint)",
+    )
     splits: Output = Field(Path("splits.json"), description="the folds, fitted to the genome's chromosomes")
 
     @field_validator("folds")
@@ -41,7 +46,9 @@ class ChromosomeSplits(Stage):
         from ..splits import SPLIT_NAMES, build_splits
 
         sizes = genome_sizes(params.genome)
-        splits = build_splits(params.folds, list(sizes), genome_label=str(params.genome), log=context.log)
+        splits = build_splits(
+            params.folds, list(sizes), genome_label=str(params.genome), log=context.log, disjoint_tests=params.disjoint_tests,
+        )
         for name, fold in splits.folds.items():
             parts = []
             for split in SPLIT_NAMES:

@@ -131,7 +131,8 @@ def build_plan(options: InitOptions, spec_dir: Path, cwd: Path | None = None) ->
             "background loci with the GC content of the peaks (the model also learns what is not bound)",
         )
     )
-    add(PlannedStage(FOLDS, "splits", {"genome": genome, "folds": options.custom_folds or "human"}, _folds_about(options)))
+    folds = {"genome": genome, "folds": options.custom_folds or "human", **({"disjoint_tests": True} if options.per_fold else {})}
+    add(PlannedStage(FOLDS, "splits", folds, _folds_about(options)))
     if options.per_fold:
         plan.folds = options.fold_names
     loci = {"genome": genome, "peaks": peaks, "negatives": f"@{NEGATIVES}.negatives", "signals": [f"@{SIGNAL}.tracks"],
