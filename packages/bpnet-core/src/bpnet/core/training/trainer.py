@@ -22,6 +22,7 @@ stays as it is.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import math
@@ -160,7 +161,7 @@ class Trainer:
                 if stopped_early:
                     break
                 t0 = time.perf_counter()
-                train_terms, n_examples = self._train_epoch(train, epoch, bar)
+                train_terms, n_examples, data_seconds = self._train_epoch(train, epoch, bar)
                 train_seconds = time.perf_counter() - t0
                 valid_terms = self.validate(valid)
                 if not math.isfinite(valid_terms["valid_loss"]):
@@ -178,6 +179,7 @@ class Trainer:
                     "seconds": round(time.perf_counter() - t0, 3),
                     "train_examples_per_s": round(n_examples / max(train_seconds, 1e-9), 2), "improved": int(improved),
                     "train_examples": n_examples, "train_seconds": train_seconds,  # for the totals; not in epochs.csv
+                    "data_wait_share": round(data_seconds / max(train_seconds, 1e-9), 4),  # in the log line, not in epochs.csv
                 }
                 history.append(record)
                 stopped_early = s.patience is not None and state["bad_epochs"] >= s.patience
@@ -213,15 +215,27 @@ class Trainer:
             logits, log_counts = call_model(self._step_model, batch.X, batch.X_ctl)
         return logits.float(), log_counts.float()
 
-    def _train_epoch(self, train: Batches, epoch: int, bar) -> tuple[dict[str, float], int]:
+    def _train_epoch(self, train: Batches, epoch: int, bar) -> tuple[dict[str, float], int, float]:
+        """One epoch: the mean loss terms, the examples seen and the seconds spent waiting for batches.
+
+        Each step ends with ``.item()``, which waits for the device, so the time spent
+        getting the next batch is time the device sat idle for want of data.
+        """
         s = self.settings
         train.set_epoch(epoch)
         self.model.train()
         task = bar.add_task(f"{self.name} epoch {epoch}/{s.max_epochs}", total=len(train))
         sums = {"loss": 0.0, "profile": 0.0, "count": 0.0}
         n_examples = n_profile = 0
+        data_seconds = 0.0
+        batches = iter(train)
         with self.batches_path.open("a") as batch_log:
-            for number, batch in enumerate(train, start=1):
+            for number in itertools.count(1):
+                waited = time.perf_counter()
+                batch = next(batches, None)
+                data_seconds += time.perf_counter() - waited
+                if batch is None:
+                    break
                 t0 = time.perf_counter()
                 logits, log_counts = self._forward(batch)
                 terms = profile_count_loss(logits, log_counts, batch.y, s.count_loss_weight, batch.is_peak, s.profile_on)
@@ -256,7 +270,7 @@ class Trainer:
             "train_loss": sums["loss"] / n_examples,
             "train_profile_loss": sums["profile"] / n_profile if n_profile else float("nan"),
             "train_count_loss": sums["count"] / n_examples,
-        }, n_examples
+        }, n_examples, data_seconds
 
     @torch.no_grad()
     def validate(self, valid: Batches) -> dict[str, float]:
@@ -380,10 +394,11 @@ class Trainer:
     def _announce(self, record: dict[str, Any], bad_epochs: int) -> None:
         mark = "best" if record["improved"] else f"no improvement for {bad_epochs}"
         self.log.info(
-            "%s epoch %d: train %.4g | valid %.4g (profile %.4g, count %.4g) | count r %.3f, JSD %.3f | %.1f ex/s | %s",
+            "%s epoch %d: train %.4g | valid %.4g (profile %.4g, count %.4g) | count r %.3f, JSD %.3f | %.1f ex/s, "
+            "%.0f%% waiting for data | %s",
             self.name, record["epoch"], record["train_loss"], record["valid_loss"], record["valid_profile_loss"],
             record["valid_count_loss"], record["valid_count_pearson"], record["valid_profile_jsd"],
-            record["train_examples_per_s"], mark,
+            record["train_examples_per_s"], 100 * record.get("data_wait_share", 0.0), mark,
         )
 
     def write_logs(self, folder: Path | str, summary: dict[str, Any]) -> None:
