@@ -50,6 +50,16 @@ in ABBA order with ours on every sequence::
     .venv/bin/python benchmarks/attribution.py --device cuda --no-peer --n-sequences 64
 
 Writes ``benchmarks/results/attribution.json`` and prints the table.
+
+``--shards N`` measures instead what the ``attribute`` stage's shards cost: our side in
+one call against the same sequences cut into ``N`` shards the stage's way (boundaries on
+the chunk grid, each shard attributed with its ``start``, saved to an ``.npz`` shard file
+and read back, then joined), timed in ABBA order, medians reported with the overhead
+and whether both give the same bits. No peer is needed; a small run on one thread::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/attribution.py --shards 6 --n-sequences 36 --n-filters 16 --reps 3 --threads 1
+
+writes ``benchmarks/results/attribution_shards.json``.
 """
 
 from __future__ import annotations
@@ -239,6 +249,85 @@ def run_tangermeme_on_ours(model, X: np.ndarray, head: str, device: str) -> dict
     return {**run, "attributions": run.pop("result"), "batch_size": PEER_BATCH, "precision": str(dtype).removeprefix("torch.")}
 
 
+def run_sharded(model, X: np.ndarray, head: str, device: str, shards: int, folder: Path) -> dict:
+    """Our side the way the attribute stage runs it in ``shards`` shards (see ``bpnet.interpret.shards``)."""
+    import logging
+    import shutil
+
+    import torch
+
+    from bpnet.interpret.attribution import (
+        HeadAttributions,
+        attribute,
+        default_batch_size,
+        first_chunk,
+        sequences_per_chunk,
+    )
+    from bpnet.interpret.shards import ShardId, ShardStore, shard_bounds
+
+    per_chunk = sequences_per_chunk(default_batch_size(torch.device(device)), N_SHUFFLES)
+    bounds = shard_bounds(len(X), shards, per_chunk, first_chunk(per_chunk))
+    ids = [ShardId(head, k, shards) for k in range(1, shards + 1)]
+    shutil.rmtree(folder, ignore_errors=True)
+    store = ShardStore(folder, logging.getLogger("benchmark"))
+
+    def call() -> HeadAttributions:
+        for shard, a, b in zip(ids, bounds, bounds[1:]):
+            part = attribute([model], ["bpnet"], X[a:b], head, n_shuffles=N_SHUFFLES, seed=SEED, device=device, progress=False,
+                             delta_tolerance=float("inf"), start=a)
+            store.save(shard, "benchmark", part, {})
+        return HeadAttributions.concatenate([store.load(s, "benchmark", b - a)[0] for s, a, b in zip(ids, bounds, bounds[1:])])
+
+    run = timed(call)
+    return {**run, "result": run.pop("result")}
+
+
+def shards_comparison(args, model, X: np.ndarray) -> None:
+    """``--shards``: one call against the stage's shards, interleaved (ABBA), medians and overhead."""
+    import torch
+
+    from bpnet.interpret.attribution import attribute
+
+    if not 1 <= args.shards <= len(X):
+        raise SystemExit(f"--shards must be between 1 and --n-sequences ({len(X)})")
+    for head in ("counts", "profile"):  # warm-up (untimed)
+        attribute([model], ["warm-up"], X[:1], head, n_shuffles=2, device=args.device, progress=False)
+    table = {}
+    for head in ("counts", "profile"):
+        runs: dict[str, list[dict]] = {"unsharded": [], "sharded": []}
+        for rep in range(args.reps):
+            for side in ("unsharded", "sharded") if rep % 2 == 0 else ("sharded", "unsharded"):
+                if side == "unsharded":
+                    r = timed(lambda h=head: attribute([model], ["bpnet"], X, h, n_shuffles=N_SHUFFLES, seed=SEED, device=args.device,
+                                                       progress=False))
+                else:
+                    r = run_sharded(model, X, head, args.device, args.shards, args.workdir / "shards")
+                runs[side].append(r)
+                print(f"{head:8s} {side:10s} rep {rep}: {len(X) / r['seconds']:.3f} sequences/s, {len(X) / r['cpu_seconds']:.3f} "
+                      f"per CPU-s ({r['seconds']:.1f} s; other processes {r['other_cpu_cores']:.2f} cores)", flush=True)
+        one, cut = runs["unsharded"][0]["result"], runs["sharded"][0]["result"]
+        same = all(np.array_equal(getattr(one, k), getattr(cut, k)) for k in ("hypothetical", "delta", "delta_abs_sum", "delta_abs_max"))
+        rates = {side: float(np.median([len(X) / r["seconds"] for r in rs])) for side, rs in runs.items()}
+        cpu_rates = {side: float(np.median([len(X) / r["cpu_seconds"] for r in rs])) for side, rs in runs.items()}
+        table[head] = {
+            "sequences_per_s": rates, "sequences_per_cpu_s": cpu_rates, "same_bits": same,
+            "overhead": 1 - rates["sharded"] / rates["unsharded"], "overhead_cpu": 1 - cpu_rates["sharded"] / cpu_rates["unsharded"],
+            "runs": {side: [{k: r[k] for k in ("seconds", "cpu_seconds", "other_cpu_cores")} for r in rs] for side, rs in runs.items()},
+        }
+        print(f"{head:8s} median: unsharded {rates['unsharded']:.3f}, sharded {rates['sharded']:.3f} sequences/s "
+              f"(overhead {table[head]['overhead']:+.1%}); per CPU-s {cpu_rates['unsharded']:.3f} vs {cpu_rates['sharded']:.3f} "
+              f"({table[head]['overhead_cpu']:+.1%}); same bits: {same}", flush=True)
+    result = {
+        "setup": {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "threads": args.threads, "torch": torch.__version__,
+                  "device": args.device, "model": {**MODEL, "input_length": LIN, "output_length": LOUT}, "n_sequences": len(X),
+                  "shards": args.shards, "reps": args.reps, "n_shuffles": N_SHUFFLES, "command": " ".join(sys.argv)},
+        "heads": table,
+    }
+    out = args.out.with_name("attribution_shards.json") if args.out == HERE / "results" / "attribution.json" else args.out
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwrote {out}")
+
+
 def sum_to_delta(model, X: np.ndarray, attributions: np.ndarray, head: str) -> dict:
     """Sum of observed attributions minus f(X) - mean_k f(ref_k), with our target in float64."""
     import copy
@@ -289,6 +378,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda: where every side runs")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bpnet-bench-attribution"))
     parser.add_argument("--out", type=Path, default=HERE / "results" / "attribution.json")
+    parser.add_argument("--shards", type=int, default=0,
+                        help="instead of the sides: our side in one call against the same sequences in this many shards")
     parser.add_argument("--peer", metavar="JOB", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer:
@@ -303,6 +394,8 @@ def main() -> None:
     os.environ.setdefault("BPNET_NO_PROGRESS", "1")
     args.workdir.mkdir(parents=True, exist_ok=True)
     model, X = make_inputs(args.n_sequences)
+    if args.shards:
+        return shards_comparison(args, model, X)
     peer = None if args.no_peer else Peer(args, model, X)
     reference = "tangermeme-on-bpnet" if peer is None else "bpnet-lite"
     # warm-up (untimed): imports, numba's compilation of the shuffle, the allocator, both heads on every side

@@ -65,7 +65,9 @@ def test_from_a_per_fold_stage_name_selects_every_fold(text_registry, write_spec
     spec = write_spec(FOLD_PIPELINE)
     run(spec)
     status = run(spec, from_stage="model", until="ensemble")
-    assert status == {"data[fold_a]": "skipped", "model[fold_a]": "ran", "data[fold_b]": "skipped", "model[fold_b]": "ran", "ensemble": "ran"}
+    assert status == {
+        "data[fold_a]": "skipped", "model[fold_a]": "ran", "data[fold_b]": "skipped", "model[fold_b]": "ran", "ensemble": "ran",
+    }
 
 
 def test_a_changed_fold_parameter_reruns_only_that_folds_instances(text_registry, write_spec):

@@ -21,7 +21,10 @@ random_state=seed)`` draws them, so the references do not depend on the batch si
 on which other sequences are attributed. The references of a chunk of sequences are
 drawn in one vectorised call, then ``tangermeme.deep_lift_shap`` runs the
 (sequence, reference) pairs ``batch_size`` at a time and returns the multipliers
-(``raw_outputs=True``). From those, here:
+(``raw_outputs=True``). Chunks follow one grid over the whole set of sequences
+(:func:`chunk_end`): a call that attributes a later part of the set (a shard; its
+``start``) cuts the same chunks, so every sequence is computed with the same batch-mates
+and gets the same bits whichever part it is attributed in. From the multipliers, here:
 
 * hypothetical contributions of base ``b`` at position ``l``:
   ``mean_k [m_k[b, l] - sum_c ref_k[c, l] * m_k[c, l]]`` (what tangermeme's
@@ -73,7 +76,7 @@ import copy
 import logging
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -101,24 +104,61 @@ class HeadAttributions:
     """Attributions of one head over ``N`` windows of ``L`` bp, averaged over models.
 
     ``hypothetical``: float32 ``(N, 4, L)``; ``delta``: float32 ``(N,)`` signed mean
-    convergence delta per window (over references and models); ``delta_mean_abs`` and
-    ``delta_max_abs``: over every (window, reference, model) pair; ``target_change_mean_abs``:
-    mean ``|f(X) - f(reference)|`` over the pairs (the scale the deltas compare with);
+    convergence delta per window (over references and models). Per window, over its
+    ``pairs_per_window`` (reference, model) pairs, float64 ``(N,)``: ``delta_abs_sum``
+    (sum of ``|delta|``), ``change_abs_sum`` (sum of ``|f(X) - f(reference)|``) and
+    ``delta_abs_max``; the statistics over all pairs are computed from them, so parts
+    joined with :meth:`concatenate` give the very numbers of one run over all windows.
     ``seconds``: wall time of the attribution; ``batch_size``: the (sequence,
     reference) pairs per forward pass used (after fitting, on a GPU).
     """
 
     hypothetical: np.ndarray
     delta: np.ndarray
-    delta_mean_abs: float
-    delta_max_abs: float
-    target_change_mean_abs: float
+    delta_abs_sum: np.ndarray
+    change_abs_sum: np.ndarray
+    delta_abs_max: np.ndarray
+    pairs_per_window: int
     seconds: float
     batch_size: int = 0
 
     @property
     def sequences_per_s(self) -> float:
         return len(self.hypothetical) / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def delta_mean_abs(self) -> float:
+        """Mean ``|delta|`` over every (window, reference, model) pair."""
+        pairs = len(self.delta_abs_sum) * self.pairs_per_window
+        return float(self.delta_abs_sum.sum() / pairs) if pairs else 0.0
+
+    @property
+    def delta_max_abs(self) -> float:
+        """Largest ``|delta|`` of any pair."""
+        return float(self.delta_abs_max.max()) if len(self.delta_abs_max) else 0.0
+
+    @property
+    def target_change_mean_abs(self) -> float:
+        """Mean ``|f(X) - f(reference)|`` over the pairs: the scale the deltas compare with."""
+        pairs = len(self.change_abs_sum) * self.pairs_per_window
+        return float(self.change_abs_sum.sum() / pairs) if pairs else 0.0
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[HeadAttributions]) -> HeadAttributions:
+        """The attributions of consecutive parts (shards) as one; ``seconds`` is their sum,
+        ``batch_size`` that of the last part."""
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        if len({p.pairs_per_window for p in parts}) != 1:
+            raise ValueError("the parts were attributed with different numbers of references or models")
+
+        def joined(name: str) -> np.ndarray:
+            return np.concatenate([getattr(p, name) for p in parts])
+
+        return cls(
+            joined("hypothetical"), joined("delta"), joined("delta_abs_sum"), joined("change_abs_sum"), joined("delta_abs_max"),
+            parts[0].pairs_per_window, float(sum(p.seconds for p in parts)), parts[-1].batch_size,
+        )
 
 
 # ---------------------------------------------------------------------- models
@@ -315,6 +355,24 @@ def default_batch_size(device: torch.device) -> int:
 MAX_GPU_BATCH = 4096
 
 
+def sequences_per_chunk(batch_size: int, n_shuffles: int) -> int:
+    """Sequences attributed together: as many whole sequences as ``batch_size`` pairs hold, at least 1."""
+    return max(1, batch_size // n_shuffles)
+
+
+def first_chunk(per_chunk: int, probe: bool = True) -> int:
+    """Sequences of the first chunk of a set: the probe (:data:`PROBE_SEQUENCES`, at most a chunk); 0 without one."""
+    return min(PROBE_SEQUENCES, per_chunk) if probe else 0
+
+
+def chunk_end(position: int, per_chunk: int, first: int) -> int:
+    """End of the chunk holding sequence ``position`` of a set on the grid ``0, first,
+    first + per_chunk, first + 2 * per_chunk, ...`` (the caller caps it at the set's end)."""
+    if position < first:
+        return first
+    return first + ((position - first) // per_chunk + 1) * per_chunk
+
+
 def _fitted_gpu_batch(device: torch.device, baseline: int, pairs: int, n_shuffles: int) -> int:
     """Pairs per batch that use about half the free GPU memory, from the peak of a batch of ``pairs``."""
     per_pair = max(torch.cuda.max_memory_allocated(device) - baseline, 1) / max(pairs, 1)
@@ -341,15 +399,23 @@ def attribute(
     delta_tolerance: float = DELTA_TOLERANCE,
     probe: bool = True,
     progress: bool = True,
+    start: int = 0,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> HeadAttributions:
     """Hypothetical DeepLIFT/SHAP attributions of ``head`` for one-hot ``X`` ``(N, 4, L)``,
     averaged over ``models`` (already the submodel to explain; ``labels`` name them in errors).
 
     Each model is checked (:func:`check_rules`) and, with ``probe``, refused when the
-    first :data:`PROBE_SEQUENCES` sequences show that DeepLIFT misses a non-linearity.
-    ``batch_size`` counts (sequence, reference) pairs per forward pass; None: 64 on a
-    CPU, fitted to the free memory on a GPU (:func:`default_batch_size`). See the module
-    docstring for what is computed.
+    first chunk of the call (the first :data:`PROBE_SEQUENCES` sequences of the set)
+    shows that DeepLIFT misses a non-linearity. ``batch_size`` counts (sequence,
+    reference) pairs per forward pass; None: 64 on a CPU, fitted to the free memory on a
+    GPU (:func:`default_batch_size`). ``start``: where ``X[0]`` sits in the whole set of
+    sequences when ``X`` is a part of it (a shard): chunks follow the set's grid
+    (:func:`chunk_end`), so with the same batch size a sequence gets the same bits as in
+    one call over the whole set (when the part starts on the grid). ``on_chunk`` is
+    called with the number of sequences of every chunk done (once per model).
+    A warning is logged when the largest delta exceeds ``delta_tolerance``
+    (:func:`warn_large_deltas`). See the module docstring for what is computed.
     """
     from bpnet.core.console import progress_bar
 
@@ -364,8 +430,9 @@ def attribute(
     n = len(X)
     hyp_sum = torch.zeros(X.shape, dtype=dtype)  # float32 unless asked: the largest array held
     delta_sum = torch.zeros(n, dtype=torch.float64)
-    abs_sum = change_sum = abs_max = 0.0
-    start = time.perf_counter()
+    # per window, over its (reference, model) pairs: the statistics are summed from these in a fixed order
+    abs_sum, change_sum, abs_max = (torch.zeros(n, dtype=torch.float64) for _ in range(3))
+    started = time.perf_counter()
     with progress_bar() if progress else contextlib.nullcontext() as bar, full_float32(device):
         task = bar.add_task(f"attributing {head}", total=n * len(models)) if progress else None
         for model, label in zip(models, labels):
@@ -373,11 +440,12 @@ def attribute(
             if dtype != next(model.parameters(), torch.empty(0)).dtype:
                 model = copy.deepcopy(model).to(dtype)  # the caller's model stays as it is
             recorder = _RecordTarget(explanation_target(model, head).to(device)).eval()
-            first = 0
-            while first < n:
-                per_chunk = max(1, batch_size // n_shuffles)
-                rows = slice(first, min(first + (min(PROBE_SEQUENCES, per_chunk) if probe and first == 0 else per_chunk), n))
-                first = rows.stop
+            position = 0
+            while position < n:
+                per_chunk = sequences_per_chunk(batch_size, n_shuffles)
+                end = chunk_end(start + position, per_chunk, first_chunk(per_chunk, probe)) - start
+                rows = slice(position, min(end, n))
+                position = rows.stop
                 if fit_gpu_batch:
                     torch.cuda.reset_peak_memory_stats(device)
                     baseline = torch.cuda.memory_allocated(device)
@@ -389,28 +457,35 @@ def attribute(
                 if probe and rows.start == 0:
                     _check_probe(chunk, label, head)
                 hyp_sum[rows] += chunk.hypothetical.to(dtype)
+                deltas = chunk.deltas.double().abs()
                 delta_sum[rows] += chunk.deltas.double().mean(dim=1)
-                abs_sum += float(chunk.deltas.abs().double().sum())
-                change_sum += float(chunk.changes.abs().double().sum())
-                abs_max = max(abs_max, float(chunk.deltas.abs().max()))
+                abs_sum[rows] += deltas.sum(dim=1)
+                change_sum[rows] += chunk.changes.double().abs().sum(dim=1)
+                abs_max[rows] = torch.maximum(abs_max[rows], deltas.max(dim=1).values)
                 if task is not None:
                     bar.advance(task, rows.stop - rows.start)
-    seconds = time.perf_counter() - start
-    pairs = n * n_shuffles * len(models)
+                if on_chunk is not None:
+                    on_chunk(rows.stop - rows.start)
     result = HeadAttributions(
         hypothetical=(hyp_sum / len(models)).float().numpy(),
         delta=(delta_sum / len(models)).float().numpy(),
-        delta_mean_abs=abs_sum / pairs, delta_max_abs=abs_max, target_change_mean_abs=change_sum / pairs, seconds=seconds,
-        batch_size=batch_size,
+        delta_abs_sum=abs_sum.numpy(), change_abs_sum=change_sum.numpy(), delta_abs_max=abs_max.numpy(),
+        pairs_per_window=n_shuffles * len(models), seconds=time.perf_counter() - started, batch_size=batch_size,
     )
-    if result.delta_max_abs > delta_tolerance:
-        log.warning(
-            "%s head: the largest convergence delta is %.3g (mean %.3g, target changes %.3g on average), above the tolerance "
-            "%.3g: the attributions add up to the change of the target only approximately%s",
-            head, result.delta_max_abs, result.delta_mean_abs, result.target_change_mean_abs, delta_tolerance,
-            "; precision: float64 makes them tighter" if precision == "float32" else "",
-        )
+    warn_large_deltas(result, head, delta_tolerance, precision)
     return result
+
+
+def warn_large_deltas(result: HeadAttributions, head: Head, delta_tolerance: float, precision: Precision) -> None:
+    """Log a warning when the largest convergence delta of ``result`` exceeds ``delta_tolerance``."""
+    if result.delta_max_abs <= delta_tolerance:
+        return
+    log.warning(
+        "%s head: the largest convergence delta is %.3g (mean %.3g, target changes %.3g on average), above the tolerance "
+        "%.3g: the attributions add up to the change of the target only approximately%s",
+        head, result.delta_max_abs, result.delta_mean_abs, result.target_change_mean_abs, delta_tolerance,
+        "; precision: float64 makes them tighter" if resolve_precision(precision, head) == "float32" else "",
+    )
 
 
 def _check_probe(chunk: _Chunk, label: str, head: str) -> None:
@@ -432,6 +507,6 @@ def _check_probe(chunk: _Chunk, label: str, head: str) -> None:
 
 __all__ = [
     "DELTA_TOLERANCE", "HEADS", "HeadAttributions", "MAX_GPU_BATCH", "PROBE_RELATIVE_LIMIT", "PROBE_SEQUENCES", "attribute", "check_rules",
-    "attribution_rules", "default_batch_size", "dinucleotide_references", "explanation_target", "missing_rules",
-    "resolve_precision",
+    "attribution_rules", "chunk_end", "default_batch_size", "dinucleotide_references", "explanation_target", "first_chunk",
+    "missing_rules", "resolve_precision", "sequences_per_chunk", "warn_large_deltas",
 ]
