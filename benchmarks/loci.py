@@ -20,6 +20,19 @@ cost per locus depends on the spacing: bpnet reads nearby loci with one bigWig c
 Prints a table and writes ``benchmarks/results/loci.json``::
 
     .venv/bin/python benchmarks/loci.py [--n-loci 30000] [--workdir /tmp/bpnet-bench-loci]
+
+``--epoch`` instead times one training epoch (the Trainer, a 32 x 6 BPNet, batch 16, as
+examples/quickstart.yaml) on quickstart-size loci (2,400 loci, 1346/1000 bp, jitter 128,
+stranded signal and control; half peaks, half negatives; train on chr3-4), in memory
+(``LociSet.load``) and streamed from loci.h5 (``LociSet.open`` with a budget below the
+file's size), alternating, each run in a fresh process: examples/s, peak RSS, the
+sampler's ``peak_bytes`` and a digest of the trained weights (equal when the batches
+are). ``--baseline-src DIR`` adds the in-memory epoch of another checkout's code (e.g.
+``git archive HEAD packages | tar -x -C DIR``) on a float32 version-2 copy of the file,
+which any earlier bpnet reads. Writes ``benchmarks/results/loci-epoch.json``::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/loci.py --epoch [--reps 5] [--epoch-loci 2400] [--budget-mb 8] \
+        [--baseline-src DIR]
 """
 
 from __future__ import annotations
@@ -202,14 +215,118 @@ def worker_batches(work: Path, args) -> dict:
     return result
 
 
-WORKERS = {"bpnet": worker_bpnet, "tangermeme": worker_tangermeme, "check": worker_check, "batches": worker_batches}
+# ---------------------------------------------------------------------- one epoch: in memory vs streamed
+
+EPOCH_LIN = 1346  # the quickstart's ChIP loci (the 32 x 6 model's receptive field)
 
 
-def run_worker(name: str, args) -> dict:
-    cmd = [sys.executable, __file__, "--worker", name, "--workdir", str(args.workdir), "--n-jobs", str(args.n_jobs),
+def make_epoch_loci(work: Path, n_loci: int) -> Path:
+    """Quickstart-size loci.h5: 4 chromosomes of 1.5 Mb, the first half of the loci peaks, the rest negatives."""
+    import h5py
+
+    from bpnet.data.loci import extract_loci
+    from bpnet.data.sources.bed import read_bed
+    from bpnet.data.splits import Fold
+
+    path = work / "loci.h5"
+    if path.exists():
+        return path
+    make_data(work, n_loci, 4, 1_500_000, seed=1)
+    loci = read_bed(work / "peaks.narrowPeak").sorted()
+    loci.subset(slice(0, None, 2)).write_bed(work / "p.narrowPeak", narrowpeak=True)
+    loci.subset(slice(1, None, 2)).write_bed(work / "n.bed")
+    fold = Fold(train=["chr3", "chr4"], valid=["chr2"], test=["chr1"])
+    extract_loci(work / "genome.fa", work / "p.narrowPeak", work / "n.bed", [work / "signal"], [work / "control"],
+                 input_length=EPOCH_LIN, output_length=LOUT, max_jitter=JITTER, fold=fold, fold_name="fold_0").save(path)
+    with h5py.File(path) as new, h5py.File(work / "loci-v2.h5", "w") as old:  # float32 counts, as version 2 stored them
+        old.attrs.update(dict(new.attrs))
+        old.attrs["version"] = 2
+        for name, dataset in new.items():
+            old[name] = dataset[()].astype(np.float32) if name in ("signals", "controls") else dataset[()]
+    return path
+
+
+def worker_epoch(work: Path, args) -> dict:
+    import hashlib
+    import tempfile
+
+    import torch
+
+    from bpnet.core.architectures.bpnet import BPNet
+    from bpnet.core.training import Trainer, TrainerSettings
+    from bpnet.data.loci import LociSet
+    from bpnet.train.samplers import make_batches
+
+    torch.set_num_threads(args.threads)
+    path = work / ("loci-v2.h5" if args.mode == "baseline" else "loci.h5")
+    base = rss_mb()
+    t0 = time.perf_counter()
+    loci = LociSet.open(path, memory_bytes=int(args.budget_mb * 2**20)) if args.mode == "streamed" else LociSet.load(path)
+    open_s = time.perf_counter() - t0
+    train = make_batches(loci, "train", 16, "cpu", train=True, negative_ratio=0.333, seed=0)
+    valid = make_batches(loci, "valid", 16, "cpu", train=False)
+    torch.manual_seed(0)
+    model = BPNet(n_filters=32, n_layers=6, n_outputs=2, n_control_tracks=2, output_length=LOUT)
+    with tempfile.TemporaryDirectory() as folder:
+        result = Trainer(model, TrainerSettings(max_epochs=1, count_loss_weight=10.0), device="cpu", workdir=folder).fit(train, valid)
+    digest = hashlib.sha256(b"".join(v.numpy().tobytes() for v in model.state_dict().values())).hexdigest()[:16]
+    return {"mode": args.mode, "examples_per_s": result.train_examples_per_s, "open_s": open_s,
+            "peak_rss_mb": peak_rss_mb(), "baseline_rss_mb": base, "loci_mb": loci.nbytes / 2**20,
+            "sampler_peak_mb": getattr(train, "peak_bytes", 0) / 2**20, "examples": len(train.sampler), "weights": digest}
+
+
+def epoch_main(args) -> None:
+    """Alternate in-memory and streamed epochs; medians with min-max."""
+    work = args.workdir / f"epoch-{args.epoch_loci}"
+    make_epoch_loci(work, args.epoch_loci)
+    modes = ["memory", "streamed"] + (["baseline"] if args.baseline_src else [])
+    runs = []
+    for rep in range(args.reps):
+        for mode in modes[rep % len(modes):] + modes[: rep % len(modes)]:  # rotate the order
+            args.mode = mode
+            runs.append(run_worker("epoch", args, workdir=work))
+            print(json.dumps(runs[-1]), flush=True)
+    rows = {}
+    for mode in modes:
+        mine = [r for r in runs if r["mode"] == mode]
+        rows[mode] = {key: (float(np.median([r[key] for r in mine])), min(r[key] for r in mine), max(r[key] for r in mine))
+                      for key in ("examples_per_s", "peak_rss_mb", "sampler_peak_mb", "open_s")}
+        rows[mode]["weights"] = sorted({r["weights"] for r in mine})
+    ratio = rows["streamed"]["examples_per_s"][0] / rows["memory"]["examples_per_s"][0]
+    if args.baseline_src:
+        results_baseline = rows["baseline"]["examples_per_s"][0]
+        print(f"in memory / baseline: {rows['memory']['examples_per_s'][0] / results_baseline:.3f}")
+    results = {"runs": runs, "summary": rows, "streamed_over_memory": ratio, "setup": {
+        "baseline_src": str(args.baseline_src) if args.baseline_src else None,
+        "n_loci": args.epoch_loci, "loci_mb": runs[0]["loci_mb"], "budget_mb": args.budget_mb, "reps": args.reps,
+        "threads": args.threads, "model": "BPNet 32 x 6, batch 16, negative_ratio 0.333", "python": platform.python_version(),
+        "cpus": os.cpu_count(), "command": " ".join([Path(sys.executable).name, *sys.argv]),
+    }}
+    out = args.out if args.out != HERE / "results" / "loci.json" else HERE / "results" / "loci-epoch.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\n{runs[0]['loci_mb']:.1f} MB of windows, {runs[0]['examples']} examples per epoch; streamed budget {args.budget_mb} MB; "
+          f"{args.reps} runs each, median (min-max)")
+    print(f"{'path':10s} {'examples/s':>24s} {'peak RSS MB':>22s} {'sampler peak MB':>16s}  weights")
+    fmt = lambda t, f: f"{t[0]:{f}} ({t[1]:{f}}-{t[2]:{f}})"  # noqa: E731
+    for mode, r in rows.items():
+        print(f"{mode:10s} {fmt(r['examples_per_s'], '.1f'):>24s} {fmt(r['peak_rss_mb'], '.0f'):>22s} "
+              f"{r['sampler_peak_mb'][0]:16.2f}  {', '.join(r['weights'])}")
+    print(f"streamed / in memory: {ratio:.3f}\nwrote {out}")
+
+
+WORKERS = {"bpnet": worker_bpnet, "tangermeme": worker_tangermeme, "check": worker_check, "batches": worker_batches,
+           "epoch": worker_epoch}
+
+
+def run_worker(name: str, args, workdir: Path | None = None) -> dict:
+    cmd = [sys.executable, __file__, "--worker", name, "--workdir", str(workdir or args.workdir), "--n-jobs", str(args.n_jobs),
            "--threads", str(args.threads), "--device", args.device, "--n-batches", str(args.n_batches),
-           "--peaks", args.peaks]
+           "--peaks", args.peaks, "--mode", args.mode, "--budget-mb", str(args.budget_mb)]
     env = {**os.environ, "BPNET_NO_PROGRESS": "1", "OMP_NUM_THREADS": str(args.threads)}
+    if args.mode == "baseline" and name == "epoch":  # the other checkout's bpnet packages first on the path
+        sources = sorted(str(p) for p in (args.baseline_src / "packages").glob("*/src"))
+        env["PYTHONPATH"] = os.pathsep.join([*sources, env.get("PYTHONPATH", "")])
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if done.returncode:
         raise SystemExit(f"worker {name} failed:\n{done.stderr[-3000:]}")
@@ -232,9 +349,17 @@ def main() -> None:
     parser.add_argument("--sparse-every", type=int, default=10,
                         help="also time every N-th locus (sparse loci, ~N x 6.7 kb apart; 0: skip)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "loci.json")
+    parser.add_argument("--epoch", action="store_true", help="time a training epoch in memory vs streamed, nothing else")
+    parser.add_argument("--epoch-loci", type=int, default=2400, help="(--epoch) loci, half of them peaks")
+    parser.add_argument("--budget-mb", type=float, default=8.0, help="(--epoch) memory budget of the streamed path")
+    parser.add_argument("--baseline-src", type=Path, help="(--epoch) another checkout whose in-memory epoch is timed too")
+    parser.add_argument("--mode", default="memory", choices=("memory", "streamed", "baseline"), help="(workers) epoch worker's path")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(WORKERS[args.worker](args.workdir, args)))
+        return
+    if args.epoch:
+        epoch_main(args)
         return
 
     t0 = time.perf_counter()

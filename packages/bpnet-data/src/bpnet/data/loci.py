@@ -25,7 +25,12 @@ Each further track adds 50.2 MB per 10k loci; jitter 500 (ChromBPNet) makes that
 any setting.
 
 A :class:`LociSet` is written to and read from HDF5 (``loci.h5``) with
-:meth:`LociSet.save` / :meth:`LociSet.load`.
+:meth:`LociSet.save` / :meth:`LociSet.load`. The file stores signal and control counts
+that are all whole numbers as the smallest unsigned integer type that holds them
+(uint8, uint16 or uint32; float32 otherwise), which is exact, and hands them out as
+float32 again. :meth:`LociSet.open` reads only the labels and leaves the sequence and
+signal arrays on disk, read by rows on demand (:mod:`bpnet.data.loci_store`), for
+sets larger than memory.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +50,7 @@ from bpnet.core.atomic import atomic_path
 from .chroms import check_chromosomes
 from .errors import DataError
 from .intervals import Intervals
+from .loci_store import H5Rows, LociFile
 from .sources import IntervalSource, SequenceSource, SignalSource, open_source
 from .sources.bigwig import BigWigSource
 from .sources.fasta import FastaSource
@@ -55,14 +62,17 @@ log = logging.getLogger("bpnet.data.loci")
 
 FORMAT = "bpnet-loci"
 #: 2: signal and control windows sit where :mod:`bpnet.data.windows` puts them (version 1
-#: put them one base to the right where an even and an odd window length meet)
-VERSION = 2
+#: put them one base to the right where an even and an odd window length meet);
+#: 3: whole-number signals and controls may be stored as uint8, uint16 or uint32
+VERSION = 3
 #: split label of loci when no fold is given
 UNASSIGNED = "unassigned"
 #: the largest stretch of a chromosome read at once (bp); longer runs of loci are read in pieces
 MAX_BLOCK = 8_000_000
 #: loci whose windows lie closer than this (bp) are read with one call per file
 BLOCK_GAP = 32_768
+#: bytes of rows summed (counts) or written (save) at a time
+CHUNK_BYTES = 16 * 2**20
 
 def memory_per_locus(
     input_length: int = 2114,
@@ -103,6 +113,12 @@ class LociSet:
     reverse complement; unpaired tracks (unstranded) stay where they are.
     Memory: :func:`memory_per_locus` bytes per locus (224.7 MB per 10k loci at the defaults
     with a stranded signal and a stranded control).
+
+    A set from :meth:`open` is *lazy*: ``codes``, ``signals`` and ``controls`` are
+    :class:`~bpnet.data.loci_store.H5Rows` that read rows from ``loci.h5`` on demand
+    (``loci.signals[rows]`` is a float32 array as above); :meth:`subset` of it stays lazy
+    and the methods here read only the rows they need, a chunk at a time. ``store`` is the
+    open file (None for a set in memory); :meth:`close` closes it.
     """
 
     chrom: np.ndarray
@@ -110,9 +126,9 @@ class LociSet:
     is_peak: np.ndarray
     split: np.ndarray
     source_row: np.ndarray
-    codes: np.ndarray
-    signals: np.ndarray
-    controls: np.ndarray
+    codes: np.ndarray | H5Rows
+    signals: np.ndarray | H5Rows
+    controls: np.ndarray | H5Rows
     input_length: int = 2114
     output_length: int = 1000
     control_length: int = 1000
@@ -126,9 +142,33 @@ class LociSet:
     fold: str | None = None
     use_summits: bool = True
     sources: dict = field(default_factory=dict)
+    store: LociFile | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.centre)
+
+    @property
+    def is_lazy(self) -> bool:
+        """Whether the sequence and signal rows stay in ``loci.h5`` (:meth:`open`)."""
+        return isinstance(self.codes, H5Rows)
+
+    def in_memory(self) -> LociSet:
+        """This set with every row read into memory (itself when it is in memory already)."""
+        if not self.is_lazy:
+            return self
+        arrays = {name: np.asarray(getattr(self, name)) for name in ("codes", "signals", "controls")}
+        return replace(self, **arrays, store=None)
+
+    def close(self) -> None:
+        """Close ``loci.h5`` of a lazy set (nothing for a set in memory)."""
+        if self.store is not None:
+            self.store.close()
+
+    def __enter__(self) -> LociSet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def geometry(self) -> WindowGeometry:
@@ -173,12 +213,14 @@ class LociSet:
         return np.ascontiguousarray(self.codes[index, j : j + self.input_length])
 
     def subset(self, index: np.ndarray | slice) -> LociSet:
-        """The loci selected by a boolean mask, index array or slice (arrays are copied)."""
+        """The loci selected by a boolean mask, index array or slice (arrays are copied;
+        a lazy set gives a lazy view on those rows and reads nothing)."""
+        take = (lambda a: a.take(index)) if self.is_lazy else (lambda a: a[index])  # noqa: E731
         return replace(
             self,
             chrom=self.chrom[index], centre=self.centre[index], is_peak=self.is_peak[index],
-            split=self.split[index], source_row=self.source_row[index], codes=self.codes[index],
-            signals=self.signals[index], controls=self.controls[index],
+            split=self.split[index], source_row=self.source_row[index], codes=take(self.codes),
+            signals=take(self.signals), controls=take(self.controls),
         )
 
     def total_counts(self, index: np.ndarray | None = None, *, padded: bool = False) -> np.ndarray:
@@ -186,12 +228,25 @@ class LociSet:
 
         By default over the centred ``output_length`` window (what the model predicts);
         ``padded=True`` sums the whole jitter-padded window, as bpnet-lite does for its
-        outlier filter and count-loss weight.
+        outlier filter and count-loss weight. Rows are read and summed a chunk at a time.
         """
-        signals = self.signals if index is None else self.signals[index]
-        if not padded and self.max_jitter:
-            signals = signals[..., self.max_jitter : self.max_jitter + self.output_length]
-        return signals.sum(axis=(1, 2), dtype=np.float64)
+        return self._signal_sums(index, padded, (1, 2))
+
+    def track_counts(self, index: np.ndarray | None = None, *, padded: bool = False) -> np.ndarray:
+        """Per-locus counts of each signal track, float64 ``(n, tracks)``, windows as :meth:`total_counts`."""
+        return self._signal_sums(index, padded, -1)
+
+    def _signal_sums(self, index: Any, padded: bool, axis: int | tuple[int, ...]) -> np.ndarray:
+        """Sums of the signal windows of ``index`` over ``axis``, in fixed row chunks, so a set in
+        memory and the same set read lazily add in the same order."""
+        rows = np.arange(len(self)) if index is None else np.arange(len(self))[index] if isinstance(index, slice) else np.asarray(index)
+        rows = np.flatnonzero(rows) if rows.dtype == bool else rows.astype(np.int64, copy=False).reshape(-1)
+        lo, hi = (0, None) if padded or not self.max_jitter else (self.max_jitter, self.max_jitter + self.output_length)
+        step = max(1, CHUNK_BYTES // max(1, self.signals.shape[-1] * self.n_signals * 4))
+        parts = [self.signals[rows[k : k + step]][..., lo:hi].sum(axis=axis, dtype=np.float64) for k in range(0, len(rows), step)]
+        if parts:
+            return np.concatenate(parts)
+        return np.zeros((0,) if axis == (1, 2) else (0, self.n_signals), np.float64)
 
     def counts_by_split(self) -> dict[str, tuple[int, int]]:
         """split name -> (peaks, negatives)."""
@@ -204,7 +259,13 @@ class LociSet:
     # ------------------------------------------------------------------ HDF5
 
     def save(self, path: str | Path) -> None:
-        """Write ``loci.h5`` atomically (uncompressed: one contiguous read per array on load)."""
+        """Write ``loci.h5`` atomically, uncompressed (each array one contiguous stretch of the file).
+
+        Signals and controls whose values are all whole numbers from 0 to 2^32 - 1 are stored
+        as the smallest of uint8, uint16 and uint32 that holds them (exact; read back as
+        float32), others as float32. Arrays are written a chunk of rows at a time, so a lazy
+        set is copied without being read whole.
+        """
         import h5py
 
         with atomic_path(Path(path)) as tmp, h5py.File(tmp, "w") as out:
@@ -224,26 +285,43 @@ class LociSet:
             out["centre"] = self.centre.astype(np.int64)
             out["is_peak"] = self.is_peak.astype(np.uint8)
             out["source_row"] = self.source_row.astype(np.int64)
-            out["codes"] = self.codes
-            out["signals"] = self.signals
-            out["controls"] = self.controls
+            _write_rows(out, "codes", self.codes, np.dtype(np.uint8))
+            _write_rows(out, "signals", self.signals, storage_dtype(self.signals))
+            _write_rows(out, "controls", self.controls, storage_dtype(self.controls))
 
     @classmethod
     def load(cls, path: str | Path) -> LociSet:
-        """Read a ``loci.h5`` written by :meth:`save` (one read per array)."""
-        import h5py
+        """Read a ``loci.h5`` written by :meth:`save` into memory (codes uint8, signals and controls float32)."""
+        with cls.open(path) as lazy:
+            return lazy.in_memory()
 
+    @classmethod
+    def open(cls, path: str | Path, memory_bytes: int | None = None) -> LociSet:
+        """Open a ``loci.h5`` lazily: labels in memory, sequence and signal rows read on demand.
+
+        ``memory_bytes``: the most bytes of rows the samplers built on this set hold at once
+        (:class:`bpnet.train.samplers.BatchIterator`; None: their default). Close the set
+        with :meth:`close` or a ``with`` block.
+        """
         path = Path(path)
         if not path.exists():
             raise DataError(f"loci file {path} does not exist: run the loci stage or fix the path")
         try:
-            with h5py.File(path, "r") as f:
-                return cls._from_h5(f, path)
+            store = LociFile(path, memory_bytes)
         except OSError as exc:
             raise DataError(f"{path}: not a readable HDF5 file ({exc}): re-run the loci stage") from None
+        try:
+            return cls._from_h5(store, path)
+        except OSError as exc:
+            store.close()
+            raise DataError(f"{path}: not a readable HDF5 file ({exc}): re-run the loci stage") from None
+        except BaseException:
+            store.close()
+            raise
 
     @classmethod
-    def _from_h5(cls, f, path: Path) -> LociSet:
+    def _from_h5(cls, store: LociFile, path: Path) -> LociSet:
+        f = store.h5
         bad = f"{path}: not a bpnet loci file"
         if f.attrs.get("format") != FORMAT:
             raise DataError(f"{bad} (format attribute is {f.attrs.get('format')!r}, expected {FORMAT!r}): write it with the loci stage")
@@ -265,14 +343,15 @@ class LociSet:
             pairs = lambda key: [tuple(p) for p in json.loads(a[key])]  # noqa: E731
             loci = cls(
                 chrom=f["chrom"][()].astype(str), split=f["split"][()].astype(str), centre=f["centre"][()],
-                is_peak=f["is_peak"][()].astype(bool), source_row=f["source_row"][()], codes=_read_dataset(f["codes"]),
-                signals=_read_dataset(f["signals"]), controls=_read_dataset(f["controls"]),
+                is_peak=f["is_peak"][()].astype(bool), source_row=f["source_row"][()], codes=store.rows("codes", np.uint8),
+                signals=store.rows("signals", np.float32), controls=store.rows("controls", np.float32),
                 input_length=int(a["input_length"]), output_length=int(a["output_length"]),
                 control_length=int(a["control_length"]), max_jitter=int(a["max_jitter"]),
                 signal_names=json.loads(a["signal_names"]), signal_strands=json.loads(a["signal_strands"]),
                 signal_pairs=pairs("signal_pairs"), control_names=json.loads(a["control_names"]),
                 control_strands=json.loads(a["control_strands"]), control_pairs=pairs("control_pairs"),
                 fold=str(a["fold"]) or None, use_summits=bool(a["use_summits"]), sources=json.loads(a["sources"]),
+                store=store,
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise DataError(f"{bad}: attribute or dataset unreadable ({exc}): re-run the loci stage") from None
@@ -307,12 +386,37 @@ def _shifted_in_version_1(attrs, n_controls: int) -> bool:
     return bool(shifted or (n_controls and geometry.control_start(0) != -(lengths[2] // 2)))
 
 
-def _read_dataset(dataset) -> np.ndarray:
-    """A whole HDF5 dataset in one read."""
-    out = np.empty(dataset.shape, dataset.dtype)
-    if out.size:
-        dataset.read_direct(out)
-    return out
+def _row_chunks(array: np.ndarray | H5Rows) -> list[slice]:
+    """Slices of at most :data:`CHUNK_BYTES` of ``array``'s rows (as handed out)."""
+    row_bytes = int(np.prod(array.shape[1:], dtype=np.int64)) * np.dtype(array.dtype).itemsize
+    step = max(1, CHUNK_BYTES // max(1, row_bytes))
+    return [slice(k, k + step) for k in range(0, len(array), step)]
+
+
+def storage_dtype(array: np.ndarray | H5Rows) -> np.dtype:
+    """The smallest of uint8, uint16 and uint32 that holds every value of ``array`` exactly
+    (all whole numbers, none negative), else float32 (also for an empty array)."""
+    if not np.prod(array.shape, dtype=np.int64):
+        return np.dtype(np.float32)
+    top = 0.0
+    for rows in _row_chunks(array):
+        chunk = np.asarray(array[rows])
+        if chunk.size and not (np.array_equal(chunk, np.trunc(chunk)) and chunk.min() >= 0):  # NaN fails the first
+            return np.dtype(np.float32)
+        top = max(top, float(chunk.max())) if chunk.size else top
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.float32)
+
+
+def _write_rows(out, name: str, array: np.ndarray | H5Rows, dtype: np.dtype) -> None:
+    """Dataset ``name`` of ``array``'s shape and ``dtype`` (contiguous), written a chunk of rows at a time."""
+    dataset = out.create_dataset(name, shape=array.shape, dtype=dtype)
+    if not np.prod(array.shape, dtype=np.int64):
+        return
+    for rows in _row_chunks(array):
+        dataset[rows] = np.asarray(array[rows]).astype(dtype, copy=False)
 
 
 
@@ -606,7 +710,7 @@ def describe(loci: LociSet) -> list[str]:
 
 
 __all__ = [
-    "LociSet", "count_outliers", "describe", "extract_loci", "memory_per_locus", "open_tracks", "UNASSIGNED",
+    "LociSet", "count_outliers", "describe", "extract_loci", "memory_per_locus", "open_tracks", "storage_dtype", "UNASSIGNED",
 ]
 
 

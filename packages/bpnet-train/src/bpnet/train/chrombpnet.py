@@ -51,6 +51,8 @@ FIT_SPLITS = ("train", "valid")
 LEVEL_ORDER: tuple[Level, ...] = ("pass", "advice", "fail")
 #: below this ``count_separation`` (predicted peak-vs-negative gap / observed gap) training warns
 MIN_COUNT_SEPARATION = 0.25
+#: windows per forward pass of :func:`predicted_log_counts` (bias checks and scaling)
+PREDICT_BATCH_SIZE = 256
 
 
 @dataclass
@@ -150,9 +152,10 @@ def validation_rows(loci: LociSet, rows: np.ndarray, negative_ratio: float, seed
 
 @torch.no_grad()
 def predicted_log_counts(
-    model: torch.nn.Module, loci: LociSet, rows: np.ndarray, device: torch.device, batch_size: int = 256
+    model: torch.nn.Module, loci: LociSet, rows: np.ndarray, device: torch.device, batch_size: int = PREDICT_BATCH_SIZE,
 ) -> np.ndarray:
-    """The model's total log counts on the centred windows of ``rows``."""
+    """The model's total log counts on the centred windows of ``rows`` (of a lazy set: only
+    those rows are read, streamed within its budget)."""
     from .samplers import make_batches
 
     model.eval().to(device)

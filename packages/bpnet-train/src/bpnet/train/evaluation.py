@@ -24,7 +24,9 @@ Total predicted log counts and expected counts (the examples) are those of
 :mod:`bpnet.core.outputs`.
 
 Memory: per locus a few numbers (metrics, counts); only the ``n_examples`` example
-profiles are kept whole, plus one batch on the device.
+profiles are kept whole, plus one batch on the device. A lazy LociSet
+(:meth:`~bpnet.data.loci.LociSet.open`) is streamed within its budget: batches from
+blocks of rows, counts and footprint windows read a chunk or a batch at a time.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from bpnet.data.motifs import Motif, scan
 from bpnet.data.windows import output_offset
 
 from . import qc
-from .footprint import background_codes, check_motifs, footprint_test
+from .footprint import background_windows, check_motifs, footprint_test
 from .samplers import Batch, make_batches
 
 log = logging.getLogger("bpnet.train.evaluation")
@@ -148,9 +150,7 @@ class _Columns:
 
 def _motif_correlations(columns: _Columns, motif: Motif, loci: LociSet, batch: Batch, profiles: dict[str, torch.Tensor]) -> None:
     """Per-locus Pearson correlation of the motif match track with each model's probabilities."""
-    j = loci.max_jitter
-    codes = loci.codes[batch.index.numpy(), j : j + loci.input_length]
-    match = torch.from_numpy(motif_match_track(codes, motif, loci.output_length))
+    match = torch.from_numpy(motif_match_track(loci.centred_codes(batch.index.numpy()), motif, loci.output_length))
     for name, logits in profiles.items():
         probabilities = torch.softmax(logits.detach().to("cpu", torch.float64), dim=-1)
         correlation = pearson_along(probabilities, match[:, None, :].expand_as(probabilities))
@@ -308,8 +308,9 @@ def _footprints(
     model: torch.nn.Module, loci: LociSet, split: str, motifs: Sequence[Motif], label: str, n_loci: int | None, *,
     batch_size: int, device: torch.device,
 ) -> dict[str, Any] | None:
-    """The footprint test of the accessibility model on the split's negatives (None without negatives)."""
-    codes, _ = background_codes(loci, split, n_loci)
+    """The footprint test of the accessibility model on the split's negatives (None without negatives),
+    their windows read a batch at a time."""
+    codes = background_windows(loci, split, n_loci)
     if not len(codes):
         log.warning("split %s has no negatives, so the footprint test of bias correction is skipped", split)
         return None

@@ -57,13 +57,36 @@ SAVED_WINDOW = 200
 MIN_WEIGHT = 1e-12
 
 
+class CentredCodes:
+    """The centred sequence windows of loci ``rows``, read when sliced: ``len()``, ``shape``
+    and ``windows[a:b]`` (uint8 ``(n, input_length)``), so a lazy LociSet is read a batch at a time."""
+
+    def __init__(self, loci: LociSet, rows: np.ndarray):
+        self.loci, self.rows = loci, np.asarray(rows, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.rows), self.loci.input_length)
+
+    def __getitem__(self, index: slice | np.ndarray) -> np.ndarray:
+        return self.loci.centred_codes(self.rows[index])
+
+
+def background_windows(loci: LociSet, split: str, n_loci: int | None = None, seed: int = 0) -> CentredCodes:
+    """The centred windows of the non-peaks of ``split`` (read on demand): all of them (the
+    official), or a seeded draw of ``n_loci`` kept in file order."""
+    return CentredCodes(loci, sample_rows(loci.select(split, peaks=False), n_loci, seed))
+
+
 def background_codes(
     loci: LociSet, split: str, n_loci: int | None = None, seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(uint8 ``(N, input_length)`` centred windows, their loci.h5 rows) of the non-peaks of
-    ``split``: all of them (the official), or a seeded draw of ``n_loci`` kept in file order."""
-    rows = sample_rows(loci.select(split, peaks=False), n_loci, seed)
-    return loci.centred_codes(rows), rows
+    """(uint8 ``(N, input_length)`` centred windows, their loci.h5 rows) of :func:`background_windows`."""
+    windows = background_windows(loci, split, n_loci, seed)
+    return windows[:], windows.rows
 
 
 def _strand_footprint(model: torch.nn.Module, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,23 +98,26 @@ def _strand_footprint(model: torch.nn.Module, X: torch.Tensor) -> tuple[torch.Te
 
 
 def marginal_footprint(
-    model: torch.nn.Module, codes: np.ndarray, site: str | None = None, *, batch_size: int = 64,
+    model: torch.nn.Module, codes: np.ndarray | CentredCodes, site: str | None = None, *, batch_size: int = 64,
     device: str | torch.device = "cpu",
 ) -> np.ndarray:
     """The mean footprint ``(output_length,)`` of ``model`` on windows ``codes`` with ``site``
     (a DNA string; None: nothing inserted) at their centre, forward and reverse complement.
 
-    ``model`` takes one-hot sequence only (a ChromBPNet's ``accessibility`` or ``bias``
-    part) and sits on ``device``; it is run in eval mode without gradients.
+    ``codes`` is an array or :class:`CentredCodes` (read a batch at a time). ``model`` takes
+    one-hot sequence only (a ChromBPNet's ``accessibility`` or ``bias`` part) and sits on
+    ``device``; it is run in eval mode without gradients.
     """
-    if site:
-        codes = insert_at_centre(codes, encode_codes(site))
+    inserted = encode_codes(site) if site else None
     device = torch.device(device)
     model.eval()
     total: torch.Tensor | None = None
     with torch.no_grad():
         for first in range(0, len(codes), batch_size):
-            X = torch.from_numpy(codes_to_one_hot(codes[first : first + batch_size])).to(device)
+            batch = codes[first : first + batch_size]
+            if inserted is not None:
+                batch = insert_at_centre(batch, inserted)
+            X = torch.from_numpy(codes_to_one_hot(batch)).to(device)
             forward, w_forward = _strand_footprint(model, X)
             reverse, w_reverse = _strand_footprint(model, X.flip(-2, -1))
             reverse = flip_strands(reverse, strand_pairs(reverse.shape[1]))
@@ -128,7 +154,7 @@ def _saved(profile: np.ndarray, start: int) -> list[float]:
 
 
 def footprint_test(
-    model: torch.nn.Module, codes: np.ndarray, motifs: Sequence[Motif], *, batch_size: int = 64,
+    model: torch.nn.Module, codes: np.ndarray | CentredCodes, motifs: Sequence[Motif], *, batch_size: int = 64,
     device: str | torch.device = "cpu", label: str = "the bias motifs",
 ) -> dict[str, Any]:
     """The footprint test of ``model`` (the de-biased model) on background ``codes``: the
@@ -171,6 +197,6 @@ def footprint_test(
 
 
 __all__ = [
-    "REFERENCE_OUTPUT_LENGTH", "SAVED_WINDOW", "background_codes", "check_motifs", "footprint_test",
-    "marginal_footprint", "scaled_footprint",
+    "REFERENCE_OUTPUT_LENGTH", "SAVED_WINDOW", "CentredCodes", "background_codes", "background_windows", "check_motifs",
+    "footprint_test", "marginal_footprint", "scaled_footprint",
 ]

@@ -6,7 +6,10 @@ Two paths give the same batches:
   (one locus per ``__getitem__``; workers allowed);
 * :class:`BatchIterator` (:func:`make_batches`): the loci of a split are moved to the
   device once, and each batch is gathered, jittered, reverse-complemented and one-hot
-  encoded there with a few vectorised tensor operations (no per-locus Python).
+  encoded there with a few vectorised tensor operations (no per-locus Python). On a
+  lazy set (:meth:`LociSet.open <bpnet.data.loci.LociSet.open>`) it streams instead:
+  the rows of a block of consecutive batches are read from ``loci.h5`` while the
+  previous block is used, within a memory budget, and the batches are the same.
 
 Augmentation per locus (training):
 
@@ -32,18 +35,23 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from bpnet.core.errors import InputError
 from bpnet.data.loci import LociSet
+from bpnet.data.loci_store import DEFAULT_MEMORY_MB
 from bpnet.data.onehot import codes_to_one_hot
 
 log = logging.getLogger("bpnet.train.samplers")
 
 _COMPLEMENT = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
+#: a streamed block holds at most this many bytes of rows (smaller blocks start an epoch sooner)
+BLOCK_BYTES = 64 * 2**20
 
 
 class Batch(NamedTuple):
@@ -267,6 +275,15 @@ class BatchIterator:
     the device. Batches equal :class:`LociDataset` + :class:`PeakNegativeSampler` with the
     same settings, seed and epoch.
 
+    On a lazy LociSet (:meth:`~bpnet.data.loci.LociSet.open`) nothing is held between
+    epochs: the epoch's batches are taken in blocks of consecutive batches; a block's rows
+    are read from ``loci.h5`` (sorted, each once) while a background thread reads the
+    next block, and each batch is gathered from its block exactly as above, so the
+    batches are identical. The two blocks and the read's conversion buffer stay within
+    ``memory_bytes`` (default: the set's, else :data:`DEFAULT_MEMORY_MB`);
+    :attr:`peak_bytes` is the most they held. A budget too small for two blocks of one
+    batch is an :class:`~bpnet.core.errors.InputError` (:func:`minimum_memory_bytes`).
+
     ``train=True``: jitter, reverse complement, all peaks + ``negative_ratio`` negatives
     per epoch, shuffled. ``train=False``: centred windows, no reverse complement, every
     locus of the split (``peaks`` narrows it) in stored order. Call :meth:`set_epoch`
@@ -278,7 +295,7 @@ class BatchIterator:
         device: str | torch.device = "cpu", train: bool = True, negative_ratio: float | None = 0.333,
         peaks: bool | None = None, max_jitter: int | None = None, reverse_complement: bool = True,
         jitter_negatives: bool = False, seed: int = 0, shuffle: bool | None = None, drop_last: bool = False,
-        num_replicas: int = 1, rank: int = 0, copy: bool | None = None,
+        num_replicas: int = 1, rank: int = 0, copy: bool | None = None, memory_bytes: int | None = None,
     ):
         self.dataset = LociDataset(
             loci, split, peaks=peaks, augment=train, max_jitter=max_jitter, reverse_complement=reverse_complement,
@@ -290,15 +307,23 @@ class BatchIterator:
         )
         self.loci, self.batch_size, self.drop_last = loci, int(batch_size), drop_last
         self.device = torch.device(device)
+        self.streamed, self.peak_bytes = loci.is_lazy, 0
         rows = self.dataset.index
         to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(self.device)  # noqa: E731
-        if not (self.device.type != "cpu" if copy is None else copy):  # share the LociSet's arrays
-            stored, self._stored_row = (lambda a: torch.from_numpy(a)), rows
-        else:  # copy only the split's loci to the device, once
-            stored, self._stored_row = (lambda a: to(a[rows])), np.arange(len(rows))
-        self.codes = stored(loci.codes)
-        self.signals = stored(loci.signals)
-        self.controls = stored(loci.controls) if loci.n_controls else None
+        if self.streamed:
+            budget = memory_bytes if memory_bytes is not None else getattr(loci.store, "memory_bytes", None)
+            self.memory_bytes = int(budget if budget is not None else DEFAULT_MEMORY_MB * 2**20)
+            self._batches_per_block = self._plan_blocks()
+            self._file_row = loci.codes.file_rows(rows)  # the three arrays of a (view of a) lazy set share rows
+            self.codes = self.signals = self.controls = None
+        else:
+            if not (self.device.type != "cpu" if copy is None else copy):  # share the LociSet's arrays
+                stored, self._stored_row = (lambda a: torch.from_numpy(a)), rows
+            else:  # copy only the split's loci to the device, once
+                stored, self._stored_row = (lambda a: to(a[rows])), np.arange(len(rows))
+            self.codes = stored(loci.codes)
+            self.signals = stored(loci.signals)
+            self.controls = stored(loci.controls) if loci.n_controls else None
         self.is_peak = to(self.dataset.is_peak)
         self.index = torch.from_numpy(rows.astype(np.int64))
         self._bases = torch.arange(4, device=self.device, dtype=torch.uint8).view(1, 4, 1)
@@ -320,23 +345,38 @@ class BatchIterator:
     def __iter__(self) -> Iterator[Batch]:
         positions = self.sampler.positions()
         shifts, flips = self.dataset.augmentation(positions, self.epoch)
+        if self.drop_last:
+            positions = positions[: len(positions) // self.batch_size * self.batch_size]
+        if self.streamed:
+            yield from self._stream(positions, shifts, flips)
+            return
         for first in range(0, len(positions), self.batch_size):
             last = first + self.batch_size
-            if self.drop_last and last > len(positions):
-                break
             yield self.batch(positions[first:last], shifts[first:last], flips[first:last])
 
     def batch(self, positions: np.ndarray, shifts: np.ndarray, flips: np.ndarray) -> Batch:
         """The batch of loci at ``positions`` (into the split) with the given shifts and flips."""
-        loci, dev = self.loci, self.device
         positions = np.asarray(positions, np.int64)
-        row = torch.from_numpy(self._stored_row[positions]).to(dev)
+        if self.streamed:  # one block of just these loci
+            rows = self._file_row[positions]
+            self._note_held(0, np.unique(rows))
+            block = _Block(self.loci, np.unique(rows), self.device)
+            return self._gather(block.codes, block.signals, block.controls, block.local(rows), positions, shifts, flips)
+        local = self._stored_row[positions]
+        return self._gather(self.codes, self.signals, self.controls, local, positions, shifts, flips)
+
+    def _gather(
+        self, codes: torch.Tensor, signals: torch.Tensor, controls: torch.Tensor | None, local: np.ndarray,
+        positions: np.ndarray, shifts: np.ndarray, flips: np.ndarray,
+    ) -> Batch:
+        """The batch of rows ``local`` of the stored tensors (split ``positions``): windows, flips, one-hot."""
+        loci, dev = self.loci, self.device
+        row = torch.from_numpy(np.asarray(local, np.int64)).to(dev)
         start = torch.from_numpy(np.asarray(shifts, np.int64) + loci.max_jitter).to(dev)
         # unfold: a view of every window start; indexing it copies only the B chosen windows
-        codes = self.codes.unfold(-1, loci.input_length, 1)[row, start]
-        X = (codes[:, None, :] == self._bases).to(torch.float32)
-        y = _windows(self.signals, row, start, loci.output_length)
-        ctl = _windows(self.controls, row, start, loci.control_length) if self.controls is not None else None
+        X = (codes.unfold(-1, loci.input_length, 1)[row, start][:, None, :] == self._bases).to(torch.float32)
+        y = _windows(signals, row, start, loci.output_length)
+        ctl = _windows(controls, row, start, loci.control_length) if controls is not None else None
         flipped = np.flatnonzero(flips)
         if len(flipped):
             f = torch.from_numpy(flipped).to(dev)
@@ -346,6 +386,90 @@ class BatchIterator:
                 ctl[f] = ctl[f][:, self._control_perm].flip(-1)
         at = torch.from_numpy(positions)
         return Batch(X, ctl, y, self.is_peak[at.to(dev)], self.index[at])
+
+    # ------------------------------------------------------------------ streaming a lazy set
+
+    def _plan_blocks(self) -> int:
+        """Batches per block: as many as fit :data:`BLOCK_BYTES` and the budget (two blocks and a buffer)."""
+        per_batch = check_memory_bytes(self.loci, self.batch_size, self.memory_bytes)
+        target = max(1, BLOCK_BYTES // (self.batch_size * _row_bytes(self.loci)[0]))
+        return int(max(1, min(self.memory_bytes // per_batch, target)))
+
+    def _stream(self, positions: np.ndarray, shifts: np.ndarray, flips: np.ndarray) -> Iterator[Batch]:
+        """The epoch's batches, block by block, the next block read in the background."""
+        size = self._batches_per_block * self.batch_size
+        bounds = [(first, min(first + size, len(positions))) for first in range(0, len(positions), size)]
+        if not bounds:
+            return
+        rows_of = lambda k: np.unique(self._file_row[positions[bounds[k][0] : bounds[k][1]]])  # noqa: E731
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bpnet-loci-prefetch")
+        try:
+            block_rows = rows_of(0)
+            self._note_held(0, block_rows)
+            pending = pool.submit(_Block, self.loci, block_rows, self.device)
+            for k, (first, last) in enumerate(bounds):
+                block = pending.result()
+                if k + 1 < len(bounds):
+                    block_rows = rows_of(k + 1)
+                    self._note_held(block.nbytes, block_rows)
+                    pending = pool.submit(_Block, self.loci, block_rows, self.device)
+                for a in range(first, last, self.batch_size):
+                    b = min(a + self.batch_size, last)
+                    local = block.local(self._file_row[positions[a:b]])
+                    yield self._gather(block.codes, block.signals, block.controls, local, positions[a:b], shifts[a:b], flips[a:b])
+                del block
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _note_held(self, held: int, next_rows: np.ndarray) -> None:
+        """Record the bytes held while the block of ``next_rows`` is read next to ``held`` bytes."""
+        block, staging = _row_bytes(self.loci)
+        self.peak_bytes = max(self.peak_bytes, held + len(next_rows) * (block + staging))
+
+
+def _row_bytes(loci: LociSet) -> tuple[int, int]:
+    """(bytes of one locus of a lazy set in a block, bytes per locus of the largest conversion buffer of a read)."""
+    arrays = [loci.codes, loci.signals] + ([loci.controls] if loci.n_controls else [])
+    return sum(a.row_bytes for a in arrays), max(a.staging_bytes(1) for a in arrays)
+
+
+def minimum_memory_bytes(loci: LociSet, batch_size: int) -> int:
+    """The smallest ``memory_bytes`` that streams a lazy set in batches of ``batch_size``:
+    two blocks of one batch and the conversion buffer of a read."""
+    block, staging = _row_bytes(loci)
+    return batch_size * (2 * block + staging)
+
+
+def check_memory_bytes(loci: LociSet, batch_size: int, memory_bytes: int) -> int:
+    """:func:`minimum_memory_bytes`; an :class:`~bpnet.core.errors.InputError` (one line, naming
+    ``loci_memory_mb``) when ``memory_bytes`` is below it."""
+    needed = minimum_memory_bytes(loci, batch_size)
+    if needed > memory_bytes:
+        where = loci.store.path if loci.store is not None else "the loci"
+        raise InputError(
+            f"loci_memory_mb {memory_bytes / 2**20:.4g} is too small to stream {where} in batches of {batch_size}: two "
+            f"blocks of one batch take {needed / 2**20:.3g} MB; raise loci_memory_mb to at least "
+            f"{math.ceil(needed / 2**20)} or lower batch_size"
+        )
+    return needed
+
+
+class _Block:
+    """The codes, signals and controls of file rows ``rows`` (sorted, unique) of a lazy set, as tensors on ``device``."""
+
+    def __init__(self, loci: LociSet, rows: np.ndarray, device: torch.device):
+        self.rows = rows
+        arrays = [loci.codes.read_file_rows(rows, len(rows)), loci.signals.read_file_rows(rows, len(rows))]
+        if loci.n_controls:
+            arrays.append(loci.controls.read_file_rows(rows, len(rows)))
+        self.nbytes = sum(a.nbytes for a in arrays)
+        tensors = [torch.from_numpy(a).to(device) for a in arrays]
+        self.codes, self.signals = tensors[0], tensors[1]
+        self.controls = tensors[2] if loci.n_controls else None
+
+    def local(self, rows: np.ndarray) -> np.ndarray:
+        """Positions of file ``rows`` in this block."""
+        return np.searchsorted(self.rows, rows)
 
 
 def _windows(data: torch.Tensor, pos: torch.Tensor, start: torch.Tensor, length: int) -> torch.Tensor:
@@ -364,6 +488,6 @@ def make_batches(
 
 
 __all__ = [
-    "Batch", "BatchIterator", "LociDataset", "PeakNegativeSampler", "augmentation", "epoch_positions",
-    "item_random", "make_batches", "make_dataloader", "strand_permutation",
+    "DEFAULT_MEMORY_MB", "Batch", "BatchIterator", "LociDataset", "PeakNegativeSampler", "augmentation", "check_memory_bytes",
+    "epoch_positions", "item_random", "make_batches", "make_dataloader", "minimum_memory_bytes", "strand_permutation",
 ]

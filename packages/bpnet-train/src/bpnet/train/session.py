@@ -5,7 +5,13 @@ clear message instead of an hour into training:
 
 * a split the trainer needs (train, valid) with no loci;
 * training peaks whose signal is zero everywhere (an empty or mis-named bigWig);
-* an architecture whose receptive field needs a longer input than the loci hold.
+* an architecture whose receptive field needs a longer input than the loci hold;
+* a ``loci_memory_mb`` too small to stream even one batch.
+
+``loci_memory_mb`` (:class:`LociMemoryParams`) decides how the loci are held: a
+``loci.h5`` whose windows fit in it is read into memory whole, as always; a larger one
+is opened lazily and streamed (:meth:`bpnet.data.loci.LociSet.open`,
+:class:`bpnet.train.samplers.BatchIterator`), with the same batches and results.
 """
 
 from __future__ import annotations
@@ -23,11 +29,49 @@ from bpnet.core.stages.base import StageParams
 from bpnet.core.stages.params import DeviceParams
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
+from bpnet.data.loci_store import DEFAULT_MEMORY_MB
 
 log = logging.getLogger("bpnet.train.session")
 
 
-class TrainingLoopParams(DeviceParams):
+#: default of ``loci_memory_mb`` (the samplers' default budget)
+DEFAULT_LOCI_MEMORY_MB = DEFAULT_MEMORY_MB
+LOCI_MEMORY_HELP = (
+    "most memory (MB) the loci's sequence and signal windows may take: a loci.h5 whose windows fit (as float32 counts: "
+    "memory_per_locus x loci) is read into memory whole; a larger one is streamed from disk in blocks of batches "
+    f"within this budget, with the same batches and results (default {DEFAULT_LOCI_MEMORY_MB}); null always reads it whole"
+)
+
+
+class LociMemoryParams(StageParams):
+    """``loci_memory_mb``: in memory or streamed (:func:`open_loci`)."""
+
+    loci_memory_mb: int | None = Field(DEFAULT_LOCI_MEMORY_MB, ge=1, description=LOCI_MEMORY_HELP)
+
+
+def open_loci(path: Path, memory_mb: int | None, batch_sizes: tuple[int, ...] = (), log: logging.Logger = log) -> LociSet:
+    """``loci.h5`` in memory when its windows fit in ``memory_mb`` (or it is None), else lazy
+    with that budget for the samplers; an :class:`~bpnet.core.errors.InputError` when the
+    budget cannot stream batches of ``batch_sizes`` (close a lazy set with ``close()`` or ``with``)."""
+    from .samplers import check_memory_bytes
+
+    loci = LociSet.open(path, None if memory_mb is None else memory_mb * 2**20)
+    if memory_mb is None or loci.nbytes <= memory_mb * 2**20:
+        with loci:
+            return loci.in_memory()
+    try:
+        for batch_size in batch_sizes:
+            check_memory_bytes(loci, batch_size, memory_mb * 2**20)
+    except BaseException:
+        loci.close()
+        raise
+    log.info(
+        "%s: %.0f MB of windows > loci_memory_mb %d: streamed from disk in blocks of batches", path, loci.nbytes / 2**20, memory_mb,
+    )
+    return loci
+
+
+class TrainingLoopParams(LociMemoryParams, DeviceParams):
     """Parameters of the training loop shared by train-bpnet and train-chrombpnet."""
 
     max_epochs: int = Field(50, ge=1, description="most epochs to train (official: 50)")
@@ -54,12 +98,16 @@ class TrainingLoopParams(DeviceParams):
     )
 
 
-def load_training_loci(path: Path, splits: tuple[str, ...] = ("train", "valid")) -> LociSet:
-    """Open ``loci.h5`` and check that each split in ``splits`` has loci."""
-    loci = LociSet.load(path)
+def load_training_loci(
+    path: Path, splits: tuple[str, ...] = ("train", "valid"), *, memory_mb: int | None = None,
+    batch_sizes: tuple[int, ...] = (), log: logging.Logger = log,
+) -> LociSet:
+    """Open ``loci.h5`` (:func:`open_loci`) and check that each split in ``splits`` has loci."""
+    loci = open_loci(path, memory_mb, batch_sizes, log)
     present = loci.counts_by_split()
     for split in splits:
         if not len(loci.select(split)):
+            loci.close()
             found = ", ".join(f"{name}: {p} peaks + {n} negatives" for name, (p, n) in present.items()) or "none"
             raise DataError(
                 f"{path}: the '{split}' split has no loci (splits present: {found}); "
@@ -161,10 +209,7 @@ def initialise_count_bias(
 
 def _window_counts(loci: LociSet, rows: np.ndarray, per_track: bool) -> np.ndarray:
     """Counts in the centred output window: ``(n, 1)`` totals or ``(n, tracks)``."""
-    if not per_track:
-        return loci.total_counts(rows)[:, None]
-    J = loci.max_jitter
-    return loci.signals[rows][..., J : J + loci.output_length].sum(axis=-1, dtype=np.float64)
+    return loci.total_counts(rows)[:, None] if not per_track else loci.track_counts(rows)
 
 
 def official_count_loss_weight(
@@ -182,7 +227,8 @@ def run_key(params: StageParams, loci_path: Path, *extra: Any) -> str:
     from bpnet.core.stages.base import path_fields
 
     outputs = set(path_fields(type(params), "output"))
-    fields = params.model_dump(mode="json", exclude={"device", *outputs})
+    # neither changes a result: a run resumes on another device or memory budget
+    fields = params.model_dump(mode="json", exclude={"device", "loci_memory_mb", *outputs})
     stat = loci_path.stat()
     payload = json.dumps([fields, str(loci_path.resolve()), stat.st_size, stat.st_mtime_ns, *map(str, extra)], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -105,18 +105,19 @@ class TrainChromBPNet(Stage):
         from ..session import TrainingRun
         from .chrombpnet_bias import load_chrombpnet_loci, log_bias_choice, train_bias_candidates
 
-        loci = load_chrombpnet_loci(params.loci, context.log)
-        session = TrainingRun(params, context)
-        if params.bias_model is not None:
-            biases = given_bias_models(params, context, loci)
-        else:
-            biases = train_bias_candidates(params, context, loci, session)
-        choice = choose_bias(assess_bias_candidates(biases, loci, params.bias_max_peak_pearson, session.device), params.bias_choice)
-        log_bias_choice(choice, context.log)
-        save_trained_candidates(params, context, choice)  # before the check can stop the stage, and unscaled
-        enforce_bias_check(choice, params.bias_check, context.log)
-        accessibility = train_accessibility_model(params, context, loci, choice.chosen.bias.model, session)
-        count_check = check_counts(accessibility.model, loci, session.device)
+        with load_chrombpnet_loci(params, context.log) as loci:
+            session = TrainingRun(params, context)
+            if params.bias_model is not None:
+                biases = given_bias_models(params, context, loci)
+            else:
+                biases = train_bias_candidates(params, context, loci, session)
+            candidates = assess_bias_candidates(biases, loci, params.bias_max_peak_pearson, session.device)
+            choice = choose_bias(candidates, params.bias_choice)
+            log_bias_choice(choice, context.log)
+            save_trained_candidates(params, context, choice)  # before the check can stop the stage, and unscaled
+            enforce_bias_check(choice, params.bias_check, context.log)
+            accessibility = train_accessibility_model(params, context, loci, choice.chosen.bias.model, session)
+            count_check = check_counts(accessibility.model, loci, session.device)
         count_check.report(context.log)
         save_models(params, context, choice, accessibility, count_check)
 

@@ -112,10 +112,10 @@ class TrainChromBPNetBias(Stage):
         from ..chrombpnet import assess_bias_candidates, choose_bias
         from ..session import TrainingRun
 
-        loci = load_chrombpnet_loci(params.loci, context.log)
-        session = TrainingRun(params, context)
-        biases = train_bias_candidates(params, context, loci, session)
-        choice = choose_bias(assess_bias_candidates(biases, loci, BIAS_PEAKS_MAX_PEARSON, session.device))
+        with load_chrombpnet_loci(params, context.log) as loci:
+            session = TrainingRun(params, context)
+            biases = train_bias_candidates(params, context, loci, session)
+            choice = choose_bias(assess_bias_candidates(biases, loci, BIAS_PEAKS_MAX_PEARSON, session.device))
         log_bias_choice(choice, context.log, "auto would choose")
         if not choice.chosen.check.passed:
             context.log.warning(
@@ -125,12 +125,22 @@ class TrainChromBPNetBias(Stage):
         save_bias_candidates(params.bias_models, choice, params.loci, context.stage_id)
 
 
-def load_chrombpnet_loci(path: Path, log: logging.Logger) -> LociSet:
-    """The loci of a ChromBPNet stage, with the training checks of :mod:`bpnet.train.session`."""
+def load_chrombpnet_loci(params: BiasTrainingParams, log: logging.Logger) -> LociSet:
+    """The loci of a ChromBPNet stage (in memory or streamed: ``loci_memory_mb``, checked for
+    the training batches and the bias checks' prediction batches), with the training checks
+    of :mod:`bpnet.train.session`."""
+    from ..chrombpnet import PREDICT_BATCH_SIZE
     from ..session import load_training_loci, training_peak_counts
 
-    loci = load_training_loci(path)
-    training_peak_counts(loci, path)
+    path = params.loci
+    loci = load_training_loci(
+        path, memory_mb=params.loci_memory_mb, batch_sizes=(params.batch_size, PREDICT_BATCH_SIZE), log=log,
+    )
+    try:
+        training_peak_counts(loci, path)
+    except BaseException:
+        loci.close()
+        raise
     if loci.n_controls:
         log.warning("ChromBPNet takes no control tracks: the loci's controls are ignored")
     return loci

@@ -34,8 +34,10 @@ from pydantic import Field, field_validator
 from bpnet.core.stages.base import Input, Output, Stage, StageContext
 from bpnet.core.stages.params import DeviceParams
 
+from ..session import LociMemoryParams
 
-class EvaluateParams(DeviceParams):
+
+class EvaluateParams(LociMemoryParams, DeviceParams):
     model: Input = Field(..., description="bpnet model folder, e.g. the model output of train-bpnet or train-chrombpnet")
     loci: Input = Field(..., description="loci.h5 from the loci stage (the one the model was trained on)")
     split: str = Field("test", description="split whose loci are scored: the held-out chromosomes (test) by default")
@@ -87,22 +89,22 @@ class Evaluate(Stage):
         from bpnet.core.formats.metrics import write_metrics
         from bpnet.core.formats.predictions import write_predictions
         from bpnet.core.modelfile import load_model
-        from bpnet.data.loci import LociSet
         from bpnet.data.motifs import read_meme
 
         from ..evaluation import check_split, evaluate, metrics_table
+        from ..session import open_loci
 
         motifs = read_meme(params.bias_motifs) if params.bias_motifs else []  # a bad file fails before the long part
-        loci = LociSet.load(params.loci)
-        n_peaks, n_negatives = check_split(loci, params.split, str(params.loci))
-        device = params.setup_device()
-        model = load_model(params.model, device=device)
-        context.log.info("evaluating %s on split %s: %d peaks, %d negatives", params.model, params.split, n_peaks, n_negatives)
-        result = evaluate(
-            model, loci, params.split, batch_size=params.batch_size, device=device, smooth_true=params.smooth_true,
-            motifs=motifs, motifs_label=str(params.bias_motifs), footprint_loci=params.footprint_loci,
-            n_examples=params.n_examples, model_label=str(params.model), loci_label=str(params.loci),
-        )
+        with open_loci(params.loci, params.loci_memory_mb, (params.batch_size,), context.log) as loci:
+            n_peaks, n_negatives = check_split(loci, params.split, str(params.loci))
+            device = params.setup_device()
+            model = load_model(params.model, device=device)
+            context.log.info("evaluating %s on split %s: %d peaks, %d negatives", params.model, params.split, n_peaks, n_negatives)
+            result = evaluate(
+                model, loci, params.split, batch_size=params.batch_size, device=device, smooth_true=params.smooth_true,
+                motifs=motifs, motifs_label=str(params.bias_motifs), footprint_loci=params.footprint_loci,
+                n_examples=params.n_examples, model_label=str(params.model), loci_label=str(params.loci),
+            )
         write_metrics(params.metrics, result.metrics)
         write_predictions(params.predictions, result.predictions)
         table = metrics_table(result.metrics)

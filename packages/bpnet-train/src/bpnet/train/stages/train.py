@@ -9,7 +9,7 @@ on every locus of the validation split once per epoch.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -17,6 +17,9 @@ from bpnet.core.stages.base import Input, Output, Stage, StageContext
 
 from ..session import TrainingLoopParams
 from . import STAGE_VERSION
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bpnet.data.loci import LociSet
 
 
 class TrainBPNetParams(TrainingLoopParams):
@@ -53,17 +56,24 @@ class TrainBPNet(Stage):
     Params = TrainBPNetParams
 
     def run(self, params: TrainBPNetParams, context: StageContext) -> None:
+        from ..session import load_training_loci
+
+        loci = load_training_loci(
+            params.loci, memory_mb=params.loci_memory_mb, batch_sizes=(params.batch_size,), log=context.log,
+        )
+        with loci:  # a streamed loci.h5 closes at the end
+            self._train(params, context, loci)
+
+    def _train(self, params: TrainBPNetParams, context: StageContext, loci: LociSet) -> None:
         from ..session import (
             TrainingRun,
             build_for_loci,
             fill_hyperparameters,
             initialise_count_bias,
-            load_training_loci,
             official_count_loss_weight,
             training_peak_counts,
         )
 
-        loci = load_training_loci(params.loci)
         peak_counts = training_peak_counts(loci, params.loci)
         hyperparameters = fill_hyperparameters(params.architecture, params.hyperparameters, loci)
         run = TrainingRun(params, context)
