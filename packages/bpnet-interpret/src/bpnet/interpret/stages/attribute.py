@@ -169,7 +169,7 @@ def _select(params: AttributeParams) -> tuple[LociSet, np.ndarray, list[int]]:
     from .. import attribution
     from ..shards import LOCI_PER_SHARD, default_shards, shard_bounds
 
-    loci = LociSet.load(params.loci)
+    loci = LociSet.open(params.loci)  # reads only the rows explained
     index = select_loci(loci, params.split, params.peaks_only, params.max_loci, str(params.loci))
     shards = params.shards or default_shards(len(index))
     if shards > len(index):

@@ -78,7 +78,7 @@ class Marginalize(Stage):
         from .. import marginalize
 
         motifs = read_meme(params.motifs)
-        loci = LociSet.load(params.loci)
+        loci = LociSet.open(params.loci)  # reads only the background rows it draws
         loci_label = str(params.loci)
         device = params.setup_device()
         loaded = params.load_models(device)
