@@ -146,6 +146,23 @@ def measure(n_peaks: int, args: argparse.Namespace) -> dict:
     return row
 
 
+def train_stage_memory(n_peaks: int, args: argparse.Namespace) -> dict:
+    """The train-bpnet stage itself (64 x 8, batch 64, its default loci_memory_mb) for ``--train-stage-seconds``,
+    then stopped: the peak memory of its start-up (count-loss weight, loci opened or streamed) and training."""
+    work = args.workdir / f"peaks-{n_peaks}"
+    spec = yaml.safe_load((work / "spec.yaml").read_text())
+    spec["stages"]["train"] = {"stage": "train-bpnet", "params": {
+        "loci": "@loci.loci", "hyperparameters": {"n_filters": 64, "n_layers": 8}, "max_epochs": 1, "device": "cpu"}}
+    path = work / "spec-train.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    stats = work / ".time-train"
+    with (work / "bench.log").open("a") as out:
+        subprocess.run(["/usr/bin/time", "-o", str(stats), "-f", "%e %M", "timeout", "-s", "INT", str(args.train_stage_seconds),
+                        BPNET, "run", str(path), "--until", "train"], cwd=work, stdout=out, stderr=out)
+    seconds, kb = stats.read_text().split()[-2:]
+    return {"seconds": float(seconds), "peak_rss_mb": int(kb) / 1024, "stopped_after_s": args.train_stage_seconds}
+
+
 def table(rows: list[dict]) -> str:
     head = ("| peaks | loci | genome | data stages s (peak MB) | loci.h5 B/locus | train ex/s (peak MB) | epoch (extrapolated) "
             "| attribution shard s (peak MB, loci/s) |")
@@ -197,11 +214,20 @@ def main() -> None:
     parser.add_argument("--n-shuffles", type=int, default=20)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bpnet-bench-scale"))
     parser.add_argument("--out", type=Path, default=HERE / "results" / "scale.json")
+    parser.add_argument("--train-stage-seconds", type=int, default=None,
+                        help="after a run: the train-bpnet stage's peak memory over this many seconds, for each size in --out")
     parser.add_argument("--probe-train", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe_train:
         result = train_probe(args.probe_train, args.train_steps, args.loci_memory_mb)
         (Path.cwd() / "probe.json").write_text(json.dumps(result))
+        return
+    if args.train_stage_seconds:
+        results = json.loads(args.out.read_text())
+        for row in results["rows"]:
+            row["train_stage"] = train_stage_memory(row["n_peaks"], args)
+            args.out.write_text(json.dumps(results, indent=2) + "\n")
+            print(row["n_peaks"], row["train_stage"], flush=True)
         return
     rows = []
     for n in args.peaks:  # results are written after each size, so a long campaign keeps what it measured
