@@ -165,3 +165,27 @@ def test_splits_stage_errors_are_one_line(tmp_path, capsys):
 
 def test_split_names():
     assert SPLIT_NAMES == ("train", "valid", "test")
+
+
+def test_fold_mistakes_through_bpnet_run_are_one_line_exit_2_and_write_nothing(tmp_path, capsys):
+    (tmp_path / "genome.fa.fai").write_text("".join(f"chr{i}\t100\t0\t60\t61\n" for i in range(1, 5)))
+    absent = write_spec(tmp_path, "{a: {valid: [chr2], test: [chr1]}, b: {valid: [chr3], test: [chr9]}}")
+    assert run_cli(["run", absent]) == 2
+    out = capsys.readouterr()
+    assert "fold b: the test split names chr9, which" in out.err and "Traceback" not in out.out + out.err
+    assert not (tmp_path / "out/folds/splits.json").exists()
+    shared = tmp_path / "shared.yaml"
+    shared.write_text(
+        "output_dir: out\nstages:\n  folds:\n    stage: splits\n    params:\n      genome: genome.fa.fai\n"
+        "      disjoint_tests: true\n      folds: {a: {valid: [chr2], test: [chr1]}, b: {valid: [chr3], test: [chr1]}}\n"
+    )
+    assert run_cli(["run", str(shared)]) == 2
+    assert "folds a and b both hold out test chromosome chr1" in capsys.readouterr().err
+    assert not (tmp_path / "out/folds/splits.json").exists()
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(
+        "output_dir: out\nstages:\n  folds:\n    stage: splits\n    params:\n      genome: genome.fa.fai\n"
+        "      folds:\n        a: {valid: [chr2], test: [chr1]}\n        a: {valid: [chr3], test: [chr4]}\n"
+    )
+    assert run_cli(["run", str(twice)]) == 2
+    assert "twice.yaml:9: key 'a' is written twice" in capsys.readouterr().err
