@@ -108,3 +108,20 @@ def test_a_key_written_twice_in_a_spec_is_refused_with_its_line(text_registry, w
     spec = write_spec(FOLD_PIPELINE + "      first:\n        stage: count-chars\n        params: {source: \"@ensemble.out\"}\n")
     with pytest.raises(SpecError, match=r"spec.yaml:\d+: key 'first' is written twice"):
         load_pipeline(spec, registry())
+
+
+def test_fold_instance_ids_show_in_the_plan_the_run_and_validate(text_registry, write_spec, capsys):
+    from bpnet.core.cli.main import run_cli
+
+    def shown() -> str:
+        captured = capsys.readouterr()
+        return (captured.out + captured.err).replace("\n", " ")
+
+    spec = write_spec(FOLD_PIPELINE)
+    assert run_cli(["validate", str(spec)]) == 0
+    assert "data[fold_a] -> data[fold_b] -> model[fold_a]" in shown()
+    assert run_cli(["run", str(spec), "--dry-run"]) == 0
+    assert "model[fold_b]" in shown()
+    assert run_cli(["run", str(spec)]) == 0
+    text = shown()
+    assert "stage model[fold_b] (concat)" in text and text.count("model[fold_b]") >= 2

@@ -64,7 +64,8 @@ def report(results: list[StageResult], pipeline: Pipeline) -> int:
         table.add_column(column)
     styles = {"ran": "green", "skipped": "dim", "failed": "bold red", "not run": "yellow"}
     for r in results:
-        table.add_row(r.stage_id, r.stage, f"[{styles[r.status]}]{r.status}[/]", f"{r.seconds:.1f}" if r.seconds else "")
+        # a fold's instance id, train[fold_0], would read as markup
+        table.add_row(escape(r.stage_id), r.stage, f"[{styles[r.status]}]{r.status}[/]", f"{r.seconds:.1f}" if r.seconds else "")
     console.print(table)
     failed = [r for r in results if r.status == "failed"]
     if failed:
@@ -89,7 +90,7 @@ def _print_plan(runner: Runner) -> None:
     table.add_column("status")
     for stage_id, status in runner.status():
         deps = ", ".join(sorted(runner.selected.dependencies[stage_id]))
-        table.add_row(stage_id, deps, status)
+        table.add_row(escape(stage_id), escape(deps), status)
     console.print(table)
 
 
@@ -98,7 +99,8 @@ def validate(spec: Path) -> int:
     reg = registry()
     pipeline = load_pipeline(spec, reg)
     runner = Runner(pipeline, reg)
-    console.print(f"[green]ok[/]: {spec} has {len(pipeline.stages)} stage(s): {' -> '.join(runner.graph.order)}", highlight=False)
+    order = escape(" -> ".join(runner.graph.order))
+    console.print(f"[green]ok[/]: {spec} has {len(pipeline.stages)} stage(s): {order}", highlight=False)
     return EXIT_OK
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from rich.markup import escape
 
 from ..atomic import remove_path, replace_path, temporary_sibling, write_text_atomic
 from ..console import LOG_FILE_ONLY
@@ -177,7 +178,7 @@ class Runner:
         if missing:
             first = missing[0]
             return StageResult(stage_id, name, "failed", 0.0, f"stage '{stage_id}' ({name}): input {first} does not exist", 2)
-        self.announce(f"stage [bold]{stage_id}[/] ({name})")
+        self.announce(f"stage [bold]{escape(stage_id)}[/] ({name})")  # train[fold_0] is not markup
         log.info("running stage %s (%s) with %s", stage_id, name, json.dumps(params_from_model(stage.params)), extra=LOG_FILE_ONLY)
         started = time.perf_counter()
         try:
