@@ -236,7 +236,7 @@ def test_lifecycle_hooks_hear_every_stage_with_its_params_and_result(text_regist
     assert [call[:2] for call in started] == [
         ("hello", "write-text"), ("world", "write-text"), ("joined", "concat"), ("counted", "count-chars"),
     ]
-    assert started[0][2] == {"text": "hello ", "out": str(tmp_path / "out/hello/text.txt")}
+    assert started[0][2] == {"text": "hello ", "chunk_bytes": 4096, "out": str(tmp_path / "out/hello/text.txt")}
     assert started[2][2]["parts"] == [str(tmp_path / p) for p in ("out/hello/text.txt", "out/world/text.txt", "notes.txt")]
     assert [call[0] for call in recorder.calls] == ["started", "finished"] * 4  # each stage ends before the next starts
     assert finished(recorder) == [(sid, name, "ran", True, "") for sid, name, *_ in started]
@@ -260,3 +260,11 @@ def test_a_plugin_whose_hook_raises_does_not_break_the_run(text_registry, spec, 
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 8  # two hooks for each of four stages
     assert "plugin 'recorder': its bpnet_stage_started hook failed and is ignored: RuntimeError: the recorder broke" in warnings
+
+
+def test_a_parameter_marked_same_results_does_not_make_outputs_stale(text_registry, runs, spec, tmp_path):
+    run(spec)
+    spec.write_text(spec.read_text().replace('params: {text: "hello "}', 'params: {text: "hello ", chunk_bytes: 16}'))
+    assert set(run(spec).values()) == {"skipped"}
+    spec.write_text(spec.read_text().replace('text: "hello ", chunk_bytes: 16', 'text: "hi ", chunk_bytes: 16'))
+    assert run(spec)["hello"] == "ran"

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from bpnet.core.plugin import hookimpl
 from bpnet.core.stages import Input, Output, Stage, StageContext, StageParams
+from bpnet.core.stages.base import SAME_RESULTS
 
 RUNS: list[tuple[str, dict]] = []
 
@@ -22,6 +23,7 @@ class WriteText(Stage):
 
     class Params(StageParams):
         text: str
+        chunk_bytes: int = Field(4096, ge=1, json_schema_extra=SAME_RESULTS)  # how it writes, not what
         out: Output = Path("text.txt")
 
     def run(self, params, context: StageContext) -> None:

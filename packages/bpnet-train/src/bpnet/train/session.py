@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from bpnet.core.stages.base import StageParams
+from bpnet.core.stages.base import SAME_RESULTS, StageParams
 from bpnet.core.stages.params import DeviceParams
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
@@ -46,7 +46,7 @@ LOCI_MEMORY_HELP = (
 class LociMemoryParams(StageParams):
     """``loci_memory_mb``: in memory or streamed (:func:`open_loci`)."""
 
-    loci_memory_mb: int | None = Field(DEFAULT_LOCI_MEMORY_MB, ge=1, description=LOCI_MEMORY_HELP)
+    loci_memory_mb: int | None = Field(DEFAULT_LOCI_MEMORY_MB, ge=1, description=LOCI_MEMORY_HELP, json_schema_extra=SAME_RESULTS)
 
 
 def open_loci(path: Path, memory_mb: int | None, batch_sizes: tuple[int, ...] = (), log: logging.Logger = log) -> LociSet:

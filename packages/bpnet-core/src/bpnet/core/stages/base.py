@@ -62,10 +62,24 @@ Input = Annotated[Path, INPUT]
 Output = Annotated[Path, OUTPUT]
 
 
+#: ``Field(..., json_schema_extra=SAME_RESULTS)`` marks a parameter that changes how a stage
+#: works but not what it writes (a memory budget, a number of shards whose merge is
+#: byte-identical): changing it leaves finished outputs up to date.
+SAME_RESULTS = {"same_results": True}
+
+
 class StageParams(BaseModel):
     """Base class of every stage's parameter model; unknown parameters are refused."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def same_results_fields(cls) -> set[str]:
+        """Fields marked :data:`SAME_RESULTS`: left out of the stage's fingerprint."""
+        return {
+            name for name, info in cls.model_fields.items()
+            if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("same_results")
+        }
 
 
 @dataclass

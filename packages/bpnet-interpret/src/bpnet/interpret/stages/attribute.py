@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
-from bpnet.core.stages.base import Input, Output, Stage, StageContext
+from bpnet.core.stages.base import SAME_RESULTS, Input, Output, Stage, StageContext
 from bpnet.core.stages.params import DeviceParams, ModelsParams
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,6 +76,7 @@ class AttributeParams(ModelsParams, DeviceParams):
             "contiguous parts the loci are cut into; each is saved when finished, so a killed run resumes at the shards "
             "not finished; at most the number of loci explained. Empty: one shard per 2,000 loci (rounded up, at least 1)"
         ),
+        json_schema_extra=SAME_RESULTS,  # shards merge to the same bytes as one
     )
     n_shuffles: int = Field(20, ge=1, description="dinucleotide-shuffled references per sequence (attributions are averaged over them)")
     seed: int = Field(0, description="seed of the shuffles: reference k of every sequence uses seed + k, as tangermeme's random_state")
