@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from bpnet.core.initialisation import WeightInit
 from bpnet.core.stages.base import SAME_RESULTS, StageParams
 from bpnet.core.stages.params import DeviceParams
 from bpnet.data.errors import DataError
@@ -91,6 +92,12 @@ class TrainingLoopParams(LociMemoryParams, DeviceParams):
     seed: int = Field(0, description="seed of the weight initialisation and of the sampling (jitter, flips, negatives)")
     precision: Literal["float32", "bf16"] = Field("float32", description="bf16 autocast on a CUDA GPU, or float32")
     compile: bool = Field(False, description="compile the model with torch.compile")
+    weight_init: WeightInit = Field(
+        "torch",
+        description="starting weights: torch (PyTorch's defaults, as bpnet-lite) or keras (glorot-uniform, zero biases, as "
+        "the official TensorFlow code)",
+    )
+    adam_epsilon: float = Field(1e-8, gt=0, description="Adam's epsilon (PyTorch 1e-8; Keras and the official code 1e-7)")
     count_bias_init: bool = Field(
         True,
         description="start the count head's bias at the mean log(1 + count) of the training examples "
@@ -247,11 +254,13 @@ class TrainingRun:
         self.loci_path: Path = params.loci
 
     def seeded(self, build):
-        """Call ``build()`` right after seeding torch, so the initial weights follow ``seed``."""
+        """Call ``build()`` right after seeding torch and start its weights by ``weight_init``, so they follow ``seed``."""
         import torch
 
+        from bpnet.core.initialisation import initialise
+
         torch.manual_seed(self.params.seed)
-        return build()
+        return initialise(build(), self.params.weight_init)
 
     def batches(self, loci: LociSet, split: str, *, train: bool, **options: Any):
         """Batches of ``split`` on the device (training: jitter, flips, fresh negatives each epoch)."""
@@ -269,7 +278,7 @@ class TrainingRun:
         trainer_settings = TrainerSettings(
             max_epochs=settings.pop("max_epochs", p.max_epochs), patience=p.patience, learning_rate=p.learning_rate,
             clip_grad_norm=p.clip_grad_norm, count_loss_weight=float(count_loss_weight), profile_on=profile_on,
-            scheduler=p.scheduler, precision=p.precision, compile=p.compile, **settings,
+            scheduler=p.scheduler, precision=p.precision, compile=p.compile, adam_epsilon=p.adam_epsilon, **settings,
         )
         trainer = Trainer(
             model, trainer_settings, device=self.device, workdir=self.context.resume_dir / name,

@@ -77,6 +77,8 @@ class TrainerSettings:
     min_learning_rate: float = 1e-4
     precision: str = "float32"
     compile: bool = False
+    #: Adam's epsilon: PyTorch's 1e-8, or Keras' 1e-7 (the official ChromBPNet's)
+    adam_epsilon: float = 1e-8
 
 
 @dataclass
@@ -115,7 +117,7 @@ class Trainer:
         self.parameters = [p for p in model.parameters() if p.requires_grad]
         if not self.parameters:
             raise BpnetError(f"{name}: the model has no trainable parameters")
-        self.optimizer = torch.optim.Adam(self.parameters, lr=settings.learning_rate)
+        self.optimizer = torch.optim.Adam(self.parameters, lr=settings.learning_rate, eps=settings.adam_epsilon)
         self.scheduler = (
             torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer, factor=settings.scheduler_factor, patience=settings.scheduler_patience,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
+from bpnet.core.initialisation import WeightInit
 from bpnet.core.stages.base import Input, Output, Stage, StageContext
 
 from ..qc import BIAS_PEAKS_MAX_PEARSON
@@ -62,6 +63,16 @@ class BiasTrainingParams(TrainingLoopParams):
         0,
         ge=0,
         description="jitter of the bias model's background loci (the official generator never jitters non-peaks)",
+    )
+    # the official ChromBPNet's optimisation (TensorFlow/Keras): benchmarks/README.md, ChromBPNet beside the official code
+    weight_init: WeightInit = Field(
+        "keras",
+        description="starting weights of the bias and accessibility models: keras (glorot-uniform, zero biases: the official "
+        "code) or torch (PyTorch's defaults)",
+    )
+    adam_epsilon: float = Field(1e-7, gt=0, description="Adam's epsilon (official, Keras: 1e-7; PyTorch: 1e-8)")
+    clip_grad_norm: float | None = Field(
+        None, gt=0, description="clip the gradient norm to this value; null (official) does not clip",
     )
     count_bias_init: bool = Field(
         False,
