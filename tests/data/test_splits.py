@@ -130,9 +130,9 @@ def test_unknown_preset():
 # --- the stage, through the CLI ----------------------------------------------------
 
 
-def write_spec(tmp_path, folds: str) -> str:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(f"output_dir: out\nstages:\n  folds:\n    stage: splits\n    params: {{genome: genome.fa.fai, folds: {folds}}}\n")
+def write_spec(tmp_path, folds: str, more: str = "", name: str = "spec.yaml") -> str:
+    spec = tmp_path / name
+    spec.write_text(f"output_dir: out\nstages:\n  folds:\n    stage: splits\n    params: {{genome: genome.fa.fai, folds: {folds}{more}}}\n")
     return str(spec)
 
 
@@ -174,18 +174,10 @@ def test_fold_mistakes_through_bpnet_run_are_one_line_exit_2_and_write_nothing(t
     out = capsys.readouterr()
     assert "fold b: the test split names chr9, which" in out.err and "Traceback" not in out.out + out.err
     assert not (tmp_path / "out/folds/splits.json").exists()
-    shared = tmp_path / "shared.yaml"
-    shared.write_text(
-        "output_dir: out\nstages:\n  folds:\n    stage: splits\n    params:\n      genome: genome.fa.fai\n"
-        "      disjoint_tests: true\n      folds: {a: {valid: [chr2], test: [chr1]}, b: {valid: [chr3], test: [chr1]}}\n"
-    )
-    assert run_cli(["run", str(shared)]) == 2
+    shared = write_spec(tmp_path, "{a: {valid: [chr2], test: [chr1]}, b: {valid: [chr3], test: [chr1]}}", ", disjoint_tests: true")
+    assert run_cli(["run", shared]) == 2
     assert "folds a and b both hold out test chromosome chr1" in capsys.readouterr().err
     assert not (tmp_path / "out/folds/splits.json").exists()
-    twice = tmp_path / "twice.yaml"
-    twice.write_text(
-        "output_dir: out\nstages:\n  folds:\n    stage: splits\n    params:\n      genome: genome.fa.fai\n"
-        "      folds:\n        a: {valid: [chr2], test: [chr1]}\n        a: {valid: [chr3], test: [chr4]}\n"
-    )
-    assert run_cli(["run", str(twice)]) == 2
-    assert "twice.yaml:9: key 'a' is written twice" in capsys.readouterr().err
+    twice = write_spec(tmp_path, "{a: {valid: [chr2], test: [chr1]}, a: {valid: [chr3], test: [chr4]}}", name="twice.yaml")
+    assert run_cli(["run", twice]) == 2
+    assert "twice.yaml:5: key 'a' is written twice" in capsys.readouterr().err
