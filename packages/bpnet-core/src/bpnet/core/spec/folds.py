@@ -28,10 +28,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import SpecError
-from .model import FOLD_NAME_PATTERN, INSTANCE_ID_PATTERN, PipelineSpec, StageSpec, instance_id
+from .model import FOLD_NAME_PATTERN, INSTANCE_ID_PATTERN, STAGE_NAME, PipelineSpec, StageSpec, instance_id
 
 #: ``@stage.field...`` or ``@stage[fold].field...``, split into its parts
-_REFERENCE = re.compile(r"^@(?P<stage>[A-Za-z0-9][A-Za-z0-9_-]*)(\[(?P<fold>[^\]]*)\])?(?P<rest>\..*)$")
+_REFERENCE = re.compile(rf"^@(?P<stage>{STAGE_NAME})(\[(?P<fold>[^\]]*)\])?(?P<rest>\..*)$")  # any fold text: named in the error
 
 ErrorAt = Callable[[tuple[Any, ...], str], SpecError]
 

@@ -40,10 +40,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-STAGE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
-FOLD_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+#: a stage id as written in a spec: letters, digits, '-' and '_'
+STAGE_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*"
+#: a fold name: letters, digits, '.', '-' and '_' (it names a folder)
+FOLD_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+FOLD_NAME_PATTERN = rf"^{FOLD_NAME}$"
 #: a stage id as written, or one fold's instance of a per-fold stage: ``train`` or ``train[fold_0]``
-INSTANCE_ID_PATTERN = r"^(?P<stage>[A-Za-z0-9][A-Za-z0-9_-]*)(\[(?P<fold>[A-Za-z0-9][A-Za-z0-9_.-]*)\])?$"
+INSTANCE_ID_PATTERN = rf"^(?P<stage>{STAGE_NAME})(\[(?P<fold>{FOLD_NAME})\])?$"
 
 
 def instance_id(stage_id: str, fold: str) -> str:

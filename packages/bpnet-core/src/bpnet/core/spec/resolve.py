@@ -15,13 +15,11 @@ from ..plugin.registry import Registry
 from ..remote import cached_location, is_url
 from ..stages.base import Location, Stage, StageParams, path_fields, path_items, replace_paths
 from .folds import expand_folds
-from .model import INSTANCE_ID_PATTERN, PipelineSpec, split_instance_id, stage_folder
+from .model import FOLD_NAME, INSTANCE_ID_PATTERN, STAGE_NAME, PipelineSpec, split_instance_id, stage_folder
 from .yamlpaths import load_yaml, spec_error
 
 #: ``@stage.field[/sub/path]``; ``stage`` may be one fold's instance, ``train[fold_0]``
-REFERENCE = re.compile(
-    r"^@(?P<stage>[A-Za-z0-9][A-Za-z0-9_-]*(\[[A-Za-z0-9][A-Za-z0-9_.-]*\])?)\.(?P<field>[A-Za-z_][A-Za-z0-9_]*)(?P<sub>/.*)?$"
-)
+REFERENCE = re.compile(rf"^@(?P<stage>{STAGE_NAME}(\[{FOLD_NAME}\])?)\.(?P<field>[A-Za-z_][A-Za-z0-9_]*)(?P<sub>/.*)?$")
 
 
 @dataclass
