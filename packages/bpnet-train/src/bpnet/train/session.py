@@ -234,8 +234,8 @@ def run_key(params: StageParams, loci_path: Path, *extra: Any) -> str:
     from bpnet.core.stages.base import path_fields
 
     outputs = set(path_fields(type(params), "output"))
-    # neither changes a result: a run resumes on another device or memory budget
-    fields = params.model_dump(mode="json", exclude={"device", "loci_memory_mb", *outputs})
+    # none changes a result: a run resumes on another device, or under another SAME_RESULTS value (memory budget)
+    fields = params.model_dump(mode="json", exclude={"device", *type(params).same_results_fields(), *outputs})
     stat = loci_path.stat()
     payload = json.dumps([fields, str(loci_path.resolve()), stat.st_size, stat.st_mtime_ns, *map(str, extra)], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -400,7 +400,7 @@ class Trainer:
             "%.0f%% waiting for data | %s",
             self.name, record["epoch"], record["train_loss"], record["valid_loss"], record["valid_profile_loss"],
             record["valid_count_loss"], record["valid_count_pearson"], record["valid_profile_jsd"],
-            record["train_examples_per_s"], 100 * record.get("data_wait_share", 0.0), mark,
+            record["train_examples_per_s"], 100 * record["data_wait_share"], mark,
         )
 
     def write_logs(self, folder: Path | str, summary: dict[str, Any]) -> None:
