@@ -18,6 +18,7 @@ every chromosome trains some fold's model.
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,8 @@ def summarize(values: list[float | None]) -> dict[str, Any] | None:
     defined = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
     if not defined:
         return None
-    n = len(defined)
-    mean = sum(defined) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in defined) / (n - 1)) if n > 1 else None
-    return {"mean": mean, "sd": sd, "min": min(defined), "max": max(defined), "n_folds": n}
+    sd = statistics.stdev(defined) if len(defined) > 1 else None
+    return {"mean": statistics.fmean(defined), "sd": sd, "min": min(defined), "max": max(defined), "n_folds": len(defined)}
 
 
 def fold_summary(names: list[str], metrics_files: list[Path], metrics: list[dict[str, Any]]) -> dict[str, Any]:
