@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -163,6 +164,38 @@ def train_stage_memory(n_peaks: int, args: argparse.Namespace) -> dict:
     return {"seconds": float(seconds), "peak_rss_mb": int(kb) / 1024, "stopped_after_s": args.train_stage_seconds}
 
 
+def rerun_stage(n_peaks: int, stage: str, args: argparse.Namespace) -> dict:
+    """Run one stage of an earlier size again (``--from STAGE --until STAGE``): its wall time and peak memory,
+    and for the loci stage whether ``loci.h5`` holds the same datasets as before."""
+    import hashlib
+
+    import h5py
+
+    work = args.workdir / f"peaks-{n_peaks}"
+    loci = work / "out" / "loci" / "loci.h5"
+
+    def digest() -> str | None:
+        if not loci.exists():
+            return None
+        sha = hashlib.sha256()
+        with h5py.File(loci, "r") as f:
+            sha.update(repr(sorted((k, str(v)) for k, v in f.attrs.items())).encode())
+            for name in sorted(f):
+                sha.update(f"{name}:{f[name].dtype}:{f[name].shape}".encode())
+                for k in range(0, len(f[name]), 4096):
+                    sha.update(f[name][k : k + 4096].tobytes())
+        return sha.hexdigest()
+
+    before = digest() if stage == "loci" else None
+    command = [BPNET, "run", str(work / "spec.yaml"), "--from", stage, "--until", stage]
+    runs = [timed(command, work, work / "bench.log") for _ in range(args.reps)]
+    result = {key: statistics.median(run[key] for run in runs) for key in ("seconds", "peak_rss_mb")}
+    result["runs"] = runs
+    if stage == "loci":
+        result["same_datasets_as_before"] = before is not None and digest() == before
+    return result
+
+
 def table(rows: list[dict]) -> str:
     head = ("| peaks | loci | genome | data stages s (peak MB) | loci.h5 B/locus | train ex/s (peak MB) | epoch (extrapolated) "
             "| attribution shard s (peak MB, loci/s) |")
@@ -216,6 +249,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "scale.json")
     parser.add_argument("--train-stage-seconds", type=int, default=None,
                         help="after a run: the train-bpnet stage's peak memory over this many seconds, for each size in --out")
+    parser.add_argument("--rerun-stage", default=None,
+                        help="after a run: run this stage again for each size in --out and record it (the earlier figure is kept)")
+    parser.add_argument("--reps", type=int, default=3, help="runs of --rerun-stage (medians recorded)")
     parser.add_argument("--probe-train", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe_train:
@@ -228,6 +264,19 @@ def main() -> None:
             row["train_stage"] = train_stage_memory(row["n_peaks"], args)
             args.out.write_text(json.dumps(results, indent=2) + "\n")
             print(row["n_peaks"], row["train_stage"], flush=True)
+        return
+    if args.rerun_stage:
+        results = json.loads(args.out.read_text())
+        for row in results["rows"]:
+            if row["n_peaks"] not in args.peaks:
+                continue
+            stage = args.rerun_stage
+            row.setdefault("earlier", {}).setdefault(stage, row["stages"][stage])
+            row["stages"][stage] = rerun_stage(row["n_peaks"], stage, args)
+            args.out.write_text(json.dumps(results, indent=2) + "\n")
+            print(row["n_peaks"], stage, row["stages"][stage], "earlier:", row["earlier"][stage], flush=True)
+        plot(results["rows"], args.out.with_suffix(".png"))
+        print(table(results["rows"]), flush=True)
         return
     rows = []
     for n in args.peaks:  # results are written after each size, so a long campaign keeps what it measured

@@ -1,4 +1,4 @@
-"""Loci in memory: the sequence and signal windows of peaks and negatives.
+"""Loci: the sequence and signal windows of peaks and negatives.
 
 :func:`extract_loci` reads, for every peak and negative, a sequence window of
 ``input_length + 2 * max_jitter`` bp and signal (and control) windows of
@@ -24,6 +24,9 @@ Each further track adds 50.2 MB per 10k loci; jitter 500 (ChromBPNet) makes that
 80 MB per track and 31.1 MB for the codes. :func:`memory_per_locus` computes it for
 any setting.
 
+``extract_loci(..., lazy=True)`` reads no window until rows are asked for, so the loci
+stage writes ``loci.h5`` a chunk of rows at a time in bounded memory.
+
 A :class:`LociSet` is written to and read from HDF5 (``loci.h5``) with
 :meth:`LociSet.save` / :meth:`LociSet.load`. The file stores signal and control counts
 that are all whole numbers as the smallest unsigned integer type that holds them
@@ -35,7 +38,6 @@ sets larger than memory.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -50,12 +52,14 @@ from bpnet.core.atomic import atomic_path
 from .chroms import check_chromosomes
 from .errors import DataError
 from .intervals import Intervals
-from .loci_store import H5Rows, LociFile
+from .loci_store import LociFile
+from .rows import LazyRows
 from .sources import IntervalSource, SequenceSource, SignalSource, open_source
 from .sources.bigwig import BigWigSource
 from .sources.fasta import FastaSource
 from .splits import Fold
 from .tracks import read_track_set
+from .window_reads import BLOCK_GAP, SequenceWindows, TrackWindows, WindowFiles
 from .windows import OffChrom, WindowGeometry, keep_on_chromosome
 
 log = logging.getLogger("bpnet.data.loci")
@@ -67,10 +71,6 @@ FORMAT = "bpnet-loci"
 VERSION = 3
 #: split label of loci when no fold is given
 UNASSIGNED = "unassigned"
-#: the largest stretch of a chromosome read at once (bp); longer runs of loci are read in pieces
-MAX_BLOCK = 8_000_000
-#: loci whose windows lie closer than this (bp) are read with one call per file
-BLOCK_GAP = 32_768
 #: bytes of rows summed (counts) or written (save) at a time
 CHUNK_BYTES = 16 * 2**20
 
@@ -114,11 +114,12 @@ class LociSet:
     Memory: :func:`memory_per_locus` bytes per locus (224.7 MB per 10k loci at the defaults
     with a stranded signal and a stranded control).
 
-    A set from :meth:`open` is *lazy*: ``codes``, ``signals`` and ``controls`` are
-    :class:`~bpnet.data.loci_store.H5Rows` that read rows from ``loci.h5`` on demand
+    A set from :meth:`open` (or :func:`extract_loci` with ``lazy=True``) is *lazy*:
+    ``codes``, ``signals`` and ``controls`` are :class:`~bpnet.data.rows.LazyRows` that
+    read rows on demand from ``loci.h5`` (or from the genome and bigWigs)
     (``loci.signals[rows]`` is a float32 array as above); :meth:`subset` of it stays lazy
-    and the methods here read only the rows they need, a chunk at a time. ``store`` is the
-    open file (None for a set in memory); :meth:`close` closes it.
+    and the methods here read only the rows they need, a chunk at a time. ``store`` holds
+    the open files (None for a set in memory); :meth:`close` closes them.
     """
 
     chrom: np.ndarray
@@ -126,9 +127,9 @@ class LociSet:
     is_peak: np.ndarray
     split: np.ndarray
     source_row: np.ndarray
-    codes: np.ndarray | H5Rows
-    signals: np.ndarray | H5Rows
-    controls: np.ndarray | H5Rows
+    codes: np.ndarray | LazyRows
+    signals: np.ndarray | LazyRows
+    controls: np.ndarray | LazyRows
     input_length: int = 2114
     output_length: int = 1000
     control_length: int = 1000
@@ -142,15 +143,15 @@ class LociSet:
     fold: str | None = None
     use_summits: bool = True
     sources: dict = field(default_factory=dict)
-    store: LociFile | None = field(default=None, repr=False, compare=False)
+    store: LociFile | WindowFiles | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.centre)
 
     @property
     def is_lazy(self) -> bool:
-        """Whether the sequence and signal rows stay in ``loci.h5`` (:meth:`open`)."""
-        return isinstance(self.codes, H5Rows)
+        """Whether the sequence and signal rows are read on demand (:meth:`open`, ``extract_loci(lazy=True)``)."""
+        return isinstance(self.codes, LazyRows)
 
     def in_memory(self) -> LociSet:
         """This set with every row read into memory (itself when it is in memory already)."""
@@ -160,7 +161,7 @@ class LociSet:
         return replace(self, **arrays, store=None)
 
     def close(self) -> None:
-        """Close ``loci.h5`` of a lazy set (nothing for a set in memory)."""
+        """Close the files of a lazy set (nothing for a set in memory)."""
         if self.store is not None:
             self.store.close()
 
@@ -386,14 +387,14 @@ def _shifted_in_version_1(attrs, n_controls: int) -> bool:
     return bool(shifted or (n_controls and geometry.control_start(0) != -(lengths[2] // 2)))
 
 
-def _row_chunks(array: np.ndarray | H5Rows) -> list[slice]:
+def _row_chunks(array: np.ndarray | LazyRows) -> list[slice]:
     """Slices of at most :data:`CHUNK_BYTES` of ``array``'s rows (as handed out)."""
     row_bytes = int(np.prod(array.shape[1:], dtype=np.int64)) * np.dtype(array.dtype).itemsize
     step = max(1, CHUNK_BYTES // max(1, row_bytes))
     return [slice(k, k + step) for k in range(0, len(array), step)]
 
 
-def storage_dtype(array: np.ndarray | H5Rows) -> np.dtype:
+def storage_dtype(array: np.ndarray | LazyRows) -> np.dtype:
     """The smallest of uint8, uint16 and uint32 that holds every value of ``array`` exactly
     (all whole numbers, none negative), else float32 (also for an empty array)."""
     if not np.prod(array.shape, dtype=np.int64):
@@ -410,12 +411,15 @@ def storage_dtype(array: np.ndarray | H5Rows) -> np.dtype:
     return np.dtype(np.float32)
 
 
-def _write_rows(out, name: str, array: np.ndarray | H5Rows, dtype: np.dtype) -> None:
+def _write_rows(out, name: str, array: np.ndarray | LazyRows, dtype: np.dtype) -> None:
     """Dataset ``name`` of ``array``'s shape and ``dtype`` (contiguous), written a chunk of rows at a time."""
+    from bpnet.core.console import track
+
     dataset = out.create_dataset(name, shape=array.shape, dtype=dtype)
     if not np.prod(array.shape, dtype=np.int64):
         return
-    for rows in _row_chunks(array):
+    chunks = _row_chunks(array)
+    for rows in track(chunks, f"writing {name}") if isinstance(array, LazyRows) and len(chunks) > 1 else chunks:
         dataset[rows] = np.asarray(array[rows]).astype(dtype, copy=False)
 
 
@@ -492,8 +496,9 @@ def extract_loci(
     fold_name: str | None = None,
     off_chrom: OffChrom = "drop",
     block_gap: int = BLOCK_GAP,
+    lazy: bool = False,
 ) -> LociSet:
-    """Read the sequence, signal and control windows of peaks and negatives into memory.
+    """The sequence, signal and control windows of peaks and negatives: read into memory, or ``lazy``.
 
     Windows are centred on each peak's summit (narrowPeak column 10; the midpoint where
     there is none or with ``use_summits=False``) and on each negative's midpoint. A window
@@ -512,10 +517,15 @@ def extract_loci(
     :class:`DataError` naming both files.
 
     Sequences are read chromosome by chromosome in blocks (loci closer than
-    ``block_gap`` bp share one FASTA read, up to 8 Mb per read); each bigWig is read in
-    one call over all windows with figwig. Memory: :func:`memory_per_locus` bytes per
-    locus, 224.7 MB per 10,000 loci at the defaults with one stranded signal pair and
-    one stranded control pair, plus one track's windows while reading.
+    ``block_gap`` bp share one FASTA read, up to 8 Mb per read); the bigWigs are read in
+    one figwig call over all windows (:mod:`bpnet.data.window_reads`). Memory:
+    :func:`memory_per_locus` bytes per locus, 224.7 MB per 10,000 loci at the defaults with
+    one stranded signal pair and one stranded control pair.
+
+    ``lazy=True`` reads nothing yet: the set holds the labels (about 100 bytes a locus)
+    and open files, and reads windows when rows are asked for, so :meth:`LociSet.save`
+    writes ``loci.h5`` a chunk of rows at a time whatever the number of loci (the loci
+    stage does this). Close it with :meth:`LociSet.close` or a ``with`` block.
     """
     if min(input_length, output_length) < 1 or max_jitter < 0:
         raise DataError(
@@ -550,24 +560,26 @@ def extract_loci(
     if not len(chrom):
         raise DataError(f"{peak_label}: no loci left to extract after dropping those off chromosome ends or outside fold {fold_name}")
 
+    centre = centre.astype(np.int64)
+    j = max_jitter
+    files = WindowFiles(fasta, sig.sources + ctl.sources)
     loci = LociSet(
-        chrom=chrom, centre=centre.astype(np.int64), is_peak=is_peak, split=split, source_row=source_row.astype(np.int64),
-        codes=np.empty((len(chrom), input_length + 2 * max_jitter), np.uint8),
-        signals=np.empty((len(chrom), len(sig.sources), output_length + 2 * max_jitter), np.float32),
-        controls=np.empty((len(chrom), len(ctl.sources), control_length + 2 * max_jitter), np.float32),
+        chrom=chrom, centre=centre, is_peak=is_peak, split=split, source_row=source_row.astype(np.int64),
+        codes=SequenceWindows(fasta, chrom, geometry.input_start(centre) - j, input_length + 2 * j, block_gap),
+        signals=TrackWindows(sig.sources, chrom, geometry.output_start(centre) - j, output_length + 2 * j),
+        controls=TrackWindows(ctl.sources, chrom, geometry.control_start(centre) - j, control_length + 2 * j),
         input_length=input_length, output_length=output_length, control_length=control_length, max_jitter=max_jitter,
         signal_names=sig.names, signal_strands=sig.strands, signal_pairs=sig.pairs,
         control_names=ctl.names, control_strands=ctl.strands, control_pairs=ctl.pairs,
         fold=fold_name, use_summits=use_summits,
         sources={"genome": str(fasta.location), "peaks": peak_label, "negatives": neg_label if negatives is not None else None,
                  "signals": sig.files, "controls": ctl.files},
+        store=files,
     )
-    try:
-        _fill(loci, fasta, sig.sources, ctl.sources, block_gap)
-    finally:
-        for source in sig.sources + ctl.sources:
-            source.close()
-    return loci
+    if lazy:
+        return loci
+    with loci:
+        return loci.in_memory()
 
 
 def _check_files(iv: Intervals, label: str, fasta: FastaSource, tracks: list[BigWigSource]) -> None:
@@ -602,76 +614,6 @@ def _label_splits(chrom: np.ndarray, fold: Fold | None, fold_name: str | None) -
     return np.array([table[c] for c in chrom], dtype=object).astype(str) if len(chrom) else np.zeros(0, str)
 
 
-def _blocks(starts: np.ndarray, width: int, gap: int, cap: int = MAX_BLOCK) -> list[tuple[int, int]]:
-    """Split sorted window ``starts`` (all ``width`` bp) into read blocks: (first, last+1) pairs.
-
-    A new block starts where the next window begins more than ``gap`` bp after the
-    previous one ends, or where the block would grow past ``cap`` bp.
-    """
-    if not len(starts):
-        return []
-    breaks = np.flatnonzero(starts[1:] > starts[:-1] + width + gap) + 1
-    bounds = np.concatenate([[0], breaks, [len(starts)]])
-    blocks = []
-    for first, last in zip(bounds[:-1], bounds[1:]):
-        while starts[last - 1] + width - starts[first] > cap:
-            split = int(np.searchsorted(starts, starts[first] + cap - width, side="right", sorter=None))
-            split = max(split, first + 1)
-            blocks.append((int(first), split))
-            first = split
-        blocks.append((int(first), int(last)))
-    return blocks
-
-
-def _read_track_windows(tracks: list[BigWigSource], chroms: np.ndarray, starts: np.ndarray, width: int, out: np.ndarray) -> None:
-    """``out[i, t] = tracks[t][chroms[i]][starts[i]:starts[i] + width]``, no data as 0.
-
-    figwig reads all windows of all files in one call, straight into ``out`` (shape
-    ``(n, len(tracks), width)``): it decodes only the data blocks the windows touch, on
-    every core, so sparse loci (peaks tens of kb apart) cost a fraction of a pyBigWig
-    call each. Windows never run off a chromosome (checked before), so no NaN appears.
-    """
-    import figwig
-
-    if not len(starts) or not tracks:
-        return
-    readers = [figwig.BigWigReader(str(bw.path)) for bw in tracks]
-    if out.flags.c_contiguous:
-        figwig.read_bigwig(readers, chroms, starts, width, out=out, n_jobs=-1, missing=0.0)
-    else:
-        out[...] = figwig.read_bigwig(readers, chroms, starts, width, n_jobs=-1, missing=0.0)
-
-
-def _read_windows(read, rows: np.ndarray, starts: np.ndarray, width: int, gap: int, out: np.ndarray) -> None:
-    """``out[rows[i]] = read(starts[i], starts[i] + width)``, one ``read`` call per block."""
-    order = np.argsort(starts, kind="stable")
-    rows, starts = rows[order], starts[order]
-    for first, last in _blocks(starts, width, gap):
-        lo, hi = int(starts[first]), int(starts[last - 1]) + width
-        if last - first == 1:  # a lone locus (sparse loci): the block is its window
-            windows = read(lo, hi)[None]
-        else:
-            windows = np.lib.stride_tricks.sliding_window_view(read(lo, hi), width)[starts[first:last] - lo]
-        out[rows[first:last]] = windows
-
-
-def _fill(loci: LociSet, fasta: FastaSource, signals: list[BigWigSource], controls: list[BigWigSource], gap: int) -> None:
-    """Read every window: sequences chromosome by chromosome in blocks, tracks file by file."""
-    from bpnet.core.console import track
-
-    j, geometry = loci.max_jitter, loci.geometry
-    s_x = geometry.input_start(loci.centre) - j
-    s_y = geometry.output_start(loci.centre) - j
-    s_c = geometry.control_start(loci.centre) - j
-    w_x, w_y, w_c = loci.codes.shape[1], loci.signals.shape[2], loci.controls.shape[2]
-    for chrom in track(sorted(set(loci.chrom.tolist())), "extracting sequences"):
-        rows = np.flatnonzero(loci.chrom == chrom)
-        _read_windows(functools.partial(fasta.codes, chrom), rows, s_x[rows], w_x, gap, loci.codes)
-    chroms = loci.chrom.astype(str)
-    _read_track_windows(signals, chroms, s_y, w_y, loci.signals)
-    _read_track_windows(controls, chroms, s_c, w_c, loci.controls)
-
-
 # ---------------------------------------------------------------------- filters
 
 
@@ -693,7 +635,7 @@ def count_outliers(
 
 
 def describe(loci: LociSet) -> list[str]:
-    """Human-readable lines: loci per split and memory."""
+    """Human-readable lines: loci per split and the bytes of their windows."""
     lines = [f"{name}: {p} peaks, {n} negatives" for name, (p, n) in loci.counts_by_split().items()]
     per10k = (
         memory_per_locus(
@@ -704,7 +646,7 @@ def describe(loci: LociSet) -> list[str]:
     )
     lines.append(
         f"{len(loci)} loci, {loci.n_signals} signal and {loci.n_controls} control track(s): "
-        f"{loci.nbytes / 1e6:.1f} MB in memory ({per10k:.1f} MB per 10k loci)"
+        f"{loci.nbytes / 1e6:.1f} MB of windows as float32 ({per10k:.1f} MB per 10k loci; loci.h5 stores whole counts compactly)"
     )
     return lines
 

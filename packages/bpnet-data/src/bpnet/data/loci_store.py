@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError
+from .rows import LazyRows
 
 #: bytes of stored rows converted to float32 at a time (the staging buffer of compact dtypes)
 STAGING_BYTES = 16 * 2**20
@@ -91,101 +92,19 @@ class _Layout:
         return int(np.prod(self.shape[1:], dtype=np.int64))
 
 
-class H5Rows:
-    """One array of ``loci.h5`` (``codes``, ``signals`` or ``controls``), read by rows.
-
-    Behaves like the in-memory array where the loci code uses it: ``shape``, ``dtype``
-    (what reads hand out: uint8 codes, float32 counts), ``nbytes`` (the bytes it would
-    take in memory), ``len()``, ``rows[index]`` and ``rows[index, ...more]`` (rows read,
-    then the rest applied), ``np.asarray(rows)`` (everything). :meth:`take` gives a view
-    on some rows without reading anything.
-    """
+class H5Rows(LazyRows):
+    """One array of ``loci.h5`` (``codes``, ``signals`` or ``controls``), read by rows
+    (:class:`~bpnet.data.rows.LazyRows`) as uint8 codes and float32 counts whatever the stored type."""
 
     def __init__(self, file: LociFile, layout: _Layout, dtype: np.dtype, rows: np.ndarray | None = None):
-        self.file, self.layout, self.dtype = file, layout, np.dtype(dtype)
-        self._rows = rows  # view rows -> file rows (None: all, in order)
-
-    # ------------------------------------------------------------ array-like
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (len(self), *self.layout.shape[1:])
-
-    @property
-    def ndim(self) -> int:
-        return len(self.layout.shape)
-
-    def __len__(self) -> int:
-        return self.layout.shape[0] if self._rows is None else len(self._rows)
-
-    @property
-    def row_bytes(self) -> int:
-        """Bytes of one row as handed out."""
-        return self.layout.row_items * self.dtype.itemsize
-
-    @property
-    def nbytes(self) -> int:
-        return len(self) * self.row_bytes
+        super().__init__(layout.shape, dtype, rows)
+        self.file, self.layout, self.name = file, layout, layout.name
 
     def staging_bytes(self, n_rows: int, staging_rows: int | None = None) -> int:
         """Bytes a read of ``n_rows`` rows allocates besides its result (0 when stored as handed out)."""
         if self.layout.stored == self.dtype or not n_rows:
             return 0
         return min(n_rows, staging_rows or self._staging_rows()) * self.layout.row_items * self.layout.stored.itemsize
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        whole = self.read(np.arange(len(self)))
-        return whole if dtype is None else whole.astype(dtype, copy=False)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        first, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
-        if first is Ellipsis:
-            first, rest = slice(None), key if isinstance(key, tuple) else ()
-        if isinstance(first, (int, np.integer)):
-            one = self.read(self._positions([first]))[0]
-            return one[rest] if rest else one
-        out = self.read(self._positions(first))
-        return out[(slice(None), *rest)] if rest else out
-
-    def take(self, index: Any) -> H5Rows:
-        """A view on the rows ``index`` (mask, index array or slice) selects; nothing is read."""
-        return H5Rows(self.file, self.layout, self.dtype, self.file_rows(self._positions(index)))
-
-    # ------------------------------------------------------------ reading
-
-    def _positions(self, index: Any) -> np.ndarray:
-        n = len(self)
-        if isinstance(index, slice):
-            return np.arange(n)[index]
-        index = np.asarray(index)
-        if index.dtype == bool:
-            if index.shape != (n,):
-                raise IndexError(f"boolean index of shape {index.shape} for {n} rows")
-            return np.flatnonzero(index)
-        index = index.astype(np.int64, copy=False).reshape(-1)
-        if len(index) and (index.min() < -n or index.max() >= n):
-            raise IndexError(f"row index out of range for {n} rows of {self.layout.name}")
-        return np.where(index < 0, index + n, index)
-
-    def file_rows(self, positions: np.ndarray) -> np.ndarray:
-        """Rows of the dataset in the file that ``positions`` of this view refer to."""
-        positions = np.asarray(positions, dtype=np.int64)
-        return positions if self._rows is None else self._rows[positions]
-
-    def read(self, positions: np.ndarray, staging_rows: int | None = None) -> np.ndarray:
-        """Rows at ``positions`` (of this view), in that order, as :attr:`dtype`."""
-        rows = self.file_rows(positions)
-        ordered = len(rows) < 2 or bool(np.all(rows[1:] > rows[:-1]))
-        unique, inverse = (rows, None) if ordered else np.unique(rows, return_inverse=True)
-        out = self.read_file_rows(unique, staging_rows)
-        return out if inverse is None else out[inverse]
-
-    def read_file_rows(self, rows: np.ndarray, staging_rows: int | None = None) -> np.ndarray:
-        """Strictly increasing ``rows`` of the dataset in the file (:meth:`file_rows`), as :attr:`dtype`;
-        ``staging_rows``: rows converted at a time when stored as another type."""
-        out = np.empty((len(rows), *self.layout.shape[1:]), self.dtype)
-        self._read_sorted(np.asarray(rows, dtype=np.int64), out, staging_rows)
-        return out
 
     def _staging_rows(self) -> int:
         return max(1, STAGING_BYTES // max(1, self.layout.row_items * self.layout.stored.itemsize))
@@ -194,8 +113,6 @@ class H5Rows:
         """``out[i] = dataset[rows[i]]`` for strictly increasing file ``rows``."""
         if self.file.closed:
             raise DataError(f"{self.file.path}: the loci file was closed; open it again (LociSet.open)")
-        if not len(rows) or not self.layout.row_items:
-            return
         step = staging_rows or self._staging_rows()
         if self.layout.offset is None:
             dataset = self.file.h5[self.layout.name]

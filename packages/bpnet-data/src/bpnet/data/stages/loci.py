@@ -73,20 +73,21 @@ class ExtractLoci(Stage):
         from ..splits import read_splits
 
         fold = read_splits(params.splits).fold(params.fold, file=str(params.splits)) if params.splits else None
-        loci = extract_loci(
+        with extract_loci(
             params.genome, params.peaks, params.negatives, params.signals, params.controls,
             input_length=params.input_length, output_length=params.output_length,
             control_length=params.control_length, max_jitter=params.max_jitter, use_summits=params.use_summits,
-            fold=fold, fold_name=params.fold if fold else None, off_chrom=params.off_chrom,
-        )
-        if params.outlier_quantile is not None:
-            outliers = count_outliers(loci, quantile=params.outlier_quantile, factor=params.outlier_factor)
-            if outliers.any():
-                context.log.info(
-                    "dropped %d training peak(s) with counts above %g x quantile %g",
-                    int(outliers.sum()), params.outlier_factor, params.outlier_quantile,
-                )
-                loci = loci.subset(~outliers)
-        for line in describe(loci):
-            context.log.info(line)
-        loci.save(params.loci)
+            fold=fold, fold_name=params.fold if fold else None, off_chrom=params.off_chrom, lazy=True,
+        ) as extracted:  # windows are read a chunk of rows at a time, while loci.h5 is written
+            loci = extracted
+            if params.outlier_quantile is not None:
+                outliers = count_outliers(loci, quantile=params.outlier_quantile, factor=params.outlier_factor)
+                if outliers.any():
+                    context.log.info(
+                        "dropped %d training peak(s) with counts above %g x quantile %g",
+                        int(outliers.sum()), params.outlier_factor, params.outlier_quantile,
+                    )
+                    loci = loci.subset(~outliers)
+            for line in describe(loci):
+                context.log.info(line)
+            loci.save(params.loci)
