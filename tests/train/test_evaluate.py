@@ -113,6 +113,45 @@ def test_peak_metrics_equal_the_metrics_of_the_models_own_predictions(tmp_path):
     np.testing.assert_allclose(arrays["pred_log_counts"][: len(peaks)], log_counts[:, 0].numpy(), rtol=1e-5)
 
 
+def test_rc_averaged_metrics_score_the_mean_of_both_strands_predictions_turned_back(tmp_path):
+    loci, model = make_loci(n_controls=2), tiny_bpnet(n_control_tracks=2)
+    control_pairs = [(0, 1)]
+    loci.control_pairs = control_pairs
+    metrics, _ = run_stage(tmp_path, model, loci)
+    peaks = loci.select("test", True)
+    one_hot = np.eye(4, dtype=np.float32)[loci.codes[peaks, J : J + LIN]].transpose(0, 2, 1)
+    X = torch.from_numpy(one_hot.copy())
+    ctl = torch.from_numpy(np.ascontiguousarray(loci.controls[peaks][:, :, J : J + LOUT]))
+    y = loci.signals[peaks][:, :, J : J + LOUT]
+    with torch.no_grad():  # written out here: reverse complement = reversed bases and channels, strands swapped
+        logits, log_counts = model.eval()(X, ctl)
+        rc_logits, rc_counts = model(X.flip(1, 2), ctl.flip(2)[:, [1, 0]])
+    forward = torch.softmax(logits.reshape(len(peaks), -1), -1).reshape(logits.shape)
+    backward = torch.softmax(rc_logits.reshape(len(peaks), -1), -1).reshape(logits.shape).flip(2)[:, [1, 0]]
+    mean = (forward + backward) / 2
+    expected = summarize(profile_metrics(mean.log(), y))
+    rc = metrics["rc_averaged"]["peaks"]
+    for key in ("mnll", "jsd", "pearson", "spearman"):
+        assert rc[f"profile_{key}"] == pytest.approx(expected[key], rel=1e-5), key
+    counts = count_metrics((log_counts[:, 0] + rc_counts[:, 0]) / 2, y.sum(axis=(1, 2)))
+    assert rc["count_mse"] == pytest.approx(counts["mse"], rel=1e-5)
+    assert rc["count_pearson"] == pytest.approx(counts["pearson"], rel=1e-5)
+    assert rc["profile_jsd"] != pytest.approx(metrics["peaks"]["profile_jsd"], rel=1e-6)  # an untrained model is not symmetric
+    assert metrics["rc_averaged"]["negatives"]["n"] == metrics["negatives"]["n"]
+
+
+def test_rc_averaging_off_leaves_every_other_metric_and_prediction_as_it_was(tmp_path):
+    loci, model = make_loci(), tiny_bpnet()
+    with_rc, arrays = run_stage(tmp_path / "a", model, loci)
+    without, plain_arrays = run_stage(tmp_path / "b", model, loci, reverse_complement_average=False)
+    assert without["rc_averaged"] is None and with_rc["rc_averaged"]["peaks"]["n"] == with_rc["peaks"]["n"]
+    assert {k: v for k, v in with_rc.items() if k not in ("rc_averaged", "model")} == {
+        k: v for k, v in without.items() if k not in ("rc_averaged", "model")
+    }
+    for key, values in arrays.items():
+        np.testing.assert_array_equal(values, plain_arrays[key], err_msg=key)
+
+
 def test_a_split_without_negatives_gives_null_negatives(tmp_path):
     loci = make_loci()
     loci = loci.subset(loci.is_peak | (loci.split != "test"))

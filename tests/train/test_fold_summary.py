@@ -43,6 +43,23 @@ def test_folds_are_named_by_their_folders_and_summarised_with_mean_and_sample_sd
     assert [row.split("\t")[0] for row in rows] == ["row", "fold_0", "fold_1", "fold_2", "mean", "sd"]
 
 
+def test_rc_averaged_metrics_are_summarised_beside_the_plain_ones(tmp_path):
+    files = []
+    for i, (plain, rc) in enumerate(((0.5, 0.55), (0.7, 0.72))):
+        path = metrics_file(tmp_path / f"fold_{i}", plain)
+        data = json.loads(path.read_text())
+        data["rc_averaged"] = {"peaks": {**PEAKS, "count_pearson": rc}, "negatives": None}
+        path.write_text(json.dumps(data))
+        files.append(path)
+    assert run_cli(["run", spec(tmp_path, files)]) == 0
+    summary = read_fold_summary(tmp_path / "out/summary/folds.json")
+    assert summary["summary"]["rc_averaged_peaks"]["count_pearson"]["mean"] == pytest.approx(0.635)
+    assert summary["summary"]["peaks"]["count_pearson"]["mean"] == pytest.approx(0.6)
+    assert summary["folds"][0]["rc_averaged_negatives"] is None and "rc_averaged_negatives" not in summary["summary"]
+    blocks = [row.split("\t")[1] for row in (tmp_path / "out/summary/folds.tsv").read_text().splitlines()[1:]]
+    assert blocks.count("rc_averaged_peaks") == 4  # two folds, mean, sd
+
+
 @pytest.mark.parametrize(
     ("names", "same_folder", "message"),
     [

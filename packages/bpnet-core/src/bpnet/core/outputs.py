@@ -149,18 +149,31 @@ def average_predictions(
     (controls flipped with their ``control_pairs`` swapped) and flipped back with the
     profile ``strand_pairs`` swapped, and both strands enter the mean.
     """
-    inputs = [(X, X_ctl, False)]
-    if reverse_complement:
-        inputs.append((X.flip(-2, -1), None if X_ctl is None else flip_strands(X_ctl, control_pairs), True))
     prob_sum, count_sum = 0.0, 0.0
     with torch.no_grad():
         for model in models:
-            for x, c, reverse in inputs:
-                probs, total = profile_probabilities(*call_model(model, x, c))
-                prob_sum = prob_sum + (flip_strands(probs, strand_pairs) if reverse else probs)
-                count_sum = count_sum + total
-    n = len(models) * len(inputs)
+            probs, total = profile_probabilities(*call_model(model, X, X_ctl))
+            prob_sum, count_sum = prob_sum + probs, count_sum + total
+            if reverse_complement:
+                probs, total = reverse_complement_prediction(model, X, X_ctl, strand_pairs, control_pairs)
+                prob_sum, count_sum = prob_sum + probs, count_sum + total
+    n = len(models) * (2 if reverse_complement else 1)
     return prob_sum / n, count_sum / n
+
+
+def reverse_complement_prediction(
+    model: torch.nn.Module, X: torch.Tensor, X_ctl: torch.Tensor | None = None,
+    strand_pairs: Sequence[tuple[int, int]] = (), control_pairs: Sequence[tuple[int, int]] = (),
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's prediction for the reverse complement of a batch, turned back to the forward strand:
+    profile probabilities ``(N, T, L)`` (flipped, ``strand_pairs`` swapped) and total log counts ``(N,)``.
+
+    The one-hot sequence is reversed and complemented (A<->T, C<->G: the ACGT channel
+    order reversed) and the controls reversed with their ``control_pairs`` swapped.
+    """
+    rc_ctl = None if X_ctl is None else flip_strands(X_ctl, control_pairs)
+    probs, total = profile_probabilities(*call_model(model, X.flip(-2, -1), rc_ctl))
+    return flip_strands(probs, strand_pairs), total
 
 
 # ---------------------------------------------------------------------- choosing and loading
@@ -338,6 +351,7 @@ def check_models_fit(
 __all__ = [
     "DEFAULT_INPUT_LENGTH", "LoadedModels", "OutputShape", "Predictions", "average_predictions", "call_model",
     "check_models_agree", "check_models_fit", "default_input_length", "expected_counts", "flip_strands", "is_chrombpnet", "load_models",
-    "output_shape", "profile_probabilities", "resolve_submodel", "select_submodel", "strand_pairs", "total_log_counts",
+    "output_shape", "profile_probabilities", "resolve_submodel", "reverse_complement_prediction", "select_submodel", "strand_pairs",
+    "total_log_counts",
     "track_names",
 ]

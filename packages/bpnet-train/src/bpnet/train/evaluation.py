@@ -53,7 +53,15 @@ from bpnet.core.metrics import (
     profile_metrics,
     summarize,
 )
-from bpnet.core.outputs import call_model, check_models_fit, expected_counts, is_chrombpnet, total_log_counts
+from bpnet.core.outputs import (
+    call_model,
+    check_models_fit,
+    expected_counts,
+    is_chrombpnet,
+    profile_probabilities,
+    reverse_complement_prediction,
+    total_log_counts,
+)
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
 from bpnet.data.motifs import Motif, scan
@@ -157,12 +165,26 @@ def _motif_correlations(columns: _Columns, motif: Motif, loci: LociSet, batch: B
         columns.add(f"motif/{name}", torch.nanmean(correlation, dim=-1))
 
 
+def _add_rc_averaged(columns: _Columns, model: torch.nn.Module, loci: LociSet, batch: Batch, logits: torch.Tensor,
+                     log_counts: torch.Tensor, smooth_true: bool) -> None:
+    """Metrics of the mean of the forward prediction and the reverse-complement one turned back
+    (mean probabilities, mean log counts: as ``predict`` averages), under the prefix ``rc``."""
+    probs, total = profile_probabilities(logits, log_counts)
+    rc_probs, rc_total = reverse_complement_prediction(model, batch.X, batch.X_ctl, loci.signal_pairs, loci.control_pairs)
+    mean = (probs + rc_probs) / 2
+    # the log of the mean probabilities is a logit whose softmax gives them back
+    columns.add_model("rc", mean.clamp_min(torch.finfo(mean.dtype).tiny).log(), ((total + rc_total) / 2)[:, None], batch.y,
+                      smooth_true)
+
+
 def _evaluate_group(
     model: torch.nn.Module, loci: LociSet, split: str, peaks: bool, *, batch_size: int, device: torch.device,
     smooth_true: bool, motif: Motif | None, example_rows: np.ndarray, examples: dict[int, dict[str, np.ndarray]],
+    reverse_complement: bool = False,
 ) -> dict[str, np.ndarray]:
     """Per-locus columns of the peaks (``peaks=True``) or negatives of ``split``; example
-    profiles of loci rows in ``example_rows`` go into ``examples``."""
+    profiles of loci rows in ``example_rows`` go into ``examples``; with ``reverse_complement``
+    also the columns of the reverse-complement-averaged prediction."""
     from bpnet.core.console import track
 
     columns = _Columns()
@@ -173,6 +195,8 @@ def _evaluate_group(
         columns.add("index", batch.index)
         columns.add("obs_counts", loci.total_counts(batch.index.numpy()))
         columns.add_model("model", logits, log_counts, batch.y, smooth_true)
+        if reverse_complement:
+            _add_rc_averaged(columns, model, loci, batch, logits, log_counts, smooth_true)
         bias_logits = bias_counts = None
         if chrombpnet:
             bias_logits, bias_counts = model.bias(batch.X)
@@ -227,9 +251,14 @@ def evaluate(
     model: torch.nn.Module, loci: LociSet, split: str = "test", *, batch_size: int = 64,
     device: str | torch.device = "cpu", smooth_true: bool = False, motifs: Sequence[Motif] = (),
     motifs_label: str = "the bias motifs", footprint_loci: int | None = None, n_examples: int = 6,
-    model_label: str = "the model", loci_label: str = "the loci",
+    model_label: str = "the model", loci_label: str = "the loci", reverse_complement: bool = True,
 ) -> Evaluation:
     """Metrics and predictions of ``model`` on the peaks and negatives of ``split``.
+
+    With ``reverse_complement`` (default) the model also predicts the reverse complement
+    of every window (controls and strand tracks swapped), and the mean of both strands'
+    predictions is scored too (``metrics["rc_averaged"]``); predictions.npz keeps the
+    plain predictions.
 
     ``motifs`` (the enzyme's bias motifs, read from ``motifs_label``; ChromBPNet models
     only) add the bias-motif correlations (first motif) and the footprint test (every
@@ -252,7 +281,7 @@ def evaluate(
     rows = example_rows(loci, split, n_examples)
     examples: dict[int, dict[str, np.ndarray]] = {}
     options = dict(batch_size=batch_size, device=device, smooth_true=smooth_true, motif=motifs[0] if motifs else None,
-                   example_rows=rows, examples=examples)
+                   example_rows=rows, examples=examples, reverse_complement=reverse_complement)
     model.eval()
     with torch.no_grad():
         groups = {"peaks": _evaluate_group(model, loci, split, True, **options)}
@@ -265,8 +294,12 @@ def evaluate(
         "split": split,
         "peaks": _summary(groups["peaks"], "model"),
         "negatives": _summary(groups["negatives"], "model") if "negatives" in groups else None,
+        "rc_averaged": None,
         "chrombpnet": None,
     }
+    if reverse_complement:
+        metrics["rc_averaged"] = {group: _summary(columns, "rc") for group, columns in groups.items()}
+        metrics["rc_averaged"].setdefault("negatives", None)
     if chrombpnet:
         metrics["chrombpnet"] = _chrombpnet_block(metrics["peaks"], groups)
         if motifs:
@@ -354,30 +387,41 @@ def _predictions(
 
 
 def metrics_table(metrics: dict[str, Any]):
-    """The metrics as rich tables: one row per metric, one column per group of loci; for a
-    ChromBPNet a second table of the official QC verdicts and the footprint test."""
+    """The metrics as rich tables: one row per metric, one column per group of loci; then the
+    reverse-complement-averaged metrics and, for a ChromBPNet, the official QC verdicts and the footprint test."""
     from rich.console import Group
-    from rich.table import Table
 
     chrombpnet = metrics.get("chrombpnet") or {}
     columns = {"peaks": metrics["peaks"], "negatives": metrics["negatives"]}
     if chrombpnet:
         columns["bias model on peaks"] = chrombpnet.get("bias_on_peaks")
         columns["bias model on negatives"] = chrombpnet.get("bias_on_negatives")
-    table = Table(title=f"{metrics['architecture']} on split {metrics['split']}")
-    table.add_column("metric")
-    for name in columns:
-        table.add_column(name, justify="right")
-    for key in METRIC_KEYS:
-        table.add_row(key, *(_format(block.get(key)) if block else "-" for block in columns.values()))
+    table = _blocks_table(f"{metrics['architecture']} on split {metrics['split']}", columns)
     motif = chrombpnet.get("bias_motif")
     if motif:
         for name in ("bias", "accessibility", "combined"):
             cells = [_format(motif[f"{name}_profile_corr"])] + [""] * (len(columns) - 1)
             table.add_row(f"r({motif['motif']} match, {name})", *cells)
-    if not chrombpnet:
-        return table
-    return Group(table, qc_table(chrombpnet))
+    tables = [table]
+    if metrics.get("rc_averaged"):
+        rc = metrics["rc_averaged"]
+        tables.append(_blocks_table("reverse-complement averaged", {"peaks": rc.get("peaks"), "negatives": rc.get("negatives")}))
+    if chrombpnet:
+        tables.append(qc_table(chrombpnet))
+    return tables[0] if len(tables) == 1 else Group(*tables)
+
+
+def _blocks_table(title: str, columns: dict[str, dict[str, Any] | None]):
+    """One row per metric key, one column per metrics block."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("metric", no_wrap=True)
+    for name in columns:
+        table.add_column(name, justify="right")
+    for key in METRIC_KEYS:
+        table.add_row(key, *(_format(block.get(key)) if block else "-" for block in columns.values()))
+    return table
 
 
 def qc_table(chrombpnet: dict[str, Any]):

@@ -26,14 +26,25 @@ from ..errors import InputError
 from .json_npz import read_json, write_json
 from .metrics import METRIC_KEYS
 
-#: metrics.json blocks summarised across folds (top level, then ChromBPNet's bias model alone)
-FOLD_BLOCKS = ("peaks", "negatives", "bias_on_peaks", "bias_on_negatives")
+#: metrics.json blocks summarised across folds, by where they sit in metrics.json: the model's, its
+#: reverse-complement-averaged ones, ChromBPNet's bias model alone
+BLOCK_PATHS: dict[str, tuple[str, ...]] = {
+    "peaks": ("peaks",), "negatives": ("negatives",),
+    "rc_averaged_peaks": ("rc_averaged", "peaks"), "rc_averaged_negatives": ("rc_averaged", "negatives"),
+    "bias_on_peaks": ("chrombpnet", "bias_on_peaks"), "bias_on_negatives": ("chrombpnet", "bias_on_negatives"),
+}
+FOLD_BLOCKS = tuple(BLOCK_PATHS)
 
 
 def fold_blocks(metrics: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
-    """The :data:`FOLD_BLOCKS` of one metrics.json (the bias blocks sit under ``chrombpnet``)."""
-    chrombpnet = metrics.get("chrombpnet") or {}
-    return {block: (metrics if block in ("peaks", "negatives") else chrombpnet).get(block) for block in FOLD_BLOCKS}
+    """The :data:`FOLD_BLOCKS` of one metrics.json (null where a file lacks one)."""
+    found = {}
+    for block, path in BLOCK_PATHS.items():
+        value: Any = metrics
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        found[block] = value
+    return found
 
 
 def summarize(values: list[float | None]) -> dict[str, Any] | None:

@@ -4,7 +4,9 @@ An object with ``model``, ``architecture`` and ``split``; ``peaks`` (required) a
 ``negatives`` (null without negatives): each a block of :data:`METRIC_KEYS` (``n``, the
 means over loci of the profile metrics, the across-loci count metrics, the official
 ChromBPNet medians of the per-locus Jensen-Shannon distance and normalised distance;
-an undefined value is null); ``chrombpnet``: null, or
+an undefined value is null); ``rc_averaged``: null, or ``peaks`` and ``negatives``
+(null without negatives) blocks of the same keys for the mean of each window's
+forward prediction and its reverse complement's; ``chrombpnet``: null, or
 
 * ``bias_on_peaks`` and ``bias_on_negatives`` (null without negatives): blocks for the
   bias model alone;
@@ -19,8 +21,8 @@ an undefined value is null); ``chrombpnet``: null, or
   ``name``, ``consensus``, ``max_footprint``, ``scaled_max_footprint``, ``verdict`` (a
   record as in ``qc``) and ``with_motif``) and the overall ``verdict``.
 
-Files written before ``bias_on_negatives``, ``qc``, ``footprints`` and the two median
-keys existed lack them; readers treat a missing key as null. Written indented by 2 with
+Files written before ``rc_averaged``, ``bias_on_negatives``, ``qc``, ``footprints`` and the
+two median keys existed lack them; readers treat a missing key as null. Written indented by 2 with
 a final newline.
 """
 
@@ -38,7 +40,7 @@ METRIC_KEYS = (
     "count_pearson", "count_spearman", "count_mse", "profile_median_jsd", "profile_median_norm_jsd",
 )
 #: blocks that are an object or null
-OPTIONAL_BLOCKS = ("negatives", "chrombpnet")
+OPTIONAL_BLOCKS = ("negatives", "rc_averaged", "chrombpnet")
 
 
 def layout_problem(metrics: dict[str, Any]) -> str | None:

@@ -94,6 +94,7 @@ class ModelSection:
         self.metrics = model.metrics
         self.peaks = model.metrics.get("peaks") or {}
         self.negatives = model.metrics.get("negatives") or None
+        self.rc_peaks = (model.metrics.get("rc_averaged") or {}).get("peaks") or None
         self.chrombpnet = model.metrics.get("chrombpnet") or None
         self.derived = derived_numbers(model.metrics, model.predictions)
         self.interpretation = InterpretationSection(model.interpretation)
@@ -143,14 +144,27 @@ class ModelSection:
             esc(self.metrics.get("architecture", "n/a")),
             esc(self.metrics.get("split", "n/a")),
             esc(epochs),
-            _marked(PEAK_GUIDES["count_pearson"], self.peaks.get("count_pearson")),
-            _marked(PEAK_GUIDES["profile_pearson"], self.peaks.get("profile_pearson")),
-            number(self.peaks.get("profile_jsd")),
+            _marked(PEAK_GUIDES["count_pearson"], self.peaks.get("count_pearson")) + self._rc_cell("count_pearson"),
+            _marked(PEAK_GUIDES["profile_pearson"], self.peaks.get("profile_pearson")) + self._rc_cell("profile_pearson"),
+            number(self.peaks.get("profile_jsd")) + self._rc_cell("profile_jsd"),
             number(negatives.get("count_pearson")),
             _marked(DERIVED_GUIDES["separation_auroc"], self.derived["separation_auroc"]),
             *([self.interpretation.summary_cell()] if motifs else []),
             badge(worst(self.verdicts())),
         ]
+
+    def _rc_cell(self, key: str) -> str:
+        """`` / value`` of the reverse-complement-averaged metric, where metrics.json has one."""
+        return f" / {number(self.rc_peaks.get(key))}" if self.rc_peaks else ""
+
+    def summary_values(self) -> dict[str, float | None]:
+        """The summary table's numbers (plain and reverse-complement averaged), for the spread over models."""
+        rc, negatives = self.rc_peaks or {}, self.negatives or {}
+        values = {key: self.peaks.get(key) for key in SPREAD_KEYS}
+        values.update({f"rc_{key}": rc.get(key) for key in SPREAD_KEYS})
+        values["negatives_count_pearson"] = negatives.get("count_pearson")
+        values["separation_auroc"] = self.derived.get("separation_auroc")
+        return values
 
     # --- the section ------------------------------------------------------------------
 
@@ -212,6 +226,14 @@ class ModelSection:
     def _metrics(self) -> str:
         n = self.peaks.get("n")
         parts = [f"<h4>Peaks{f' (n = {number(n)})' if n is not None else ''}</h4>", _metric_table(self.peaks, PEAK_GUIDES)]
+        if self.rc_peaks:
+            parts += [
+                "<h4>Peaks, reverse-complement averaged</h4>",
+                '<p class="sub">The mean of each window\'s prediction and its reverse complement\'s, turned back '
+                "(strand tracks swapped). A model that learned strand-symmetric grammar scores a little better here; a "
+                "large gain means the two strands' predictions disagree.</p>",
+                _metric_table(self.rc_peaks, PEAK_GUIDES),
+            ]
         parts += ["<h4>In context (from predictions.npz)</h4>", self._derived_table()]
         if self.negatives:
             n = self.negatives.get("n")
@@ -370,6 +392,8 @@ FOLD_COLUMNS = (
     ("peaks", "count_mse", "count MSE"),
     ("peaks", "profile_median_jsd", "median JSD"),
     ("peaks", "profile_pearson", "profile r"),
+    ("rc_averaged_peaks", "count_pearson", "count r, rc-averaged"),
+    ("rc_averaged_peaks", "profile_pearson", "profile r, rc-averaged"),
     ("negatives", "count_pearson", "negatives' count r"),
     ("bias_on_peaks", "count_pearson", "bias model count r"),
 )
@@ -459,15 +483,46 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return items
 
 
+#: peak metrics of the summary table (plain / reverse-complement averaged) whose spread over models is shown
+SPREAD_KEYS = ("count_pearson", "profile_pearson", "profile_jsd")
+
+
+def _spread_row(sections: Sequence[ModelSection], motifs: bool) -> list[str]:
+    """Mean ± sd (sample) over the models of each summary number, for several models (seeds, folds)."""
+    import statistics
+
+    def cell(key: str) -> str:
+        values = [v for v in (s.summary_values()[key] for s in sections) if isinstance(v, (int, float)) and v == v]
+        if not values:
+            return number(None)
+        sd = f" ± {number(statistics.stdev(values))}" if len(values) > 1 else ""
+        return f"{number(statistics.fmean(values))}{sd}"
+
+    def plain_rc(key: str) -> str:
+        rc = any(s.rc_peaks for s in sections)
+        return cell(key) + (f" / {cell(f'rc_{key}')}" if rc else "")
+
+    return [
+        f"<b>mean ± sd over {len(sections)} models</b>", "", "", "",
+        *(plain_rc(key) for key in SPREAD_KEYS), cell("negatives_count_pearson"), cell("separation_auroc"),
+        *([""] if motifs else []), "",
+    ]
+
+
 def build_report(title: str, models: Sequence[ModelInputs]) -> str:
-    """The whole self-contained HTML page for ``models``, one section each."""
+    """The whole self-contained HTML page for ``models``, one section each; with several, a row of the
+    mean ± sd over them (e.g. seeds) closes the summary table."""
     sections = [ModelSection(model, i) for i, model in enumerate(models)]
     motifs = any(s.interpretation.has_motifs for s in sections)
+    rc = " (plain / rc-averaged)" if any(s.rc_peaks for s in sections) else ""
     summary_headers = [
-        "model", "architecture", "split", "epochs (best)", "peaks count r", "peaks profile r", "peaks profile JSD",
+        "model", "architecture", "split", "epochs (best)", f"peaks count r{rc}", f"peaks profile r{rc}", f"peaks profile JSD{rc}",
         "negatives count r", "peak vs negative AUROC", *(["TF-MoDISco patterns"] if motifs else []), "overall",
     ]
-    summary = table(summary_headers, [s.summary_row(motifs) for s in sections], numeric=(4, 5, 6, 7, 8))
+    rows = [s.summary_row(motifs) for s in sections]
+    if len(sections) > 1:
+        rows.append(_spread_row(sections, motifs))
+    summary = table(summary_headers, rows, numeric=(4, 5, 6, 7, 8))
     legend = HOW_TO_READ.format(
         pass_=badge(Verdict.PASS), warn=badge(Verdict.WARN), fail=badge(Verdict.FAIL), info=badge(Verdict.INFO), na=badge(Verdict.NA)
     )

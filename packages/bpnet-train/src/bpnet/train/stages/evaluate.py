@@ -9,6 +9,8 @@ declared once, for the writer here and the report that reads them, in
   ``profile_jsd``, ``profile_pearson``, ``profile_spearman``, the across-loci
   ``count_pearson``, ``count_spearman``, ``count_mse`` and the official ChromBPNet
   ``profile_median_jsd`` and ``profile_median_norm_jsd`` (undefined values are null);
+  ``rc_averaged``: null, or ``peaks`` and ``negatives`` blocks of the same keys for the
+  mean of the forward and reverse-complement predictions;
   ``chrombpnet``: null, or ``bias_on_peaks`` and ``bias_on_negatives`` (the same keys
   for the bias model alone), ``qc`` (the official QC verdicts of :mod:`bpnet.train.qc`),
   ``bias_motif`` (null without ``bias_motifs``, else the first motif and the mean
@@ -62,6 +64,13 @@ class EvaluateParams(LociMemoryParams, DeviceParams):
             "as the official"
         ),
     )
+    reverse_complement_average: bool = Field(
+        True,
+        description=(
+            "also score the mean of each window's prediction and its reverse complement's (turned back, strand tracks "
+            "swapped), as predict's reverse_complement_average: metrics.json rc_averaged; costs a second forward pass"
+        ),
+    )
     n_examples: int = Field(6, ge=0, description="held-out peaks with the most counts whose observed and predicted profiles are saved")
     metrics: Output = Field(
         Path("metrics.json"), description="summary metrics of peaks, negatives and (ChromBPNet) the bias model, QC verdicts and footprints",
@@ -80,8 +89,9 @@ class Evaluate(Stage):
     """Profile and count metrics of a model on held-out loci (metrics.json, predictions.npz)."""
 
     name = "evaluate"
-    #: 0.2.0: the official ChromBPNet QC, median (normalised) JSD and the footprint test joined metrics.json
-    version = "bpnet-train==0.2.0"
+    #: 0.2.0: the official ChromBPNet QC, median (normalised) JSD and the footprint test joined metrics.json;
+    #: 0.3.0: reverse-complement-averaged metrics (rc_averaged)
+    version = "bpnet-train==0.3.0"
     Params = EvaluateParams
 
     def run(self, params: EvaluateParams, context: StageContext) -> None:
@@ -104,6 +114,7 @@ class Evaluate(Stage):
                 model, loci, params.split, batch_size=params.batch_size, device=device, smooth_true=params.smooth_true,
                 motifs=motifs, motifs_label=str(params.bias_motifs), footprint_loci=params.footprint_loci,
                 n_examples=params.n_examples, model_label=str(params.model), loci_label=str(params.loci),
+                reverse_complement=params.reverse_complement_average,
             )
         write_metrics(params.metrics, result.metrics)
         write_predictions(params.predictions, result.predictions)
