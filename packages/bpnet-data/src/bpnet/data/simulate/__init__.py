@@ -64,8 +64,11 @@ distinct slots around the centre spaced by the widest motif + 4 bp (central slot
 preferred). Bases are drawn from the motif's probabilities and redrawn while the
 site's log-odds score is below ``min_site_score`` (0.9) of the motif's score range
 (0 its lowest log-odds, 1 its consensus), then written over the
-genome. A site's *strength* is ``activity * exp(4 * (r - 1))``, r its relative score
-in [0.9, 1] and ``activity`` a per-peak log-normal factor (sd ``activity_sd`` = 0.25).
+genome. A site's *strength* is ``activity * exp(affinity_strength * (r - 1))``, r its
+relative score in [0.9, 1], ``affinity_strength`` 4 and ``activity`` a per-peak
+log-normal factor (sd ``activity_sd`` = 0.25); ``affinity_strength: 0`` makes strength
+independent of the match, a larger one with a lower ``min_site_score`` spreads sites
+from weak to strong. ``motif_names`` (opt-in) plants only the named motifs of the file.
 A peak's region spans its sites +-100 bp (at least 200 bp wide); its summit is the
 centre of its strongest site; its narrowPeak signalValue is its total strength.
 
@@ -83,6 +86,33 @@ fragments uniform within isochores weighted by length x copy number x
 MAPQ 60, carry the reference bases, no qualities. (Peaks hold many reads over a
 sparse background, so MACS3 calls them: with the defaults each peak averages ~880
 reads, against ~17 background reads over its ~300 bp.)
+
+**Asymmetric footprints (opt-in, ChIP, ``strand_shift``).** ``{motif name or alt name:
+bp}``: the fragments of that motif's sites are centred ``bp`` downstream of the site
+centre along the site's strand (+ site: to the right; - site: to the left; negative:
+upstream). For a + site and a positive shift the + strand lobe of 5' ends comes ``bp``
+closer to the site and the - strand lobe goes ``bp`` farther; a - site mirrors it. The
+profile's shape then depends on the motif and its orientation (as in ChIP-exo or
+ChIP-nexus, where footprints are not centred on the motif). Default ``{}``: none.
+
+**Hotspots (opt-in, ChIP, ``hotspots``).** ``hotspots`` regions (default 0: none) of
+log-uniform width in ``hotspot_width`` (300-3000 bp), placed uniformly over the genome
+but at least 2 kb from every peak region, from each other, and 1 kb from chromosome
+ends. In the ChIP reads and in the control alike a hotspot of width w adds
+Poisson(``hotspot_strength`` * w * density) reads, density the library's mean
+background reads per bp (ChIP: its non-peak budget), ``hotspot_strength`` 20: inside a
+hotspot both libraries run ~21 times their background, like blacklisted regions or
+collapsed repeats in real data (peak-like in the ChIP, but the control shows them too).
+Their reads are taken from the background budget, so ``depth`` and ``control_depth``
+stay the totals. ``hotspots.bed`` holds them (name ``hotspot_N``, score the strength).
+The genome, sites and peaks do not change with them.
+
+**Presets.** ``preset: independent`` (``--preset independent``) fills the fields of
+``config.PRESETS["independent"]`` not given explicitly: a ChIP dataset built unlike the
+default one (CTCF and GATA1 only, no depletion, GC domains, 20 hotspots, shifted
+footprints, sites from 0.75 of the score range with ``affinity_strength`` 8,
+``activity_sd`` 0.6). ``simulation.json`` records the opt-in options only when they are
+on, so runs without them write exactly the files of earlier versions.
 
 **ATAC (paired-end, Tn5).** ``depth`` fragments (default ``genome_size / 8``) before
 removing duplicates; ``frip`` defaults to 0.5. The cut weight at base x is
@@ -111,7 +141,8 @@ Output folder
 -------------
 ``genome.fa`` (+ ``.fai``), ``genome.sizes``, ``motifs.meme``, ``sites.bed`` (chrom,
 start, end, motif name, log-odds score in bits, strand), ``peaks.narrowPeak`` (summit
-offset in column 10), ``simulation.json`` (parameters, seed, counts, version, files);
+offset in column 10), ``simulation.json`` (parameters, seed, counts, version, files),
+with ``hotspots`` ``hotspots.bed``;
 with reads, ChIP adds ``reads.bam``/``control.bam`` (+ ``.bai``), ``signal/`` and
 ``control/`` (``plus.bw``, ``minus.bw``, ``tracks.json``); ATAC adds ``reads.bam``
 (+ ``.bai``), ``fragments.tsv.gz`` (+ ``.tbi``; chrom, start, end, barcode, count),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .genome import Genome
+from .hotspots import Hotspots
 from .layout import Sites
 
 
@@ -51,12 +52,19 @@ class FragmentModel:
 
 
 def bound_reads(
-    rng: np.random.Generator, genome: Genome, sites: Sites, n_expected: float, fragments: FragmentModel, centre_sd: float
+    rng: np.random.Generator,
+    genome: Genome,
+    sites: Sites,
+    n_expected: float,
+    fragments: FragmentModel,
+    centre_sd: float,
+    shift: np.ndarray | None = None,
 ) -> SingleReads:
     """Reads from fragments crosslinked at bound sites.
 
     Site ``i`` yields Poisson(``n_expected * strength_i / sum(strength)``) fragments.
     A fragment of length L (:class:`FragmentModel`) is centred at the site centre plus
+    ``shift_i`` (bp, genome coordinates; see :func:`footprint_shift`) plus
     Normal(0, ``centre_sd``); it is sequenced from one end, strand at random: a +
     read starts at the fragment start (5' end about L/2 upstream of the site), a -
     read ends at the fragment end (5' end about L/2 downstream).
@@ -67,10 +75,9 @@ def bound_reads(
     total = len(site)
     length = fragments.draw(rng, total)
     centre = sites.centre[site] + np.round(rng.normal(0.0, centre_sd, size=total)).astype(np.int64)
-    frag_start = centre - length // 2
-    reverse = rng.random(total) < 0.5
-    start = np.where(reverse, frag_start + length - fragments.read_length, frag_start)
-    return _inside(genome, SingleReads(sites.chrom[site], start, reverse, fragments.read_length))
+    if shift is not None:
+        centre += shift[site]
+    return _read_one_end(rng, genome, sites.chrom[site], centre, length, fragments.read_length)
 
 
 def background_reads(
@@ -93,6 +100,45 @@ def background_reads(
     reverse = rng.random(n) < 0.5
     start = np.where(reverse, frag_start + length - fragments.read_length, frag_start)
     return SingleReads(chrom, start, reverse, fragments.read_length)
+
+
+def footprint_shift(sites: Sites, motif_shift: np.ndarray) -> np.ndarray:
+    """Per site, its motif's ``motif_shift`` (bp) along the site's strand, in genome coordinates.
+
+    Fragments centred there put the lobe of reads on the site's own strand closer to
+    the site and the other lobe farther (for a positive shift), mirrored with the
+    site's orientation: an asymmetric, orientation-dependent footprint (as ChIP-exo
+    shows), which a model can learn from the sequence.
+    """
+    return np.where(sites.reverse, -1, 1) * np.asarray(motif_shift, dtype=np.int64)[sites.motif]
+
+
+def hotspot_reads(
+    rng: np.random.Generator, genome: Genome, hotspots: Hotspots, n_background: int, fragments: FragmentModel
+) -> SingleReads:
+    """Extra reads from artefact hotspots, drawn alike for ChIP and control.
+
+    A hotspot of width w yields Poisson(``strength * w * n_background / genome bp``)
+    fragments (``strength`` times the library's mean background density) centred
+    uniformly in it, read from one end with the strand at random.
+    """
+    width = hotspots.end - hotspots.start
+    n = rng.poisson(hotspots.strength * width * n_background / genome.lengths.sum())
+    spot = np.repeat(np.arange(len(hotspots)), n)
+    total = len(spot)
+    length = fragments.draw(rng, total)
+    centre = hotspots.start[spot] + (rng.random(total) * width[spot]).astype(np.int64)
+    return _read_one_end(rng, genome, hotspots.chrom[spot], centre, length, fragments.read_length)
+
+
+def _read_one_end(
+    rng: np.random.Generator, genome: Genome, chrom: np.ndarray, centre: np.ndarray, length: np.ndarray, read_length: int
+) -> SingleReads:
+    """One read per fragment (centre, length), from a random end; reads off a chromosome are dropped."""
+    frag_start = centre - length // 2
+    reverse = rng.random(len(centre)) < 0.5
+    start = np.where(reverse, frag_start + length - read_length, frag_start)
+    return _inside(genome, SingleReads(chrom, start, reverse, read_length))
 
 
 def _inside(genome: Genome, reads: SingleReads) -> SingleReads:

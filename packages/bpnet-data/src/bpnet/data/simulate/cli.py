@@ -31,6 +31,7 @@ def simulate(
     tn5_strength: float = _DEFAULT["tn5_strength"],
     reads: bool = _DEFAULT["reads"],
     gc_domains: bool = False,
+    preset: str | None = None,
     force: bool = False,
 ) -> int:
     """Simulate a genome with planted motifs, true peaks and ChIP or ATAC reads (seeded).
@@ -73,6 +74,8 @@ def simulate(
         Simulate reads (--no-reads writes only genome, motifs, sites and peaks).
     gc_domains
         GC-structured genome: alternating GC-poor and GC-rich domains (~300 kb), 90% of peaks in the rich ones.
+    preset
+        Named bundle of simulator options; independent: ChIP built unlike the default (2 motifs, hotspots, asymmetric footprints).
     force
         Replace a non-empty --out.
     """
@@ -83,10 +86,11 @@ def simulate(
     from . import simulator
 
     started = time.perf_counter()
+    switches = {"gc_domains": True} if gc_domains else {}  # left out when off, so a preset's domains stay
     result = simulator.simulate(
         out, kind, seed, genome_size=genome_size, n_chroms=chroms, n_peaks=n_peaks, motifs=motifs, reads=reads,
         depth=depth, frip=frip, max_sites=max_sites, read_length=read_length, tn5_strength=tn5_strength,
-        gc_domains=gc_domains, overwrite=force,
+        preset=preset, overwrite=force, **switches,
     )
     console.print(summary_table(result))
     counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in result.counts.items())
@@ -101,6 +105,7 @@ WHAT = {
     "motifs": "planted motifs (MEME)",
     "sites": "planted motif instances (BED6)",
     "peaks": "true peaks (narrowPeak)",
+    "hotspots": "artefact hotspots (BED6)",
     "reads": "aligned reads (BAM + .bai)",
     "control": "control reads (BAM + .bai)",
     "fragments": "fragments (bgzip tsv + .tbi)",

@@ -3,7 +3,8 @@ command line describe their options from it)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import copy
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -28,6 +29,35 @@ class GcDomains(BaseModel):
         description="share of the peaks placed in GC-rich domains: round(peak_share * n_peaks) peaks in about "
         "rich_fraction * genome_size bp, so n_peaks sets their density",
     )
+
+
+#: ``exp(AFFINITY_DEFAULT * (r - 1))``: how site strength has always grown with the relative motif score r.
+AFFINITY_DEFAULT = 4.0
+
+#: Named bundles of options: ``preset: <name>`` fills these fields unless they are given too.
+PRESETS: dict[str, dict[str, Any]] = {
+    # a second ChIP dataset built unlike the default one: no depleted background, peaks
+    # clustered in GC domains, artefact hotspots in ChIP and control, motif- and
+    # orientation-dependent footprints, and sites from weak to strong
+    "independent": {
+        "motif_names": ["CTCF", "GATA1"],
+        "deplete_above": None,
+        "min_site_score": 0.75,
+        "affinity_strength": 8.0,
+        "activity_sd": 0.6,
+        "gc_domains": {},
+        "hotspots": 20,
+        "strand_shift": {"CTCF": 15, "GATA1": -10},
+    },
+}
+
+
+def preset(name: str) -> dict[str, Any]:
+    """A copy of the options of preset ``name`` (see :data:`PRESETS`); pass them as
+    ``simulate(..., **preset(name))``, or give ``preset=name`` to the simulator."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    return copy.deepcopy(PRESETS[name])
 
 
 class SimulationConfig(BaseModel):
@@ -77,13 +107,52 @@ class SimulationConfig(BaseModel):
         "are swapped away before planting, so only planted sites match strongly; null keeps the random background as drawn",
     )
     activity_sd: float = Field(0.25, ge=0.0, description="sd of the per-peak log-normal activity")
+    affinity_strength: float = Field(
+        AFFINITY_DEFAULT, ge=0.0,
+        description="a site's strength is activity * exp(affinity_strength * (r - 1)), r its relative motif score: "
+        "0 makes every site equally strong, larger values widen the range (with a lower min_site_score)",
+    )
+    motif_names: list[str] | None = Field(
+        None, min_length=1,
+        description="opt-in: plant only these motifs of the motif file (names or alt names, e.g. [CTCF, GATA1]); null: all",
+    )
     read_length: int = Field(50, ge=10, le=500, description="read length (bp)")
     fragment_length: float = Field(200.0, ge=20.0, description="chip: mean fragment length (bp)")
     fragment_sd: float = Field(60.0, ge=0.0, description="chip: fragment length sd (bp)")
     centre_sd: float = Field(30.0, ge=0.0, description="chip: sd of the fragment centre around the site centre (bp)")
+    strand_shift: dict[str, int] = Field(
+        default_factory=dict,
+        description="chip, opt-in: motif name (or alt name) -> bp by which the fragments of that motif's sites are centred "
+        "downstream of the site centre along the site's strand (negative: upstream), so the + and - read lobes sit at "
+        "unequal distances from the site, mirrored with the site's orientation (as in ChIP-exo); {} (default): none",
+    )
+    hotspots: int = Field(
+        0, ge=0, le=100_000,
+        description="chip, opt-in: number of artefact hotspots, narrow regions away from the peaks with extra reads "
+        "in ChIP and control alike (written to hotspots.bed); 0 (default): none",
+    )
+    hotspot_strength: float = Field(
+        20.0, gt=0.0,
+        description="chip: a hotspot adds this many times the mean background read density of each library (ChIP, control)",
+    )
+    hotspot_width: tuple[int, int] = Field((300, 3000), description="chip: hotspot widths are log-uniform in this range (bp)")
     accessibility_sd: float = Field(60.0, gt=0.0, description="atac: sd of each site's Gaussian of accessibility (bp)")
     footprint: float = Field(0.5, ge=0.0, lt=1.0, description="atac: fraction of cuts a bound site's bases lose")
     tn5_strength: float = Field(1.0, ge=0.0, description="atac: cut weight is 2 ** (tn5_strength * Tn5 log-odds in bits)")
+
+    preset: Literal[tuple(PRESETS)] | None = Field(  # type: ignore[valid-type]
+        None,
+        description=f"opt-in: a named bundle of options ({', '.join(PRESETS)}; see bpnet.data.simulate.config.PRESETS), "
+        "filling the fields it names unless they are given too",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, values: Any) -> Any:
+        """Fill in the preset's fields; the fields given explicitly win (an unknown name fails as the field's value)."""
+        if not isinstance(values, dict) or values.get("preset") not in PRESETS:
+            return values
+        return {**preset(values["preset"]), **values}
 
     @field_validator("gc_domains", mode="before")
     @classmethod
@@ -98,12 +167,35 @@ class SimulationConfig(BaseModel):
         lo, hi = self.gc_range
         if not 0.0 < lo <= hi < 1.0:
             raise ValueError(f"gc_range must satisfy 0 < low <= high < 1, got {self.gc_range}")
+        if not 1 <= self.hotspot_width[0] <= self.hotspot_width[1] <= 100_000:
+            raise ValueError(f"hotspot_width must satisfy 1 <= low <= high <= 100000, got {self.hotspot_width}")
+        far = {name: shift for name, shift in self.strand_shift.items() if abs(shift) > 500}
+        if far:
+            raise ValueError(f"strand_shift must stay within 500 bp of the site, got {far}")
+        if self.kind != "chip" and (self.hotspots or self.strand_shift):
+            given_by = f" (preset {self.preset} sets them)" if self.preset else ""
+            raise ValueError(f"hotspots and strand_shift shape ChIP reads: use them with kind chip{given_by}")
         if self.deplete_above is not None and self.min_site_score <= self.deplete_above:
             raise ValueError(
                 f"min_site_score ({self.min_site_score}) must be above deplete_above ({self.deplete_above}): planted sites "
                 "must score higher than anything left in the depleted background"
             )
         return self
+
+    def inactive_options(self) -> list[str]:
+        """Opt-in fields left off (or at the value the simulator always used): simulation.json leaves them
+        out, so runs without them keep the manifest they always had."""
+        off = {
+            "motif_names": self.motif_names is None,
+            "affinity_strength": self.affinity_strength == AFFINITY_DEFAULT,
+            "gc_domains": self.gc_domains is None,
+            "strand_shift": not self.strand_shift,
+            "hotspots": not self.hotspots,
+            "hotspot_strength": not self.hotspots,
+            "hotspot_width": not self.hotspots,
+            "preset": self.preset is None,
+        }
+        return [name for name, is_off in off.items() if is_off]
 
     def resolved(self) -> SimulationConfig:
         """A copy with the defaults that depend on other parameters filled in."""

@@ -160,6 +160,7 @@ def plant_sites(
     max_sites: int,
     activity_sd: float,
     min_score: float,
+    affinity_strength: float,
 ) -> tuple[Peaks, Sites]:
     """Plant 1..``max_sites`` motif instances in each peak; write them into ``genome``.
 
@@ -168,9 +169,9 @@ def plant_sites(
     strands at random. Each site's bases are drawn from its motif's probabilities and
     redrawn (up to 50 times, then the consensus) while the site scores below
     ``min_score`` of the motif's score range (0 its lowest, 1 its highest log-odds). A
-    site's strength is ``activity * exp(4 * (r - 1))``, ``r`` its relative score and ``activity`` a
-    per-peak log-normal factor (``activity_sd``) for variation the sequence does not
-    explain.
+    site's strength is ``activity * exp(affinity_strength * (r - 1))``, ``r`` its relative
+    score and ``activity`` a per-peak log-normal factor (``activity_sd``) for variation the
+    sequence does not explain.
     """
     n_peaks = len(centre)
     n_sites = rng.integers(1, max_sites + 1, size=n_peaks)
@@ -195,7 +196,7 @@ def plant_sites(
         for i, site in zip(idx.tolist(), codes):
             genome.codes[chrom[peak[i]]][start[i] : start[i] + mot.width] = site
     activity = rng.lognormal(0.0, activity_sd, size=n_peaks)
-    strength = activity[peak] * np.exp(4.0 * (relative - 1.0))
+    strength = activity[peak] * np.exp(affinity_strength * (relative - 1.0))
     sites = Sites(peak, chrom[peak], start, width, motif, reverse, score, strength)
     return _peaks(chrom, centre, sites), sites
 

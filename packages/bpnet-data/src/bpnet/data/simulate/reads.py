@@ -12,6 +12,7 @@ from ..motifs import format_meme
 from ..tracks import Track, TrackSet
 from . import atac, bam, chip
 from .genome import Genome
+from .hotspots import Hotspots
 from .layout import Peaks, Sites
 
 if TYPE_CHECKING:
@@ -26,14 +27,20 @@ def write_chip(
     sites: Sites,
     rng: np.random.Generator,
     control_rng: np.random.Generator,
+    *,
+    shift: np.ndarray | None = None,
+    hotspots: Hotspots | None = None,
 ) -> tuple[dict[str, int], dict[str, str]]:
-    """reads.bam (+ .bai), control.bam (+ .bai), signal/ and control/ track sets (plus.bw, minus.bw)."""
+    """reads.bam (+ .bai), control.bam (+ .bai), signal/ and control/ track sets (plus.bw, minus.bw).
+
+    ``shift``: per-site footprint shift (:func:`~bpnet.data.simulate.chip.footprint_shift`);
+    ``hotspots``: regions whose extra reads take the place of background reads in both libraries.
+    """
     fragments = chip.FragmentModel(config.fragment_length, config.fragment_sd, config.read_length)
-    bound = chip.bound_reads(rng, genome, sites, config.frip * config.depth, fragments, config.centre_sd)
-    n_background = max(config.depth - len(bound), 0)
-    background = chip.background_reads(rng, genome, n_background, fragments, config.gc_bias, config.gc_range)
+    bound = chip.bound_reads(rng, genome, sites, config.frip * config.depth, fragments, config.centre_sd, shift)
+    background, hot = _background(rng, genome, config, fragments, max(config.depth - len(bound), 0), hotspots)
     reads = chip.SingleReads.concat([bound, background])
-    control = chip.background_reads(control_rng, genome, config.control_depth, fragments, config.gc_bias, config.gc_range)
+    control, control_hot = _background(control_rng, genome, config, fragments, config.control_depth, hotspots)
     comment = f"simulated by bpnet-data (bpnet simulate), kind=chip seed={config.seed}"
     sequences = genome.texts()
     bam.write_single_end(folder / "reads.bam", genome.names, sequences, reads, comment)
@@ -42,10 +49,24 @@ def write_chip(
     _stranded_tracks(folder / "signal", genome, reads, description)
     _stranded_tracks(folder / "control", genome, control, description | {"source": "control.bam"})
     counts = {"reads": len(reads), "reads_in_peaks": _in_peaks(genome, peaks, reads.chrom, reads.five_prime), "control_reads": len(control)}
+    if hotspots is not None:
+        counts |= {"hotspot_reads": hot, "control_hotspot_reads": control_hot}
     files = {
         "reads": "reads.bam", "control": "control.bam", "signal": "signal", "control_signal": "control",
     }
     return counts, files
+
+
+def _background(
+    rng: np.random.Generator, genome: Genome, config: SimulationConfig, fragments: chip.FragmentModel, n: int,
+    hotspots: Hotspots | None,
+) -> tuple[chip.SingleReads, int]:
+    """``n`` reads of one library's background: hotspot reads (if any) and uniform background for the rest."""
+    if hotspots is None:
+        return chip.background_reads(rng, genome, n, fragments, config.gc_bias, config.gc_range), 0
+    hot = chip.hotspot_reads(rng, genome, hotspots, n, fragments)
+    rest = chip.background_reads(rng, genome, max(n - len(hot), 0), fragments, config.gc_bias, config.gc_range)
+    return chip.SingleReads.concat([hot, rest]), len(hot)
 
 
 def _stranded_tracks(folder: Path, genome: Genome, reads: chip.SingleReads, description: dict) -> None:

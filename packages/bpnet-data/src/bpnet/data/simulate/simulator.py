@@ -41,9 +41,10 @@ class Simulation:
     """What a simulation wrote (paths inside ``out``; None where not written) and its counts.
 
     ``counts``: chromosomes, genome_bp, peaks, sites; with ``gc_domains``, gc_rich_bp
-    and peaks_in_gc_rich (summit in a GC-rich domain); ChIP adds reads, reads_in_peaks
-    (read 5' ends inside true peak regions) and control_reads; ATAC adds fragments,
-    reads (two per fragment) and cuts_in_peaks.
+    and peaks_in_gc_rich (summit in a GC-rich domain); with ``hotspots``, hotspots;
+    ChIP adds reads, reads_in_peaks (read 5' ends inside true peak regions) and
+    control_reads, with hotspots also hotspot_reads and control_hotspot_reads; ATAC
+    adds fragments, reads (two per fragment) and cuts_in_peaks.
     """
 
     out: Path
@@ -62,6 +63,7 @@ class Simulation:
     signal: Path | None = None
     control_signal: Path | None = None
     bias: Path | None = None
+    hotspots: Path | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
     def files(self) -> dict[str, Path]:
@@ -73,6 +75,7 @@ class Simulation:
             "motifs",
             "sites",
             "peaks",
+            "hotspots",
             "reads",
             "control",
             "fragments",
@@ -120,8 +123,9 @@ def simulate(
     ``kind`` is ``"chip"`` or ``"atac"``; ``motifs`` a MEME file or a list of
     :class:`~bpnet.data.motifs.Motif` (default: the bundled JASPAR motifs); further
     ``options`` are the fields of :class:`SimulationConfig` (``frip``, ``max_sites``,
-    ``read_length``, ``tn5_strength``...). The folder is written atomically: files go
-    to a temporary sibling renamed to ``out`` at the end. A non-empty ``out`` is refused
+    ``read_length``, ``tn5_strength``...; ``preset="independent"`` fills those of a
+    named preset, :data:`~bpnet.data.simulate.config.PRESETS`). The folder is written
+    atomically: files go to a temporary sibling renamed to ``out`` at the end. A non-empty ``out`` is refused
     unless ``overwrite``. Memory: about 4 bytes per genome bp without reads, about 60
     with reads at the default depth (a 10 Mb ATAC run peaks near 600 MB).
     Raises :class:`~bpnet.data.errors.DataError` for bad parameters or motif files.
@@ -137,6 +141,8 @@ def simulate(
         **options,
     )
     motif_list, motif_source = _load_motifs(motifs)
+    motif_list = _chosen_motifs(motif_list, config.motif_names)
+    _motif_shifts(motif_list, config.strand_shift)  # unknown names fail before anything is written
     out = Path(out)
     check_out(out, overwrite)
     with atomic_path(out) as tmp:
@@ -184,12 +190,38 @@ def _load_motifs(motifs: str | Path | Sequence[Motif] | None) -> tuple[list[Moti
     return found, source
 
 
+def _named(motifs: list[Motif], name: str, field: str) -> list[int]:
+    """Indices of the motifs called ``name`` (name or alt name); a DataError naming ``field`` if none is."""
+    found = [i for i, motif in enumerate(motifs) if name in (motif.name, motif.alt_name)]
+    if not found:
+        known = ", ".join(m.label for m in motifs)
+        raise DataError(f"simulate: {field}: no motif named {name!r} among the motifs to plant ({known}): fix the name or the motif file")
+    return found
+
+
+def _chosen_motifs(motifs: list[Motif], names: list[str] | None) -> list[Motif]:
+    """The motifs ``motif_names`` picks (in the file's order), or all of them."""
+    if names is None:
+        return motifs
+    chosen = sorted({i for name in names for i in _named(motifs, name, "motif_names")})
+    return [motifs[i] for i in chosen]
+
+
+def _motif_shifts(motifs: list[Motif], strand_shift: dict[str, int]) -> np.ndarray:
+    """Footprint shift (bp) of each motif, from ``strand_shift`` (0 for those it does not name)."""
+    shifts = np.zeros(len(motifs), dtype=np.int64)
+    for name, shift in strand_shift.items():
+        shifts[_named(motifs, name, "strand_shift")] = shift
+    return shifts
+
+
 def _run(folder: Path, config: SimulationConfig, motifs: list[Motif], motif_source: str) -> dict[str, int]:
     from . import genome as genome_mod
     from . import layout
 
     started = time.perf_counter()
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(5)]
+    # child i of spawn(n) is the same for any n: the hotspot stream (5) left the others' draws as they were
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(6)]
     genome = genome_mod.make_genome(
         streams[0], config.genome_size, config.n_chroms, gc_range=config.gc_range, isochore_size=config.isochore_size,
         amplified_fraction=config.amplified_fraction, amplification=config.amplification, domains=config.gc_domains,
@@ -207,6 +239,7 @@ def _run(folder: Path, config: SimulationConfig, motifs: list[Motif], motif_sour
     peaks, sites = layout.plant_sites(
         streams[1], genome, motifs, chrom, centre,
         max_sites=config.max_sites, activity_sd=config.activity_sd, min_score=config.min_site_score,
+        affinity_strength=config.affinity_strength,
     )
     genome_mod.write_fasta(folder, genome)
     comments = ["motifs planted by `bpnet simulate`", f"source: {motif_source}"]
@@ -232,11 +265,25 @@ def _run(folder: Path, config: SimulationConfig, motifs: list[Motif], motif_sour
         "sites": "sites.bed",
         "peaks": "peaks.narrowPeak",
     }
+    hotspots = None
+    if config.hotspots:
+        from .hotspots import place_hotspots, write_hotspots
+
+        hotspots = place_hotspots(streams[5], genome, peaks, config.hotspots, config.hotspot_width, config.hotspot_strength)
+        write_hotspots(folder / "hotspots.bed", genome.names, hotspots)
+        counts["hotspots"] = len(hotspots)
+        files["hotspots"] = "hotspots.bed"
     if config.reads:
+        from .chip import footprint_shift
         from .reads import write_atac, write_chip
 
-        writer = write_chip if config.kind == "chip" else write_atac
-        more_counts, more_files = writer(folder, config, genome, peaks, sites, streams[2], streams[3])
+        if config.kind == "chip":
+            shift = footprint_shift(sites, _motif_shifts(motifs, config.strand_shift)) if config.strand_shift else None
+            more_counts, more_files = write_chip(
+                folder, config, genome, peaks, sites, streams[2], streams[3], shift=shift, hotspots=hotspots
+            )
+        else:
+            more_counts, more_files = write_atac(folder, config, genome, peaks, sites, streams[2], streams[3])
         counts.update(more_counts)
         files.update(more_files)
         log.info("%s reads written (%.1f s)", config.kind, time.perf_counter() - started)
@@ -257,10 +304,10 @@ def _domain_counts(genome: Genome, peaks: Peaks) -> dict[str, int]:
 
 
 def _parameters(config: SimulationConfig) -> dict:
-    """The config as JSON; ``gc_domains`` only when on, so runs without it keep the manifest they always had."""
+    """The config as JSON; opt-in options only when on, so runs without them keep the manifest they always had."""
     parameters = json.loads(config.model_dump_json())
-    if config.gc_domains is None:
-        del parameters["gc_domains"]
+    for name in config.inactive_options():
+        del parameters[name]
     return parameters
 
 
