@@ -262,6 +262,24 @@ def test_a_plugin_whose_hook_raises_does_not_break_the_run(text_registry, spec, 
     assert "plugin 'recorder': its bpnet_stage_started hook failed and is ignored: RuntimeError: the recorder broke" in warnings
 
 
+def test_a_parameter_added_with_a_neutral_default_leaves_finished_stages_up_to_date(text_registry, runs, spec, monkeypatch):
+    from pydantic import Field
+
+    from bpnet.core.stages.base import NEUTRAL_DEFAULT
+
+    from .plugins.textstages import WriteText
+
+    run(spec)
+
+    class Upgraded(WriteText.Params):  # a later release adds an option whose default does what the stage did
+        newline: str = Field("", json_schema_extra=NEUTRAL_DEFAULT)
+
+    monkeypatch.setattr(WriteText, "Params", Upgraded)
+    assert set(run(spec).values()) == {"skipped"}
+    spec.write_text(spec.read_text().replace('params: {text: "hello "}', 'params: {text: "hello ", newline: "x"}'))
+    assert run(spec)["hello"] == "ran"
+
+
 def test_a_parameter_marked_same_results_does_not_make_outputs_stale(text_registry, runs, spec, tmp_path):
     run(spec)
     spec.write_text(spec.read_text().replace('params: {text: "hello "}', 'params: {text: "hello ", chunk_bytes: 16}'))

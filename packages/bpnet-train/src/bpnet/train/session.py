@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import Field
 
 from bpnet.core.initialisation import WeightInit
-from bpnet.core.stages.base import SAME_RESULTS, StageParams
+from bpnet.core.stages.base import NEUTRAL_DEFAULT, SAME_RESULTS, StageParams
 from bpnet.core.stages.params import DeviceParams
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
@@ -102,6 +102,14 @@ class TrainingLoopParams(LociMemoryParams, DeviceParams):
         True,
         description="start the count head's bias at the mean log(1 + count) of the training examples "
         "(false: PyTorch's default initialisation, as bpnet-lite and the official code)",
+    )
+    ema_decay: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="keep an exponential moving average of the weights, updated after every step with this decay "
+        "(e.g. 0.999), and validate, early-stop and save with it (training goes on from the raw weights); null: no average",
+        json_schema_extra=NEUTRAL_DEFAULT,
     )
 
 
@@ -234,8 +242,9 @@ def run_key(params: StageParams, loci_path: Path, *extra: Any) -> str:
     from bpnet.core.stages.base import path_fields
 
     outputs = set(path_fields(type(params), "output"))
-    # none changes a result: a run resumes on another device, or under another SAME_RESULTS value (memory budget)
-    fields = params.model_dump(mode="json", exclude={"device", *type(params).same_results_fields(), *outputs})
+    # none changes a result: a run resumes on another device, or under another SAME_RESULTS value (memory budget),
+    # or after an upgrade that added a NEUTRAL_DEFAULT option
+    fields = params.model_dump(mode="json", exclude={"device", *params.fingerprint_exclusions(), *outputs})
     stat = loci_path.stat()
     payload = json.dumps([fields, str(loci_path.resolve()), stat.st_size, stat.st_mtime_ns, *map(str, extra)], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -278,7 +287,8 @@ class TrainingRun:
         trainer_settings = TrainerSettings(
             max_epochs=settings.pop("max_epochs", p.max_epochs), patience=p.patience, learning_rate=p.learning_rate,
             clip_grad_norm=p.clip_grad_norm, count_loss_weight=float(count_loss_weight), profile_on=profile_on,
-            scheduler=p.scheduler, precision=p.precision, compile=p.compile, adam_epsilon=p.adam_epsilon, **settings,
+            scheduler=p.scheduler, precision=p.precision, compile=p.compile, adam_epsilon=p.adam_epsilon,
+            ema_decay=p.ema_decay, **settings,
         )
         trainer = Trainer(
             model, trainer_settings, device=self.device, workdir=self.context.resume_dir / name,

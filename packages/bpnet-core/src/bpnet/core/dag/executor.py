@@ -120,7 +120,7 @@ class Runner:
                 missing.append(path)
             inputs[str(path)] = digest
         params = params_from_model(stage.params)
-        for name in type(stage.params).same_results_fields():  # a memory budget does not change the outputs
+        for name in stage.params.fingerprint_exclusions():  # e.g. a memory budget does not change the outputs
             params.pop(name, None)
         return fingerprint(stage.stage_cls.name, stage.stage_cls.code_version(), params, inputs), missing
 

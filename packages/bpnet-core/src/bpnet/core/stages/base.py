@@ -66,6 +66,11 @@ Output = Annotated[Path, OUTPUT]
 #: works but not what it writes (a memory budget, a number of shards whose merge is
 #: byte-identical): changing it leaves finished outputs up to date.
 SAME_RESULTS = {"same_results": True}
+#: ``Field(default, json_schema_extra=NEUTRAL_DEFAULT)`` marks a parameter added after its stage
+#: was first released, whose default reproduces what the stage did before: while it is at its
+#: default it is left out of the fingerprint, so upgrading bpnet does not re-run finished stages
+#: (a default that changes results needs a new stage ``version`` instead).
+NEUTRAL_DEFAULT = {"neutral_default": True}
 
 
 class StageParams(BaseModel):
@@ -76,10 +81,22 @@ class StageParams(BaseModel):
     @classmethod
     def same_results_fields(cls) -> set[str]:
         """Fields marked :data:`SAME_RESULTS`: left out of the stage's fingerprint."""
+        return cls._marked("same_results")
+
+    @classmethod
+    def _marked(cls, mark: str) -> set[str]:
         return {
             name for name, info in cls.model_fields.items()
-            if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("same_results")
+            if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get(mark)
         }
+
+    def fingerprint_exclusions(self) -> set[str]:
+        """Fields left out of the fingerprint: those marked :data:`SAME_RESULTS`, and those marked
+        :data:`NEUTRAL_DEFAULT` while at their default."""
+        neutral = {
+            name for name in self._marked("neutral_default") if getattr(self, name) == type(self).model_fields[name].default
+        }
+        return self.same_results_fields() | neutral
 
 
 @dataclass

@@ -13,7 +13,10 @@ log_counts)`` on batches that carry ``X``, ``X_ctl``, ``y`` and ``is_peak`` (wha
   batches of an epoch are a pure function of the seed and the epoch number);
 * per-batch metrics appended to ``batches.jsonl`` and per-epoch metrics to
   ``epochs.csv`` as training goes, and a rich progress bar with ETA;
-* bf16 autocast on CUDA as one switch (``precision="bf16"``) and ``torch.compile`` as an option.
+* bf16 autocast on CUDA as one switch (``precision="bf16"``) and ``torch.compile`` as an option;
+* optionally an exponential moving average of the weights (``ema_decay``), updated after
+  every step: validation, hence early stopping, the best epoch and the schedule, and the
+  saved weights are the average's, while training goes on from the raw weights.
 
 Only parameters with ``requires_grad`` are optimised, so a ChromBPNet's frozen bias model
 stays as it is.
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..atomic import atomic_path
 from ..console import progress_bar
@@ -79,6 +83,8 @@ class TrainerSettings:
     compile: bool = False
     #: Adam's epsilon: PyTorch's 1e-8, or Keras' 1e-7 (the official ChromBPNet's)
     adam_epsilon: float = 1e-8
+    #: decay of the exponential moving average of the weights that is validated and saved; None: no average
+    ema_decay: float | None = None
 
 
 @dataclass
@@ -124,7 +130,25 @@ class Trainer:
                 threshold=1e-4, min_lr=settings.min_learning_rate,
             ) if settings.scheduler else None
         )
+        self.ema = self._weight_average(model, settings.ema_decay)
         self._step_model = model
+        self._valid_model = self.evaluated
+
+    @staticmethod
+    def _weight_average(model: torch.nn.Module, decay: float | None) -> AveragedModel | None:
+        """The moving average of ``model``'s weights (a copy; buffers follow the model's), or None.
+
+        It starts at the weights after the first step, then ``e = decay * e + (1 - decay) * w``
+        after each step (:func:`torch.optim.swa_utils.get_ema_multi_avg_fn`).
+        """
+        if decay is None:
+            return None
+        return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
+
+    @property
+    def evaluated(self) -> torch.nn.Module:
+        """The weights that are validated and saved: the moving average's when there is one."""
+        return self.model if self.ema is None else self.ema.module
 
     # ------------------------------------------------------------------ paths
 
@@ -150,8 +174,12 @@ class Trainer:
         """Train until ``max_epochs`` or early stopping; the model ends with the best weights."""
         s = self.settings
         self.model.to(self.device)
+        if self.ema is not None:
+            self.ema.to(self.device)
+            self.log.info("%s: validating and saving a moving average of the weights (ema_decay %g)", self.name, s.ema_decay)
         if s.compile:
             self._step_model = torch.compile(self.model)
+            self._valid_model = self._step_model if self.ema is None else torch.compile(self.ema.module)
         state = self._resume()
         history: list[dict[str, Any]] = state["history"]
         start = state["epoch"] + 1
@@ -212,9 +240,9 @@ class Trainer:
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _forward(self, batch: BatchLike) -> tuple[torch.Tensor, torch.Tensor]:
+    def _forward(self, batch: BatchLike, model: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
         with self._autocast():  # the compiled module, if any, forwards n_control_tracks
-            logits, log_counts = call_model(self._step_model, batch.X, batch.X_ctl)
+            logits, log_counts = call_model(model, batch.X, batch.X_ctl)
         return logits.float(), log_counts.float()
 
     def _train_epoch(self, train: Batches, epoch: int, bar) -> tuple[dict[str, float], int, float]:
@@ -239,7 +267,7 @@ class Trainer:
                 if batch is None:
                     break
                 t0 = time.perf_counter()
-                logits, log_counts = self._forward(batch)
+                logits, log_counts = self._forward(batch, self._step_model)
                 terms = profile_count_loss(logits, log_counts, batch.y, s.count_loss_weight, batch.is_peak, s.profile_on)
                 if not torch.isfinite(terms.total):
                     raise BpnetError(
@@ -251,6 +279,8 @@ class Trainer:
                 if s.clip_grad_norm:
                     torch.nn.utils.clip_grad_norm_(self.parameters, s.clip_grad_norm)
                 self.optimizer.step()
+                if self.ema is not None:
+                    self.ema.update_parameters(self.model)
                 b = len(batch.X)
                 loss, profile, count = terms.total.item(), terms.profile.item(), terms.count.item()
                 sums["loss"] += loss * b
@@ -276,17 +306,18 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self, valid: Batches) -> dict[str, float]:
-        """Validation loss (profile on the same scope as training), count Pearson, profile JSD."""
+        """Validation loss (profile on the same scope as training), count Pearson, profile JSD,
+        of :attr:`evaluated` (the moving average of the weights, if any)."""
         from ..metrics import pearson_along, profile_jsd
 
         s = self.settings
-        self.model.eval()
+        self.evaluated.eval()
         valid.set_epoch(0)
         profile_sum = count_sum = 0.0
         n = n_profile = 0
         predicted, observed, jsd = [], [], []
         for batch in valid:
-            logits, log_counts = self._forward(batch)
+            logits, log_counts = self._forward(batch, self._valid_model)
             terms = profile_count_loss(logits, log_counts, batch.y, s.count_loss_weight, batch.is_peak, s.profile_on)
             profile_sum += terms.profile.item() * terms.n_profile
             count_sum += terms.count.item() * len(batch.X)
@@ -323,12 +354,17 @@ class Trainer:
             self.log.warning("%s: cannot read %s (%s); training from scratch", self.name, self.last_path, exc)
             self._reset_logs()
             return fresh
-        if checkpoint.get("run_key") != self.run_key or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        if (
+            checkpoint.get("run_key") != self.run_key or checkpoint.get("format") != CHECKPOINT_FORMAT
+            or checkpoint.get("ema_decay") != self.settings.ema_decay
+        ):
             self.log.info("%s: the checkpoint in %s is from other data or parameters; training from scratch", self.name, self.workdir)
             self._reset_logs()
             return fresh
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
+        if self.ema is not None:
+            self.ema.load_state_dict(checkpoint["ema"])
         if self.scheduler is not None and checkpoint.get("scheduler"):
             self.scheduler.load_state_dict(checkpoint["scheduler"])
         torch.set_rng_state(checkpoint["rng"].cpu())
@@ -364,6 +400,7 @@ class Trainer:
             "format": CHECKPOINT_FORMAT, "run_key": self.run_key, "epoch": epoch,
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "ema_decay": self.settings.ema_decay, "ema": self.ema.state_dict() if self.ema is not None else None,
             "best_loss": state["best_loss"], "best_epoch": state["best_epoch"], "bad_epochs": state["bad_epochs"],
             "history": json.dumps(history), "stopped_early": stopped_early,
             "rng": torch.get_rng_state(),
@@ -374,7 +411,7 @@ class Trainer:
 
     def _save_best(self, epoch: int) -> None:
         with atomic_path(self.best_path) as tmp:
-            torch.save({"epoch": epoch, "model": self.model.state_dict()}, tmp)
+            torch.save({"epoch": epoch, "model": self.evaluated.state_dict()}, tmp)
 
     def load_best(self) -> None:
         """Put the best checkpoint's weights into the model (no-op before the first epoch)."""
@@ -383,10 +420,14 @@ class Trainer:
             self.model.load_state_dict(best["model"])
 
     def last_state(self) -> dict[str, torch.Tensor] | None:
-        """The weights of the last epoch (None before the first)."""
+        """The weights of the last epoch, the moving average's if any (None before the first)."""
         if not self.last_path.exists():
             return None
-        return torch.load(self.last_path, map_location="cpu", weights_only=True)["model"]
+        checkpoint = torch.load(self.last_path, map_location="cpu", weights_only=True)
+        if checkpoint.get("ema") is None:
+            return checkpoint["model"]
+        prefix = "module."  # AveragedModel keeps the copy as .module, beside its step count
+        return {k[len(prefix):]: v for k, v in checkpoint["ema"].items() if k.startswith(prefix)}
 
     # ------------------------------------------------------------------ logs
 
