@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import torch
 
-from bpnet.core.outputs import total_log_counts
+from bpnet.core.outputs import call_model, total_log_counts
 from bpnet.data.errors import DataError
 from bpnet.data.loci import LociSet
 
@@ -160,18 +160,15 @@ def predicted_log_counts(
 
     model.eval().to(device)
     batches = make_batches(loci.subset(rows), None, batch_size, device, train=False)
-    out = [total_log_counts(model(b.X)[1].float()).cpu() for b in batches]
+    out = [total_log_counts(call_model(model, b.X, b.X_ctl)[1].float()).cpu() for b in batches]
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 
 def scale_bias_counts(bias: torch.nn.Module, loci: LociSet, rows: np.ndarray, device: torch.device) -> float:
     """Shift the bias model's count head by the mean log-count residual on ``rows``; returns the shift."""
-    linear = getattr(bias, "linear", None)
-    if not isinstance(linear, torch.nn.Linear) or linear.bias is None or linear.out_features != 1:
-        raise DataError(
-            "the bias model's count head cannot be scaled: it needs a Linear 'linear' layer with one output "
-            "and a bias (a BPNet with count_output_bias: true)"
-        )
+    from .calibration import linear_count_head
+
+    linear = linear_count_head(bias, "the bias model's count head cannot be scaled")
     observed = np.log1p(loci.total_counts(rows))
     shift = float(np.mean(observed - predicted_log_counts(bias, loci, rows, device)))
     with torch.no_grad():

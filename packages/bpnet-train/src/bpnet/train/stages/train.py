@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from bpnet.core.stages.base import Input, Output, Stage, StageContext
+from bpnet.core.stages.base import NEUTRAL_DEFAULT, Input, Output, Stage, StageContext
 
 from ..session import TrainingLoopParams
 from . import STAGE_VERSION
@@ -44,6 +44,14 @@ class TrainBPNetParams(TrainingLoopParams):
     profile_loss_on: Literal["all", "peaks"] = Field(
         "all", description="examples the profile (MNLL) loss covers: all (official) or peaks only (bpnet-lite)"
     )
+    calibrate_counts: bool = Field(
+        False,
+        description=(
+            "after training, fit observed log(1 + counts) = scale x predicted + shift on the validation peaks and fold it "
+            "into the count head (lowers count MSE; count Pearson r unchanged; summary.json count_calibration)"
+        ),
+        json_schema_extra=NEUTRAL_DEFAULT,
+    )
     model: Output = Field(Path("model"), description="the model with the lowest validation loss (bpnet model folder)")
     training: Output = Field(Path("training"), description="epochs.csv, batches.jsonl, summary.json and the last epoch's model (last/)")
 
@@ -65,6 +73,7 @@ class TrainBPNet(Stage):
             self._train(params, context, loci)
 
     def _train(self, params: TrainBPNetParams, context: StageContext, loci: LociSet) -> None:
+        from ..calibration import linear_count_head
         from ..session import (
             TrainingRun,
             build_for_loci,
@@ -78,6 +87,8 @@ class TrainBPNet(Stage):
         hyperparameters = fill_hyperparameters(params.architecture, params.hyperparameters, loci)
         run = TrainingRun(params, context)
         model = run.seeded(lambda: build_for_loci(params.architecture, hyperparameters, loci, params.loci, "train-bpnet"))
+        if params.calibrate_counts:  # refused before training, not after it
+            linear_count_head(model, f"{context.stage_id}: calibrate_counts")
         if params.count_bias_init:
             initialise_count_bias(
                 model, loci, loci.select("train", peaks=True), loci.select("train", peaks=False), params.negative_ratio, context.log,
@@ -90,4 +101,22 @@ class TrainBPNet(Stage):
         train = run.batches(loci, "train", train=True, negative_ratio=params.negative_ratio, max_jitter=params.max_jitter)
         valid = run.batches(loci, "valid", train=False)
         finished = run.fit(model, train, valid, count_loss_weight=weight, profile_on=params.profile_loss_on, name="bpnet")
-        finished.save(model, params.model, params.training, architecture=params.architecture, hyperparameters=hyperparameters)
+        extra = {"count_calibration": self._calibrate(model, loci, run, context) if params.calibrate_counts else None}
+        finished.save(
+            model, params.model, params.training, architecture=params.architecture, hyperparameters=hyperparameters, **extra,
+        )
+
+    @staticmethod
+    def _calibrate(model, loci: LociSet, run, context: StageContext) -> dict | None:
+        from ..calibration import calibrate_counts
+
+        calibration = calibrate_counts(model, loci, "valid", run.device)
+        model.to("cpu")
+        if calibration is None:
+            context.log.warning("calibrate_counts: too few validation peaks to fit a calibration; the count head is left as trained")
+            return None
+        context.log.info(
+            "count calibration on %d validation peaks: log counts x %.4g %+.4g (count MSE %.4g -> %.4g)",
+            calibration.n, calibration.scale, calibration.shift, calibration.mse_before, calibration.mse_after,
+        )
+        return calibration.record()
