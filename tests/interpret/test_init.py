@@ -28,6 +28,8 @@ from bpnet.interpret.init.render import flow, scalar
 #: ``key:`` alone opens that list)
 FIELD_LINE = re.compile(r"^(?P<indent> *)(?P<item>- )?(?P<key>[A-Za-z0-9_-]+):(?: (?P<value>.*?))?  # (?P<comment>\S.*)$")
 INTERPRETATION = ["attribute", "seqlets", "modisco"]
+#: a BPNet's profile-head motif stages (ChIP-seq motifs live in the profile head); profile-annotate comes with -m
+PROFILE_MOTIFS = ["profile-seqlets", "profile-modisco"]
 BIAS_CHECK = ["bias-attribute", "bias-modisco", "bias-annotate"]
 
 
@@ -123,7 +125,7 @@ def test_bpnet_with_controls_writes_a_valid_fully_commented_spec(data):
     spec = load(spec_path)
     assert spec["output_dir"] == "ctcf"
     assert list(spec["stages"]) == ["signal", "control-signal", "peaks", "negatives", "folds", "loci", "train", "evaluate",
-                                    *INTERPRETATION, "annotate", "marginalize", "report"]
+                                    *INTERPRETATION, "annotate", *PROFILE_MOTIFS, "profile-annotate", "marginalize", "report"]
     signal = params(spec, "signal")
     assert (signal["reads"], signal["stranded"], signal["ends"], signal["preset"]) == (["chip/reads.bam"], True, "five-prime", None)
     assert params(spec, "control-signal")["reads"] == ["chip/control.bam"]
@@ -134,12 +136,24 @@ def test_bpnet_with_controls_writes_a_valid_fully_commented_spec(data):
     assert spec["stages"]["train"]["stage"] == "train-bpnet"
     assert params(spec, "train")["hyperparameters"] == {"n_filters": 64, "n_layers": 8}  # official size
     assert params(spec, "attribute")["models"] == ["@train.model"]
+    assert params(spec, "attribute")["heads"] == ["counts", "profile"]
     assert params(spec, "modisco")["motifs"] == "chip/motifs.meme"
     assert params(spec, "annotate")["motifs"] == "chip/motifs.meme"
+    # the profile head's motifs, as the count head's: its own seqlets, TF-MoDISco and annotation
+    assert params(spec, "seqlets")["attributions"] == params(spec, "modisco")["attributions"] == "@attribute.scores/counts.h5"
+    assert params(spec, "profile-seqlets")["attributions"] == "@attribute.scores/profile.h5"
+    profile_modisco = params(spec, "profile-modisco")
+    assert (profile_modisco["attributions"], profile_modisco["motifs"]) == ("@attribute.scores/profile.h5", "chip/motifs.meme")
+    assert profile_modisco["title"] == "ctcf: TF-MoDISco patterns of the profile head"
+    profile_annotate = params(spec, "profile-annotate")
+    assert (profile_annotate["patterns"], profile_annotate["seqlets"], profile_annotate["motifs"]) == (
+        "@profile-modisco.results", "@profile-seqlets.seqlets", "chip/motifs.meme",
+    )
     (section,) = params(spec, "report")["models"]
     assert section == {
         "name": "ctcf BPNet", "training": "@train.training", "metrics": "@evaluate.metrics", "predictions": "@evaluate.predictions",
         "attributions": "@attribute.scores/counts.h5", "modisco": "@modisco.results", "annotations": "@annotate.patterns_table",
+        "profile_modisco": "@profile-modisco.results", "profile_annotations": "@profile-annotate.patterns_table",
         "marginalization": "@marginalize.table", "marginalization_effects": "@marginalize.effects",
         "folds": None,  # a spec with several folds points it at the fold summary
         "bias_modisco": None, "bias_annotations": None, "bias_motifs": None,  # ChromBPNet's: written unset, as every field
@@ -186,6 +200,7 @@ def test_chrombpnet_atac_writes_cut_sites_and_the_official_recipe(data):
     )
     assert params(spec, "evaluate")["bias_motifs"] == "tn5"
     assert params(spec, "attribute")["models"] == params(spec, "marginalize")["models"] == ["@train.accessibility_model"]
+    assert params(spec, "modisco")["attributions"] == "@attribute.scores/counts.h5"  # the official choice: no profile-* stages
     # the bias model's TF-MoDISco check: the chosen scaled bias model, a short run, the bias and the -m motifs
     bias_attribute = params(spec, "bias-attribute")
     assert (bias_attribute["models"], bias_attribute["heads"], bias_attribute["max_loci"]) == (["@train.bias_model_out"], ["profile"], 5000)
@@ -195,6 +210,7 @@ def test_chrombpnet_atac_writes_cut_sites_and_the_official_recipe(data):
     assert params(spec, "bias-annotate")["patterns"] == "@bias-modisco.results"
     (section,) = params(spec, "report")["models"]
     assert section["name"] == "reads ChromBPNet"
+    assert section["profile_modisco"] is section["profile_annotations"] is None
     assert (section["bias_modisco"], section["bias_annotations"], section["bias_motifs"]) == (
         "@bias-modisco.results", "@bias-annotate.patterns_table", "tn5",
     )
@@ -318,6 +334,11 @@ def test_every_combination_of_options_validates(data, model, peaks, motifs, read
     assert ("peaks" in spec["stages"]) is not peaks
     assert ("annotate" in spec["stages"]) is motifs and ("marginalize" in spec["stages"]) is motifs
     assert all((stage in spec["stages"]) is (model == "chrombpnet") for stage in ["bias", *BIAS_CHECK])
+    assert all((stage in spec["stages"]) is (model == "bpnet") for stage in PROFILE_MOTIFS)
+    assert ("profile-annotate" in spec["stages"]) is (model == "bpnet" and motifs)
+    (section,) = params(spec, "report")["models"]
+    assert section["profile_modisco"] == ("@profile-modisco.results" if model == "bpnet" else None)
+    assert section["profile_annotations"] == ("@profile-annotate.patterns_table" if model == "bpnet" and motifs else None)
     assert params(spec, "signal")["stranded"] is (model == "bpnet" and reads == "bam")
 
 
@@ -453,14 +474,15 @@ def test_inconsistent_options_are_refused(data, capsys, args, message):
 
 
 def shrink(spec_path: Path) -> None:
-    """A tiny model, one epoch, the count head of 200 peaks with 2 shuffles: the whole chain in about two minutes on a CPU."""
+    """A tiny model, one epoch, both heads of 120 peaks with 2 shuffles: the whole chain in about three minutes on a CPU."""
     spec = load(spec_path)
     stages = spec["stages"]
     smaller = {
         "train": {"hyperparameters": {"n_filters": 16, "n_layers": 3}, "max_epochs": 1, "batch_size": 32, "device": "cpu"},
         "evaluate": {"device": "cpu"},
-        "attribute": {"n_shuffles": 2, "max_loci": 200, "heads": ["counts"], "device": "cpu"},
+        "attribute": {"n_shuffles": 2, "max_loci": 120, "device": "cpu"},
         "modisco": {"n_leiden_runs": 1},
+        "profile-modisco": {"n_leiden_runs": 1},
         "marginalize": {"n_loci": 16, "device": "cpu"},
     }
     for stage_id, values in smaller.items():
@@ -488,7 +510,10 @@ def test_init_then_run_goes_from_simulated_bam_files_to_the_report(tmp_path):
     for stage_id in load(spec_path)["stages"]:
         assert (out / stage_id / "params.yaml").exists(), f"stage {stage_id} did not run"
     for produced in ("loci/loci.h5", "train/model", "evaluate/metrics.json", "attribute/scores/counts.h5",
-                     "seqlets/seqlets.bed", "modisco/modisco_results.h5", "modisco/patterns.meme", "report/report.html"):
+                     "attribute/scores/profile.h5", "seqlets/seqlets.bed", "modisco/modisco_results.h5", "modisco/patterns.meme",
+                     "profile-seqlets/seqlets.bed", "profile-modisco/modisco_results.h5", "report/report.html"):
         assert (out / produced).exists(), produced
-    for stage_id in ("annotate", "marginalize"):
+    for stage_id in ("annotate", "profile-annotate", "marginalize"):
         assert any((out / stage_id).iterdir())
+    page = (out / "report/report.html").read_text()
+    assert "<h3>Motifs: count head</h3>" in page and "<h3>Motifs: profile head</h3>" in page

@@ -30,8 +30,13 @@ def test_five_human_folds_on_an_hg38_named_genome_fan_out_and_validate(data):  #
     assert params(spec, "fold-summary")["metrics"] == ["@evaluate.metrics"]
     assert params(spec, "attribute")["models"] == ["@train.model"]
     assert params(spec, "attribute")["loci"] == "@loci[fold_0].loci"
+    # the profile head's motifs read the scores averaged over every fold's model, as the count head's do
+    assert params(spec, "profile-seqlets")["attributions"] == params(spec, "profile-modisco")["attributions"] == (
+        "@attribute.scores/profile.h5"
+    )
     section = params(spec, "report")["models"][0]
     assert section["metrics"] == "@evaluate[fold_0].metrics" and section["folds"] == "@fold-summary.summary"
+    assert section["profile_modisco"] == "@profile-modisco.results"
     assert run_cli(["validate", str(data / "five.yaml")]) == 0
 
 

@@ -22,7 +22,8 @@ from bpnet.core.cli.main import run_cli
 from bpnet.core.errors import InputError
 from bpnet.core.stages.base import StageContext
 from bpnet.data.onehot import codes_to_one_hot, encode_codes
-from bpnet.interpret.report.interpret_inputs import read_attribution_examples
+from bpnet.interpret.report.interpret_inputs import read_attribution_examples, read_interpretation
+from bpnet.interpret.report.interpretation import InterpretationSection
 from bpnet.interpret.scores import Scores, write_scores
 from bpnet.interpret.stages.report import Report
 
@@ -98,13 +99,16 @@ def _pattern(group: h5py.Group, consensus: str, width: int, n_seqlets: int, sign
     seqlets.create_dataset("is_revcomp", data=np.zeros(n_seqlets, bool))
 
 
-def write_modisco(path: Path, empty: bool = False) -> Path:
+def write_modisco(path: Path, empty: bool = False, head: str | None = None) -> Path:
     """A results file in modisco-lite's layout (``modiscolite.io.save_hdf5``; written with h5py here because
     importing modisco-lite takes seconds): two positive patterns (TGACTCA with 40 seqlets, GATA with 150,
-    stored in that order on purpose) and one negative (CCAAT, 30). ``empty``: what a run without patterns leaves."""
+    stored in that order on purpose) and one negative (CCAAT, 30). ``empty``: what a run without patterns leaves;
+    ``head``: the head the modisco stage records (``bpnet_head``; modisco-lite's own files lack it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w") as f:
         f.attrs["window_size"] = 400
+        if head is not None:
+            f.attrs["bpnet_head"] = head
         if empty:
             f.attrs["bpnet_message"] = "TF-MoDISco found no pattern: only 12 positive and 3 negative seqlets in 6 windows"
             return path
@@ -310,6 +314,60 @@ def test_a_run_without_patterns_says_why_and_warns(tmp_path):
     checks = html[html.index("positive patterns found") :]
     assert '<span class="badge warn">warn</span>' in checks[:2000]
     assert "0 patterns" in html  # summary column
+
+
+def head_model(folder: Path, **files) -> dict:
+    """A BPNet's entry as bpnet init writes it: the count head's TF-MoDISco run found nothing, the profile head's the
+    motifs (the case the profile-* stages are for); ``files`` replace or add fields."""
+    metrics, predictions = write_evaluation(folder / "m")
+    return {"name": "ChIP", "metrics": metrics, "predictions": predictions,
+            "modisco": write_modisco(folder / "modisco/modisco_results.h5", empty=True, head="counts"),
+            "profile_modisco": write_modisco(folder / "profile-modisco/modisco_results.h5", head="profile"),
+            "profile_annotations": write_annotations(folder / "profile-annotate/patterns.tsv"), **files}
+
+
+def test_the_profile_heads_patterns_are_shown_beside_the_count_heads_each_titled_by_head(tmp_path):
+    html = run_report(tmp_path, models=[head_model(tmp_path)])
+    chip = section(html, "ChIP")
+    counts, profile = chip.index("<h3>Motifs: count head</h3>"), chip.index("<h3>Motifs: profile head</h3>")
+    assert counts < profile
+    assert "<b>No pattern.</b> TF-MoDISco found no pattern" in chip[counts:profile]
+    profile_part = chip[profile:]
+    assert "BPNet paper ran" in profile_part  # why a ChIP-seq BPNet's motifs are here
+    assert "Matches GATA1 (MA0035.4) (q &lt; 0.05)" in profile_part and "profile-annotate/patterns.tsv" in profile_part
+    assert len(image_sources(chip)) == 1 + 3  # the counts scatter and the profile head's 3 pattern logos
+    # the summary names each head's patterns; each head has its markers (the count head found none: warn)
+    assert "count head: 0 patterns<br>profile head: 3 patterns; top: GATA1 (MA0035.4)" in html
+    assert '<span class="badge warn">warn</span>' in chip[counts:profile]
+    assert "positive patterns found" in profile_part and '<span class="badge pass">pass</span>' in profile_part
+    verdicts = InterpretationSection(read_interpretation(**{k: v for k, v in head_model(tmp_path / "again").items()
+                                                            if k in ("modisco", "profile_modisco", "profile_annotations")}))
+    assert len(verdicts.verdicts()) == 2 + 3  # count head: patterns, seqlets; profile head: those and matches
+
+
+def test_a_section_without_the_profile_heads_patterns_titles_the_one_head_it_has(tmp_path):
+    model = head_model(tmp_path, modisco=write_modisco(tmp_path / "profile-only.h5", head="profile"))
+    del model["profile_modisco"], model["profile_annotations"]
+    html = run_report(tmp_path, models=[model])
+    assert html.count("<h3>Motifs") == 1 and "<h3>Motifs: profile head</h3>" in html  # as the modisco stage recorded it
+    assert "3 patterns" in html and "count head" not in html
+
+
+def test_profile_head_files_that_are_not_there_or_unreadable_are_named_by_their_field(tmp_path):
+    missing = tmp_path / "never-made" / "modisco_results.h5"
+    html = run_report(tmp_path, models=[head_model(tmp_path, profile_modisco=missing)])
+    profile_part = html[html.index("<h3>Motifs: profile head</h3>") :]
+    assert re.search(r"Pattern logos \([^)]*never-made[^)]*\): not available", profile_part)  # named from the annotations
+    assert "GATA1 (MA0035.4)" in profile_part
+    html = run_report(tmp_path, models=[head_model(tmp_path, profile_modisco=missing, profile_annotations=missing.with_name("p.tsv"))])
+    profile_part = html[html.index("<h3>Motifs: profile head</h3>") :]
+    assert re.search(r"TF-MoDISco patterns \([^)]*never-made[^)]*\): not available", profile_part)
+    assert "profile head: <span class=\"na\">not available</span>" in html
+    corrupt = tmp_path / "corrupt.h5"
+    corrupt.write_bytes(b"not hdf5 at all")
+    with pytest.raises(InputError, match=r"^profile_modisco: .*corrupt\.h5"):
+        run_report(tmp_path, models=[head_model(tmp_path, profile_modisco=corrupt)], report=tmp_path / "bad" / "report.html")
+    assert not (tmp_path / "bad" / "report.html").exists()
 
 
 def test_attribution_examples_are_the_peaks_with_the_largest_summed_contribution(tmp_path):

@@ -15,10 +15,14 @@ The pipeline follows the official recipes:
   branch checks the chosen bias model's TF-MoDISco patterns against the bias motifs
   and the ``-m`` motifs (:mod:`bpnet.interpret.bias_patterns`).
 
-Then evaluation on the held-out chromosomes, DeepLIFT/SHAP attributions of the count
-head, seqlets, TF-MoDISco (with the known motifs as its database when ``-m`` is
-given), annotation of patterns and seqlets and marginalization of the known motifs
-(only with ``-m``), and the HTML report.
+Then evaluation on the held-out chromosomes, DeepLIFT/SHAP attributions, and per
+explained head seqlets, TF-MoDISco (with the known motifs as its database when ``-m``
+is given) and annotation of patterns and seqlets (only with ``-m``); marginalization of
+the known motifs (only with ``-m``), and the HTML report. A BPNet's motifs are found in
+both heads (:data:`MOTIF_HEADS`): for ChIP-seq they live in the profile head (the BPNet
+paper ran TF-MoDISco on profile contributions), while the count head may read little
+sequence where the data lack background depletion; ChromBPNet keeps the official
+choice, the accessibility model's count head.
 
 Only the parameters that depend on the options are set here; every other parameter
 keeps its stage's default (the render writes those too, so users see every knob).
@@ -48,8 +52,22 @@ BIAS, BIAS_ATTRIBUTE, BIAS_MODISCO, BIAS_ANNOTATE = "bias", "bias-attribute", "b
 #: stages that run once per fold when the spec trains several folds (the rest read every fold's model, or the first fold's loci)
 PER_FOLD = (LOCI, BIAS, TRAIN, EVALUATE)
 
+PROFILE_SEQLETS, PROFILE_MODISCO, PROFILE_ANNOTATE = "profile-seqlets", "profile-modisco", "profile-annotate"
+
 #: the attribution file of the count head, which seqlets and TF-MoDISco read
 COUNT_SCORES = f"@{ATTRIBUTE}.scores/counts.h5"
+#: the attribution file of the profile head, which the profile-* stages read
+PROFILE_SCORES = f"@{ATTRIBUTE}.scores/profile.h5"
+#: per head: its attribution file and the ids of its seqlets, TF-MoDISco and annotate stages
+HEAD_STAGES = {
+    "counts": (COUNT_SCORES, SEQLETS, MODISCO, ANNOTATE),
+    "profile": (PROFILE_SCORES, PROFILE_SEQLETS, PROFILE_MODISCO, PROFILE_ANNOTATE),
+}
+#: the heads whose motifs are found: a ChIP-seq BPNet's live in the profile head (the BPNet paper's choice; its count
+#: head may read little sequence without background depletion), ChromBPNet's in the accessibility model's count head
+MOTIF_HEADS = {"bpnet": ("counts", "profile"), "chrombpnet": ("counts",)}
+#: how the written comments name each head
+_HEAD_NAMES = {"counts": "count head", "profile": "profile head"}
 #: jitter stored around each locus: bpnet-lite's 128 bp for BPNet, the official 500 bp for ChromBPNet
 MAX_JITTER = {"bpnet": 128, "chrombpnet": 500}
 #: ChromBPNet's bias-model factors: the official starting point (ATAC 0.5, DNase 0.8) and a step either side
@@ -247,31 +265,48 @@ def _interpreted_model(options: InitOptions) -> str:
 def _add_interpretation(plan: Plan, options: InitOptions, genome: str, motifs: str | None) -> None:
     add = plan.stages.append
     models = [_interpreted_model(options)]
+    heads = MOTIF_HEADS[options.model]
     which = "the BPNet" if options.model == "bpnet" else "the accessibility (de-biased) model"
+    files = " and ".join(f"scores/{head}.h5" for head in heads)
     add(PlannedStage(
-        ATTRIBUTE, "attribute", {"models": models, "loci": f"@{LOCI}.loci"},
-        f"DeepLIFT/SHAP contribution scores of every base to the predictions of {which} at the peaks (scores/counts.h5, bigWigs)",
+        ATTRIBUTE, "attribute",
+        {"models": models, "loci": f"@{LOCI}.loci", **({"heads": list(heads)} if len(heads) > 1 else {})},
+        f"DeepLIFT/SHAP contribution scores of every base to the predictions of {which} at the peaks ({files}, bigWigs)",
     ))
-    add(PlannedStage(
-        SEQLETS, "seqlets", {"attributions": COUNT_SCORES},
-        "short stretches of high contribution to the predicted counts, called in every peak (seqlets.bed)",
-    ))
-    add(PlannedStage(
-        MODISCO, "modisco", {"attributions": COUNT_SCORES, "motifs": motifs, "title": f"{plan.name}: TF-MoDISco patterns"},
-        "TF-MoDISco clusters high-contribution stretches into the motifs the model learned (patterns.meme, report.html)"
-        + ("; your motifs (-m) name the patterns" if motifs else "; give -m motifs.meme to name them with known motifs")
-        + ". It reads the count-head scores; for the profile head, copy this stage with attributions "
-        f"\"@{ATTRIBUTE}.scores/profile.h5\"",
-    ))
+    for head in heads:
+        _add_motif_stages(plan, head, genome, motifs, several=len(heads) > 1)
     if motifs:
-        add(PlannedStage(
-            ANNOTATE, "annotate",
-            {"motifs": motifs, "patterns": f"@{MODISCO}.results", "seqlets": f"@{SEQLETS}.seqlets", "genome": genome},
-            "match each TF-MoDISco pattern and each seqlet to the known motifs (-m)",
-        ))
         add(PlannedStage(
             MARGINALIZE, "marginalize", {"models": models, "loci": f"@{LOCI}.loci", "motifs": motifs},
             "each known motif inserted into background sequences: the predicted change of profile and counts (the motif's effect)",
+        ))
+
+
+def _add_motif_stages(plan: Plan, head: str, genome: str, motifs: str | None, several: bool) -> None:
+    """Seqlets, TF-MoDISco and (with ``-m``) annotation of one head's attributions; ``several``: other heads get theirs too."""
+    add = plan.stages.append
+    scores, seqlets, modisco, annotate = HEAD_STAGES[head]
+    output = {"counts": "the predicted counts", "profile": "the predicted profile"}[head]
+    title = f"{plan.name}: TF-MoDISco patterns" + (f" of the {_HEAD_NAMES[head]}" if several else "")
+    add(PlannedStage(
+        seqlets, "seqlets", {"attributions": scores},
+        f"short stretches of high contribution to {output}, called in every peak (seqlets.bed)",
+    ))
+    add(PlannedStage(
+        modisco, "modisco", {"attributions": scores, "motifs": motifs, "title": title},
+        f"TF-MoDISco clusters high-contribution stretches of the {_HEAD_NAMES[head]}'s scores into the motifs the model learned "
+        "(patterns.meme, report.html)"
+        + ("; your motifs (-m) name the patterns" if motifs else "; give -m motifs.meme to name them with known motifs")
+        + (f". For ChIP-seq the motifs are usually clearest in the profile head (the BPNet paper's choice): see {PROFILE_MODISCO}"
+           if head == "counts" and several else "")
+        + (f". It reads the count-head scores; for the profile head, copy this stage with attributions \"{PROFILE_SCORES}\""
+           if not several else ""),
+    ))
+    if motifs:
+        add(PlannedStage(
+            annotate, "annotate",
+            {"motifs": motifs, "patterns": f"@{modisco}.results", "seqlets": f"@{seqlets}.seqlets", "genome": genome},
+            f"match each TF-MoDISco pattern and each seqlet of the {_HEAD_NAMES[head]} to the known motifs (-m)",
         ))
 
 
@@ -307,9 +342,13 @@ def _add_report(plan: Plan, options: InitOptions, motifs: str | None) -> None:
         "name": f"{plan.name} {label}", "training": f"@{TRAIN}.training", "metrics": f"@{EVALUATE}.metrics",
         "predictions": f"@{EVALUATE}.predictions", "attributions": COUNT_SCORES, "modisco": f"@{MODISCO}.results",
     }
+    if "profile" in MOTIF_HEADS[options.model]:
+        section["profile_modisco"] = f"@{PROFILE_MODISCO}.results"
     if motifs:
         section.update(annotations=f"@{ANNOTATE}.patterns_table", marginalization=f"@{MARGINALIZE}.table",
                        marginalization_effects=f"@{MARGINALIZE}.effects")
+        if "profile" in MOTIF_HEADS[options.model]:
+            section["profile_annotations"] = f"@{PROFILE_ANNOTATE}.patterns_table"
     if options.model == "chrombpnet":
         section.update(bias_modisco=f"@{BIAS_MODISCO}.results", bias_annotations=f"@{BIAS_ANNOTATE}.patterns_table",
                        bias_motifs=BIAS_MOTIFS[options.enzyme_assay])
@@ -318,7 +357,8 @@ def _add_report(plan: Plan, options: InitOptions, motifs: str | None) -> None:
     plan.stages.append(PlannedStage(
         REPORT, "report", {"title": f"{plan.name}: {label}", "models": [section]},
         "one self-contained HTML page: loss curves, metrics with guidance, predicted vs observed counts, example profiles,"
-        " attributions, TF-MoDISco patterns" + (" with their database matches, and motif effects" if motifs else "")
+        " attributions, TF-MoDISco patterns" + (" of the count and the profile head" if options.model == "bpnet" else "")
+        + (" with their database matches, and motif effects" if motifs else "")
         + ("; ChromBPNet: the bias candidates, the official QC, the footprint test and the bias model's motifs"
            if options.model == "chrombpnet" else ""),
     ))

@@ -144,6 +144,8 @@ class ModiscoPatterns:
     patterns: list  # bpnet.interpret.modisco.Pattern, positive first, then by seqlets
     message: str
     window: int | None
+    #: the head whose attributions the modisco stage read (counts or profile; ``None``: not recorded)
+    head: str | None = None
 
 
 def read_modisco(path: Path, *, label: str = "modisco") -> ModiscoPatterns:
@@ -155,14 +157,17 @@ def read_modisco(path: Path, *, label: str = "modisco") -> ModiscoPatterns:
 
     patterns = read_results(path, label=label)
     patterns.sort(key=lambda p: (p.group != "pos_patterns", -p.n_seqlets))
-    window = None
+    window, head = None, None
     try:
         with h5py.File(path, "r") as f:
             value = f.attrs.get("window_size")
             window = int(np.asarray(value).ravel()[0]) if value is not None else None
+            recorded = f.attrs.get("bpnet_head")  # the modisco stage's provenance; files of modisco-lite lack it
+            if recorded is not None:
+                head = (recorded.decode() if isinstance(recorded, bytes) else str(recorded)) or None
     except (OSError, ValueError, TypeError, IndexError):
         window = None
-    return ModiscoPatterns(path, patterns, results_message(path), window)
+    return ModiscoPatterns(path, patterns, results_message(path), window, head)
 
 
 # --- database matches ---------------------------------------------------------------------------
@@ -338,20 +343,22 @@ class Interpretation:
     marginalization: Marginalization | None = None
     effects_path: Path | None = None
     effects: MarginalEffects | None = None
+    #: the profile head's TF-MoDISco patterns and annotations, shown beside these (``None``: not requested)
+    profile: Interpretation | None = None
 
     @property
     def motifs_requested(self) -> bool:
         return self.modisco_path is not None or self.annotations_path is not None
 
 
-def _if_present(path: Path | None, reader, what: str):
-    """``reader(path)``, or ``None`` (logged) when ``path`` was given but is not there."""
+def _if_present(path: Path | None, reader, what: str, label: str):
+    """``reader(path)`` (its errors name the field ``label``), or ``None`` (logged) when ``path`` was given but is not there."""
     if path is None:
         return None
     if not Path(path).exists():
         log.warning("report: %s %s does not exist; its section shows as not available", what, path)
         return None
-    return reader(Path(path))
+    return reader(Path(path), label=label)
 
 
 def read_interpretation(
@@ -360,19 +367,29 @@ def read_interpretation(
     annotations: Path | None = None,
     marginalization: Path | None = None,
     effects: Path | None = None,
+    profile_modisco: Path | None = None,
+    profile_annotations: Path | None = None,
+    *,
+    prefix: str = "",
 ) -> Interpretation:
-    """Read the interpretation files of one model (each may be ``None``: not requested)."""
+    """Read the interpretation files of one model (each may be ``None``: not requested); ``profile_*``: the
+    profile head's patterns, shown beside those of ``modisco`` and ``annotations``. Errors name the
+    section's fields, ``prefix`` before each (``bias_modisco``)."""
+    profile = None
+    if profile_modisco is not None or profile_annotations is not None:
+        profile = read_interpretation(modisco=profile_modisco, annotations=profile_annotations, prefix="profile_")
     return Interpretation(
         attributions_path=attributions,
-        attributions=_if_present(attributions, read_attribution_examples, "attribution file"),
+        attributions=_if_present(attributions, read_attribution_examples, "attribution file", f"{prefix}attributions"),
         modisco_path=modisco,
-        modisco=_if_present(modisco, read_modisco, "TF-MoDISco results"),
+        modisco=_if_present(modisco, read_modisco, "TF-MoDISco results", f"{prefix}modisco"),
         annotations_path=annotations,
-        annotations=_if_present(annotations, read_annotations, "pattern annotations"),
+        annotations=_if_present(annotations, read_annotations, "pattern annotations", f"{prefix}annotations"),
         marginalization_path=marginalization,
-        marginalization=_if_present(marginalization, read_marginalization, "marginalization table"),
+        marginalization=_if_present(marginalization, read_marginalization, "marginalization table", f"{prefix}marginalization"),
         effects_path=effects,
-        effects=_if_present(effects, read_effects, "marginalization effects"),
+        effects=_if_present(effects, read_effects, "marginalization effects", f"{prefix}marginalization_effects"),
+        profile=profile,
     )
 
 
@@ -395,7 +412,7 @@ def read_bias_patterns(modisco: Path | None, annotations: Path | None, bias_moti
     (:func:`bpnet.interpret.bias_patterns.check_bias_patterns`)."""
     from ..bias_patterns import bias_motif_names, check_bias_patterns
 
-    patterns = read_interpretation(modisco=modisco, annotations=annotations)
+    patterns = read_interpretation(modisco=modisco, annotations=annotations, prefix="bias_")
     check = None
     if patterns.annotations is not None:
         check = check_bias_patterns(patterns.annotations, bias_motif_names(bias_motifs))

@@ -1,5 +1,6 @@
 """The interpretation parts of a model's section: example attribution tracks, TF-MoDISco
-motifs with their database matches, and marginalization effects.
+motifs with their database matches (of one head, and of the profile head beside them when
+given: a ChIP-seq BPNet's motifs live in its profile head), and marginalization effects.
 
 :class:`InterpretationSection` turns one model's :class:`~.interpret_inputs.Interpretation`
 into HTML. A part appears only when its input was requested; a requested file that was
@@ -22,6 +23,8 @@ from .interpret_inputs import AnnotatedPattern, AttributionExample, AttributionE
 MAX_PATTERNS = 12
 #: motifs listed in the marginalization table
 MAX_MARGINALIZATION_ROWS = 20
+#: how headings name the head a modisco stage recorded (another name is shown as "<name> head")
+HEAD_NAMES = {"counts": "count head", "profile": "profile head"}
 
 ATTRIBUTION_READING = """
 <p class="sub">How to read them: each base's contribution is how much it moved the explained output (the head named
@@ -42,6 +45,13 @@ motif pair at a fixed spacing) or part of a motif; fewer than {LOW_SEQLET_SUPPOR
 Repeated patterns with the same match are usual (e.g. a motif's core and its extended form).</p>
 """
 
+PROFILE_HEAD_READING = """
+<p class="sub">These patterns come from the profile head's attributions (what shapes the predicted profile), the
+ones above from the count head's. For ChIP-seq BPNet the motifs are usually clearest here (the BPNet paper ran
+TF-MoDISco on profile contributions): without background depletion in the data the count head may read little sequence,
+so a motif missing above but found here is expected, not a fault of the model.</p>
+"""
+
 MARGINALIZATION_READING = """
 <p class="sub">How to read it: each motif of the database was inserted at the centre of the same background sequences
 and the model's predictions compared before and after. Mean Δ log counts &gt; 0 means the motif on its own raises the
@@ -54,8 +64,21 @@ drivers rank at the top; near-zero effects for most motifs are normal. Related m
 class InterpretationSection:
     """One model's interpretation parts: verdicts, a summary cell and HTML."""
 
-    def __init__(self, interpretation: Interpretation | None):
+    def __init__(self, interpretation: Interpretation | None, head: str | None = None, prefix: str = ""):
+        """``head``: the head the patterns are of, unless the modisco results record it; ``prefix``: of the
+        section's field names in hints (``profile_``)."""
         self.data = interpretation or Interpretation()
+        self.prefix = prefix
+        profile = self.data.profile
+        self.profile = InterpretationSection(profile, "profile", "profile_") if profile is not None else None
+        # beside the profile head's patterns, modisco holds the count head's (the report stage's field says so)
+        self.head = head if head is not None else "counts" if self.profile is not None else None
+
+    @property
+    def patterns_head(self) -> str | None:
+        """The head the patterns came from: as the modisco stage recorded it, else as the fields say (``None``: unknown)."""
+        recorded = self.data.modisco.head if self.data.modisco is not None else None
+        return recorded or self.head
 
     # --- numbers and verdicts ------------------------------------------------------------
 
@@ -83,14 +106,23 @@ class InterpretationSection:
         return values
 
     def verdicts(self) -> list[Verdict]:
-        return [INTERPRETATION_GUIDES[key].verdict(value) for key, value in self.checks().items()]
+        """The markers of every part shown, the profile head's patterns included."""
+        found = [INTERPRETATION_GUIDES[key].verdict(value) for key, value in self.checks().items()]
+        return found + (self.profile.verdicts() if self.profile is not None else [])
 
     @property
     def has_motifs(self) -> bool:
-        return self.data.motifs_requested
+        return self.data.motifs_requested or (self.profile is not None and self.profile.has_motifs)
 
     def summary_cell(self) -> str:
-        """Patterns found and the top positive pattern's best match, for the summary table."""
+        """Patterns found and the top positive pattern's best match, for the summary table; one line per head
+        when the profile head's patterns are given too."""
+        if self.profile is None:
+            return self._patterns_cell()
+        shown = [part for part in (self, self.profile) if part.data.motifs_requested]
+        return "<br>".join(f"{esc(_head_name(part.patterns_head) or 'patterns')}: {part._patterns_cell()}" for part in shown)
+
+    def _patterns_cell(self) -> str:
         data = self.data
         if not data.motifs_requested:
             return '<span class="na">n/a</span>'
@@ -113,10 +145,16 @@ class InterpretationSection:
         if data.attributions_path is not None:
             parts += ["<h3>Example attribution tracks</h3>", self._attributions()]
         if data.motifs_requested:
-            parts += ["<h3>Motifs</h3>", self._motifs()]
+            parts += [self._motifs_heading(), self._motifs()]
+        if self.profile is not None and self.profile.data.motifs_requested:
+            parts += [self.profile._motifs_heading(), PROFILE_HEAD_READING if data.motifs_requested else "", self.profile._motifs()]
         if data.marginalization_path is not None:
             parts += ["<h3>Marginalization</h3>", self._marginalization()]
         return parts
+
+    def _motifs_heading(self) -> str:
+        head = _head_name(self.patterns_head)
+        return f"<h3>Motifs: {esc(head)}</h3>" if head else "<h3>Motifs</h3>"
 
     def _checks_table(self, keys: Sequence[str]) -> str:
         values = self.checks()
@@ -162,7 +200,9 @@ class InterpretationSection:
             parts.append(f'<p class="na"><b>No pattern.</b> {esc(message)}</p>')
             return "\n".join(parts)
         if data.modisco is None:
-            parts.append(not_available("Pattern logos (give modisco: the modisco stage's results file)"))
+            why = f"give {self.prefix}modisco: the modisco stage's results file" if data.modisco_path is None else (
+                f"{data.modisco_path} was not found")
+            parts.append(not_available(f"Pattern logos ({why})"))
         elif data.annotations_path is None:
             parts.append('<p class="sub">No annotations were given, so patterns are not named: add the patterns.tsv of an '
                          "annotate stage to see their best database matches.</p>")
@@ -241,6 +281,11 @@ class InterpretationSection:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _head_name(head: str | None) -> str | None:
+    """How a heading names ``head``: count head, profile head, or another recorded name with " head"."""
+    return HEAD_NAMES.get(head, f"{head} head") if head else None
 
 
 def pattern_logo(pattern: Any) -> str:

@@ -2,10 +2,11 @@
 
 It reads only the files the other stages saved (``training/``, ``metrics.json``,
 ``predictions.npz`` and, optionally, attribution files, TF-MoDISco results, pattern
-annotations and marginalization tables; for a ChromBPNet, its bias model's TF-MoDISco
-patterns and their annotations, checked by :mod:`bpnet.interpret.bias_patterns`), never a
-model, so it runs on a CPU in seconds
-and can be re-run with other names or a new title without touching the stages before it.
+annotations, the profile head's TF-MoDISco results and annotations beside them (a
+BPNet's ``profile_modisco`` and ``profile_annotations``) and marginalization tables; for
+a ChromBPNet, its bias model's TF-MoDISco patterns and their annotations, checked by
+:mod:`bpnet.interpret.bias_patterns`), never a model, so it runs on a CPU in seconds and
+can be re-run with other names or a new title without touching the stages before it.
 Each entry of ``models`` is one section of the page::
 
     models:
@@ -33,7 +34,9 @@ from bpnet.core.stages.base import Input, Output, Stage, StageContext, StagePara
 log = logging.getLogger(__name__)
 
 #: the optional interpretation files of a section, in the order of :func:`read_interpretation`
-INTERPRETATION_FILES = ("attributions", "modisco", "annotations", "marginalization", "marginalization_effects")
+INTERPRETATION_FILES = (
+    "attributions", "modisco", "annotations", "marginalization", "marginalization_effects", "profile_modisco", "profile_annotations",
+)
 
 
 class ModelSection(BaseModel):
@@ -60,12 +63,25 @@ class ModelSection(BaseModel):
         "'@chip-attribute.scores/counts.h5'; shows the peaks with the largest attributions as logos and tracks",
     )
     modisco: Input | None = Field(
-        None, description="optional: the model's TF-MoDISco results file, e.g. '@chip-modisco.results'; shows the top patterns' logos",
+        None,
+        description="optional: the model's TF-MoDISco results file, e.g. '@chip-modisco.results' (bpnet init: the count "
+        "head's); shows the top patterns' logos, titled by the head they came from",
     )
     annotations: Input | None = Field(
         None,
         description="optional: the patterns.tsv of the model's annotate stage, e.g. '@chip-annotate.patterns_table'; "
         "names the patterns after their best database matches",
+    )
+    profile_modisco: Input | None = Field(
+        None,
+        description="optional: TF-MoDISco results of the profile head when modisco holds the count head's, e.g. "
+        "'@profile-modisco.results'; its patterns are shown beside the count head's (a ChIP-seq BPNet's motifs live in its "
+        "profile head)",
+    )
+    profile_annotations: Input | None = Field(
+        None,
+        description="optional: the patterns.tsv of an annotate stage of profile_modisco's patterns, e.g. "
+        "'@profile-annotate.patterns_table'; names them after their best database matches",
     )
     marginalization: Input | None = Field(
         None,
