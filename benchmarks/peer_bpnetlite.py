@@ -17,6 +17,16 @@ bpnet-lite 1.1.0 (create it outside the repository)::
   the job (PeakGenerator via tangermeme, Adam, ReduceLROnPlateau, early stopping), then
   predicts the test windows with the best checkpoint and writes them to an ``.npz``.
 
+``convergence.py`` starts it in two more ways:
+
+* ``fit-defaults JOB.json``: bpnet-lite's own ``bpnet fit`` command (the installed
+  ``bpnet`` script, run as it is), with its ``default_fit_parameters`` for everything the
+  job does not set (the job sets the data files, chromosomes, model size, seed and
+  device); then the best checkpoint predicts the test windows, plain and
+  reverse-complement averaged (:func:`predict_both`), into an ``.npz``.
+* ``measures ARRAYS.npz OUT.json``: bpnet-lite's ``calculate_performance_measures``
+  (``bpnetlite.performance``) on the predictions of every run in the file.
+
 The timing helpers (:func:`matmul_gflops`, :func:`serve`) are also imported by
 ``training.py`` for our side, so both sides are timed by the same code. They import
 only numpy and torch.
@@ -269,15 +279,180 @@ def gradients(npz_path: str, out_path: str) -> None:
         json.dump(result, out, indent=2)
 
 
+# ---------------------------------------------------------------------- convergence.py: `bpnet fit` with its defaults
+
+
+def bpnet_script() -> str:
+    """The installed ``bpnet`` command of bpnet-lite (a script next to this python)."""
+    script = os.path.join(os.path.dirname(sys.executable), "bpnet")
+    if not os.path.exists(script):
+        raise SystemExit(f"bpnet-lite's bpnet command is not at {script}")
+    return script
+
+
+def bpnet_fit_defaults(script: str) -> dict:
+    """``default_fit_parameters`` of bpnet-lite's ``bpnet`` script, read from its source: only
+    the module-level assignments of it and of the chromosome lists it names are run."""
+    import ast
+
+    names = {"training_chroms", "validation_chroms", "default_fit_parameters"}
+    tree = ast.parse(open(script).read())
+    chosen = [node for node in tree.body if isinstance(node, ast.Assign)
+              and any(isinstance(target, ast.Name) and target.id in names for target in node.targets)]
+    namespace: dict = {}
+    exec(compile(ast.Module(body=chosen, type_ignores=[]), script, "exec"), namespace)
+    return namespace["default_fit_parameters"]
+
+
+def fit_with_defaults(job_path: str) -> None:
+    """``bpnet fit -p PARAMS.json`` in this process, PARAMS holding only what the job sets;
+    then the best checkpoint predicts the test windows (see the module docstring).
+
+    Seeds torch and numpy with the job's seed first (``random_state`` seeds only the data
+    sampling; the weights come from torch's generator). The ``bpnet evaluate`` run the
+    command starts at its end (``os.system``; validation-chromosome metrics) is skipped:
+    the caller scores the test windows itself. The learning rate is recorded after each
+    ``ReduceLROnPlateau`` step (bpnet-lite's log has no column for it).
+    """
+    import runpy
+
+    job = json.loads(open(job_path).read())
+    torch.set_num_threads(job["threads"])
+    torch.manual_seed(job["seed"])
+    np.random.seed(job["seed"])
+    script = bpnet_script()
+    defaults = bpnet_fit_defaults(script)
+    os.makedirs(job["out"], exist_ok=True)
+    params_path = os.path.join(job["out"], "fit.json")
+    with open(params_path, "w") as out:
+        json.dump(job["parameters"], out, indent=2)
+
+    lr_by_epoch: list[float] = []
+    skipped: list[str] = []
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau
+    plateau_step, system, argv = plateau.step, os.system, sys.argv
+
+    def recording_step(self, *args, **kwargs):
+        plateau_step(self, *args, **kwargs)
+        lr_by_epoch.append(self.optimizer.param_groups[0]["lr"])
+
+    plateau.step = recording_step
+    os.system = lambda command: skipped.append(command) or 0
+    sys.argv = [script, "fit", "-p", params_path]
+    t0 = time.perf_counter()
+    try:
+        command = runpy.run_path(script, run_name="__main__")
+    finally:
+        plateau.step, os.system, sys.argv = plateau_step, system, argv
+    fit_seconds = time.perf_counter() - t0
+
+    parameters = command["parameters"]  # as the command merged them, with the count-loss weight it computed
+    name = parameters["name"]
+    best = torch.load(name + ".torch", weights_only=False, map_location=parameters["device"])
+    best.eval()
+    t0 = time.perf_counter()
+    arrays = predict_both(best, job, parameters)
+    predict_seconds = time.perf_counter() - t0
+    np.savez(job["predictions"], **arrays)
+    log = open(name + ".log").read().splitlines()
+    result = {
+        "fit_seconds": fit_seconds, "predict_seconds": predict_seconds, "epochs_run": len(log) - 1, "log": log,
+        "training_examples_per_epoch": len(command["training_data"].dataset), "valid_peaks": len(command["valid_data"][0]),
+        "lr_by_epoch": lr_by_epoch, "skipped_commands": skipped, "script": script, "defaults": defaults,
+        "set_by_job": job["parameters"], "parameters": parameters, "torch": torch.__version__,
+        "bpnetlite": __import__("bpnetlite").__version__,
+    }
+    with open(job["result"], "w") as out:
+        json.dump(result, out, indent=2)
+
+
+def predict_both(model: torch.nn.Module, job: dict, parameters: dict) -> dict[str, np.ndarray]:
+    """The test windows (``job["test_bed"]``, as ``bpnet evaluate`` extracts loci) and the
+    model's predictions of them: plain, and averaged with the reverse complement.
+
+    Reverse complement: the one-hot sequence reversed and complemented, the controls
+    reversed with their strands swapped (``flip(-1, -2)``, as ``bpnet evaluate``); the
+    prediction's profile flipped back with its strands swapped. The average is taken over
+    probabilities (one softmax over strands and positions, as bpnet-lite's loss) and over
+    log counts, as bpnet's ``average_predictions``; ``bpnet evaluate`` averages logits.
+    Log probabilities are written (as ``logp``): any metric's softmax recovers them.
+    """
+    from tangermeme.io import extract_loci
+
+    X, y, X_ctl = extract_loci(
+        loci=job["test_bed"], sequences=parameters["sequences"], signals=parameters["signals"],
+        in_signals=parameters["controls"], in_window=parameters["in_window"], out_window=parameters["out_window"],
+        max_jitter=0, summits=False, ignore=list("QWERYUIOPSDFHJKLZXVBNM"), n_jobs=1, verbose=False,
+    )
+    X, X_ctl = X.float(), X_ctl.float()
+    logp, log_counts = _log_probabilities(model, X, X_ctl, parameters)
+    logp_rc, log_counts_rc = _log_probabilities(model, X.flip(-1, -2), X_ctl.flip(-1, -2), parameters)
+    logp_rc = logp_rc.flip(-1, -2)
+    return {
+        "X": X.numpy(), "y": y.numpy(), "plain_logp": logp.numpy(), "plain_log_counts": log_counts.numpy(),
+        "rc_logp": (torch.logaddexp(logp, logp_rc) - np.log(2.0)).numpy(),
+        "rc_log_counts": ((log_counts + log_counts_rc) / 2).numpy(),
+    }
+
+
+def _log_probabilities(model: torch.nn.Module, X: torch.Tensor, X_ctl: torch.Tensor, parameters: dict):
+    """Profile log probabilities (one softmax over strands and positions) and log counts, in batches."""
+    device, batch = parameters["device"], parameters["batch_size"]
+    logps, counts = [], []
+    with torch.no_grad():
+        for i in range(0, len(X), batch):
+            logits, log_counts = model(X[i : i + batch].to(device), X_ctl[i : i + batch].to(device))
+            n = logits.shape[0]
+            logps.append(torch.log_softmax(logits.reshape(n, -1).float(), dim=-1).reshape(logits.shape).cpu())
+            counts.append(log_counts.float().cpu())
+    return torch.cat(logps), torch.cat(counts)
+
+
+def measures(npz_path: str, out_path: str) -> None:
+    """bpnet-lite's ``calculate_performance_measures`` (as ``bpnet evaluate`` calls it) on
+    each run's predictions of the peaks (``is_peak``); plus its count measures over every
+    window (peaks and negatives).
+
+    The file holds ``y`` (observed counts), ``is_peak`` and, per run ``KEY``,
+    ``KEY|logp`` and ``KEY|log_counts``. Each measure is reduced by a mean ignoring NaN
+    (``bpnet evaluate``'s plain ``mean`` is NaN when one strand of one window has no
+    reads); the NaN count is reported.
+    """
+    from bpnetlite.performance import calculate_performance_measures
+
+    names = ["profile_mnll", "profile_jsd", "profile_pearson", "profile_spearman", "count_pearson", "count_spearman", "count_mse"]
+    data = np.load(npz_path)
+    y = torch.from_numpy(data["y"]).float()
+    peaks = torch.from_numpy(data["is_peak"]).bool()
+    result = {}
+    for key in sorted({name.split("|")[0] for name in data.files if "|" in name}):
+        logp = torch.from_numpy(data[key + "|logp"]).float()
+        log_counts = torch.from_numpy(data[key + "|log_counts"]).float()
+        on_peaks = calculate_performance_measures(logp[peaks], y[peaks], log_counts[peaks], kernel_sigma=7, kernel_width=81)
+        everywhere = calculate_performance_measures(logp, y, log_counts, measures=["count_pearson", "count_mse"])
+        row = {name: float(torch.nanmean(on_peaks[name].float())) for name in names}
+        row["nan"] = {name: int(torch.isnan(on_peaks[name]).sum()) for name in names}
+        row["all_loci_count_pearson"] = float(everywhere["count_pearson"].mean())
+        row["all_loci_count_mse"] = float(everywhere["count_mse"].mean())
+        result[key] = row
+    with open(out_path, "w") as out:
+        json.dump(result, out, indent=2)
+
+
 def main() -> None:
     if len(sys.argv) >= 2 and sys.argv[1] == "serve":
         serve(peer_step, "bpnet-lite")
     elif len(sys.argv) == 3 and sys.argv[1] == "fit":
         fit(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "fit-defaults":
+        fit_with_defaults(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "gradients":
         gradients(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "measures":
+        measures(sys.argv[2], sys.argv[3])
     else:
-        raise SystemExit("usage: peer_bpnetlite.py serve | fit JOB.json | gradients BATCH.npz OUT.json")
+        raise SystemExit("usage: peer_bpnetlite.py serve | fit JOB.json | fit-defaults JOB.json | gradients BATCH.npz OUT.json | "
+                         "measures ARRAYS.npz OUT.json")
 
 
 if __name__ == "__main__":

@@ -281,15 +281,17 @@ def write_spec(path: Path, stages: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump({"output_dir": "out", "stages": stages}, sort_keys=False))
 
 
-def bpnet_run(args, spec: Path, until: str) -> float:
-    """``bpnet run SPEC --until STAGE`` as a user would; returns the wall seconds."""
+def bpnet_run(args, spec: Path, until: str, log_path: Path | None = None) -> float:
+    """``bpnet run SPEC --until STAGE`` as a user would (its output appended to ``log_path``,
+    default ``bpnet-run.log`` in the workdir); returns the wall seconds."""
     bpnet = Path(sys.executable).parent / "bpnet"
     env = {**os.environ, "BPNET_NO_PROGRESS": "1", "OMP_NUM_THREADS": str(args.threads)}
+    log_path = log_path or args.workdir / "bpnet-run.log"
     t0 = time.perf_counter()
-    with open(args.workdir / "bpnet-run.log", "a") as log:
+    with open(log_path, "a") as log:
         done = subprocess.run([str(bpnet), "run", str(spec), "--until", until], stdout=log, stderr=subprocess.STDOUT, env=env)
     if done.returncode:
-        raise SystemExit(f"bpnet run --until {until} failed (exit {done.returncode}); see {args.workdir / 'bpnet-run.log'}")
+        raise SystemExit(f"bpnet run --until {until} failed (exit {done.returncode}); see {log_path}")
     return time.perf_counter() - t0
 
 
