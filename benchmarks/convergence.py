@@ -95,6 +95,7 @@ from training import (  # benchmarks/training.py
     _peer_best_epoch,
     _plain,
     bpnet_run,
+    peer_job,
     peer_versions,
     preprocessing_stages,
     score,
@@ -239,19 +240,11 @@ def train_peer(args, dataset: dict[str, Any], seed: int) -> dict[str, Any]:
         parameters["max_epochs"] = args.max_epochs
     job = {"parameters": parameters, "seed": seed, "threads": args.threads, "out": str(out), "test_bed": files["test_bed"],
            "predictions": str(out / "test.npz"), "result": str(out / "result.json")}
-    (out / "job.json").write_text(json.dumps(job, indent=2))
     # NUMBA_NUM_THREADS too: after tangermeme's numba-parallel one-hot encoding torch trains with an OpenMP team of
     # every core otherwise (seen with gdb: a second OpenMP thread spinning), OMP_NUM_THREADS notwithstanding
     threads = str(args.threads)
-    env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "NUMBA_NUM_THREADS": threads}
-    t0 = time.perf_counter()
-    with open(out / "worker.log", "w") as log:
-        done = subprocess.run([args.peer_python, str(HERE / "peer_bpnetlite.py"), "fit-defaults", str(out / "job.json")],
-                              stdout=log, stderr=subprocess.STDOUT, env=env, cwd=out)
-    wall = time.perf_counter() - t0
-    if done.returncode:
-        raise SystemExit(f"bpnet-lite's bpnet fit failed (exit {done.returncode}):\n{(out / 'worker.log').read_text()[-3000:]}")
-    result = json.loads((out / "result.json").read_text())
+    env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "NUMBA_NUM_THREADS": threads}
+    result, wall = peer_job(args.peer_python, "fit-defaults", job, out, env)
     epochs = [line.split("\t") for line in result["log"][1:]]
     seconds = [float(e[2]) + float(e[3]) for e in epochs]  # training + validation time
     best = _peer_best_epoch(epochs)

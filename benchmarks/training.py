@@ -430,16 +430,7 @@ def run_peer(args, seed: int, files: dict[str, Any], hp: dict[str, Any], test: d
     out.mkdir(parents=True, exist_ok=True)
     job = {**files, **hp, "seed": seed, "threads": args.threads, "out": str(out), "predictions": str(out / "test.npz"),
            "result": str(out / "result.json")}
-    (out / "job.json").write_text(json.dumps(job, indent=2))
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-    t0 = time.perf_counter()
-    with open(out / "worker.log", "w") as log:
-        done = subprocess.run([args.peer_python, str(HERE / "peer_bpnetlite.py"), "fit", str(out / "job.json")],
-                              stdout=log, stderr=subprocess.STDOUT, env=env, cwd=out)
-    wall = time.perf_counter() - t0
-    if done.returncode:
-        raise SystemExit(f"bpnet-lite fit failed (exit {done.returncode}):\n{(out / 'worker.log').read_text()[-3000:]}")
-    result = json.loads((out / "result.json").read_text())
+    result, wall = peer_job(args.peer_python, "fit", job, out, {"OMP_NUM_THREADS": str(args.threads)})
     with np.load(out / "test.npz") as data:
         predicted = {k: data[k] for k in data.files}
     same_x = np.array_equal(predicted["X"].astype(np.float32), test["X"])
@@ -454,6 +445,20 @@ def run_peer(args, seed: int, files: dict[str, Any], hp: dict[str, Any], test: d
             "stopped_early": result["epochs_run"] < hp["max_epochs"], "valid_peaks": result["valid_peaks"],
             "lr_halvings": _halvings(result["lr_by_epoch"]), "lr_by_epoch": result["lr_by_epoch"],
             "same_test_windows": True, "metrics": score(predicted["logits"], predicted["log_counts"], test["y"], test["is_peak"])}
+
+
+def peer_job(peer_python: str, command: str, job: dict[str, Any], out: Path, env: dict[str, str]) -> tuple[dict[str, Any], float]:
+    """``peer_bpnetlite.py COMMAND out/job.json`` in bpnet-lite's environment (``env`` added to ours), its
+    output in ``out/worker.log``: (its ``out/result.json``, wall seconds)."""
+    (out / "job.json").write_text(json.dumps(job, indent=2))
+    t0 = time.perf_counter()
+    with open(out / "worker.log", "w") as log:
+        done = subprocess.run([peer_python, str(HERE / "peer_bpnetlite.py"), command, str(out / "job.json")],
+                              stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}, cwd=out)
+    wall = time.perf_counter() - t0
+    if done.returncode:
+        raise SystemExit(f"bpnet-lite {command} failed (exit {done.returncode}):\n{(out / 'worker.log').read_text()[-3000:]}")
+    return json.loads((out / "result.json").read_text()), wall
 
 
 def _halvings(lr_by_epoch: list[float]) -> int:
