@@ -249,16 +249,26 @@ def _refuse_absent(folds: dict[str, Fold], chromosomes: Sequence[str], genome_la
                 )
 
 
-def _refuse_shared_tests(folds: dict[str, Fold]) -> None:
+def shared_test(tests: Mapping[str, Sequence[str]]) -> tuple[str, str, str] | None:
+    """The first test chromosome two folds share, as (chromosome, earlier fold, later fold); None when the
+    folds' test sets (fold name -> test chromosomes, in fold order) are disjoint."""
     held_out: dict[str, str] = {}
-    for name, fold in folds.items():
-        for chrom in fold.test:
+    for name, chroms in tests.items():
+        for chrom in chroms:
             if chrom in held_out:
-                raise DataError(
-                    f"folds {held_out[chrom]} and {name} both hold out test chromosome {chrom}, but disjoint_tests asks each "
-                    "chromosome to be tested by one fold only: give the folds disjoint test sets, or set disjoint_tests: false"
-                )
+                return chrom, held_out[chrom], name
             held_out[chrom] = name
+    return None
+
+
+def _refuse_shared_tests(folds: dict[str, Fold]) -> None:
+    shared = shared_test({name: fold.test for name, fold in folds.items()})
+    if shared:
+        chrom, first, second = shared
+        raise DataError(
+            f"folds {first} and {second} both hold out test chromosome {chrom}, but disjoint_tests asks each "
+            "chromosome to be tested by one fold only: give the folds disjoint test sets, or set disjoint_tests: false"
+        )
 
 
 def _empty_split_message(fold: str, split: str, named: list[str], chromosomes: Sequence[str], genome_label: str) -> str:

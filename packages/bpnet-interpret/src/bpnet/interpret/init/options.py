@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bpnet.core.remote import is_url
-from bpnet.data.splits import HUMAN_FOLDS
+from bpnet.data.splits import HUMAN_FOLDS, shared_test
 
 #: experiment names become folder names and report titles
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -175,14 +175,13 @@ class InitOptions(BaseModel):
             if both:
                 where = f" in fold {i + 1}" if len(test) > 1 else ""
                 raise ValueError(f"{', '.join(both)} cannot be both a validation and a test chromosome{where}")
-        for i in range(len(test)):
-            for j in range(i):
-                shared = sorted(set(test[i]) & set(test[j]))
-                if shared:
-                    raise ValueError(
-                        f"test chromosome {shared[0]} is in the test sets of fold {j + 1} and fold {i + 1}: each chromosome "
-                        "is held out by one fold only, so the folds' test sets together cover the genome once"
-                    )
+        shared = shared_test({f"fold {i + 1}": chroms for i, chroms in enumerate(test)})
+        if shared:
+            chrom, first, second = shared
+            raise ValueError(
+                f"test chromosome {chrom} is in the test sets of {first} and {second}: each chromosome "
+                "is held out by one fold only, so the folds' test sets together cover the genome once"
+            )
 
     # ------------------------------------------------------------------ derived choices
 
