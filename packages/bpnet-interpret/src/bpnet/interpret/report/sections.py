@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bpnet.core.console import format_duration
 from bpnet.core.formats.training import BIAS_RUN, TrainingLog
 from bpnet.core.versions import package_version
 
@@ -448,18 +449,10 @@ def _runs_table(runs: Sequence[TrainingLog]) -> str:
 
 def _run_value(key: str, value: Any) -> str:
     if key == "seconds" and isinstance(value, (int, float)):
-        return esc(_duration(float(value)))
+        return esc(format_duration(float(value)))
     if isinstance(value, (dict, list)):
         return '<span class="na">see below</span>' if key == "architecture" else f"<code>{esc(json.dumps(value, default=str))}</code>"
     return number(value)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
 def _chrombpnet_table(info: dict[str, Any]) -> str:

@@ -346,7 +346,7 @@ def _compute_with_progress(plan: _Plan, missing: dict[str, list[ShardId]]) -> No
     """Compute the ``missing`` shards: a progress bar per head (loci/s, ETA) and a log line per shard (for batch logs)."""
     import time
 
-    from bpnet.core.console import progress_bar
+    from bpnet.core.console import format_duration, progress_bar
 
     n_models = len(plan.loaded.models)
     with progress_bar() as bar:
@@ -366,20 +366,13 @@ def _compute_with_progress(plan: _Plan, missing: dict[str, list[ShardId]]) -> No
                 plan.context.log.info(
                     "%s head: shard %d of %d done (%d loci); %.2f loci/s, %d of %d loci left to compute, about %s",
                     head, shard.index, shard.count, _size(plan, shard), done / elapsed, total - done, total,
-                    _duration((total - done) * elapsed / done),
+                    format_duration((total - done) * elapsed / done),
                 )
 
 
 def _size(plan: _Plan, shard: ShardId) -> int:
     rows = plan.rows(shard)
     return rows.stop - rows.start
-
-
-def _duration(seconds: float) -> str:
-    """``42 s``, ``12 min`` or ``3.4 h``."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def select_loci(loci, split: str | list[str] | None, peaks_only: bool, max_loci: int | None, label: str):
