@@ -52,7 +52,7 @@ def train(folder: Path, loci: Path, **params) -> Path:
     return folder / "out" / "train"
 
 
-def test_train_bpnet_calibrates_on_validation_peaks_and_records_it(preprocessed, tmp_path):
+def test_train_bpnet_calibrates_on_validation_peaks_when_asked_and_records_it(preprocessed, tmp_path):
     plain = train(tmp_path / "plain", preprocessed["chip_loci"])
     calibrated = train(tmp_path / "calibrated", preprocessed["chip_loci"], calibrate_counts=True)
     record = json.loads((calibrated / "training" / "summary.json").read_text())["count_calibration"]
@@ -83,3 +83,4 @@ def test_calibrating_a_model_with_one_count_per_track_is_refused_before_training
     err = capsys.readouterr().err
     assert "calibrate_counts" in err and "n_count_outputs: 1" in err and "Traceback" not in err
     assert not (folder / "out" / "train" / "training" / "epochs.csv").exists()
+

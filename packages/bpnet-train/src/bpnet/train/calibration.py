@@ -81,16 +81,19 @@ def apply_count_calibration(model: torch.nn.Module, calibration: CountCalibratio
     linear.bias.mul_(calibration.scale).add_(calibration.shift)
 
 
-def calibrate_counts(model: torch.nn.Module, loci: LociSet, split: str, device: torch.device) -> CountCalibration | None:
-    """Fit the calibration on the peaks of ``split`` and apply it; None (model unchanged) with
-    fewer than :data:`MIN_PEAKS` peaks there."""
+def calibrate_counts(
+    model: torch.nn.Module, loci: LociSet, split: str, device: torch.device, batch_size: int = 64,
+) -> CountCalibration | None:
+    """Fit the calibration on the peaks of ``split`` (predicted ``batch_size`` windows at a time: a
+    streamed set's budget was checked for the training batch) and apply it; None (model unchanged)
+    with fewer than :data:`MIN_PEAKS` peaks there."""
     from .chrombpnet import predicted_log_counts
 
     linear_count_head(model, "calibrate_counts")
     rows = loci.select(split, peaks=True)
     if len(rows) < MIN_PEAKS:
         return None
-    calibration = fit_count_calibration(predicted_log_counts(model, loci, rows, device), loci.total_counts(rows))
+    calibration = fit_count_calibration(predicted_log_counts(model, loci, rows, device, batch_size), loci.total_counts(rows))
     apply_count_calibration(model, calibration)
     return calibration
 
