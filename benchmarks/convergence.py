@@ -99,9 +99,9 @@ from training import (  # benchmarks/training.py
     peer_versions,
     preprocessing_stages,
     score,
+    shared_files,
     stage_folder,
     test_windows,
-    track_files,
     write_spec,
 )
 
@@ -162,13 +162,7 @@ def preprocess(args, name: str) -> dict[str, Any]:
     spec = ds.workdir / "spec.yaml"
     write_spec(spec, spec_stages(args, name))
     seconds = bpnet_run(ds, spec, "loci", ds.workdir / "bpnet-run-preprocessing.log")
-    splits = json.loads((stage_folder(ds, "folds") / "splits.json").read_text())["folds"]["fold_0"]
-    sim = stage_folder(ds, "sim") / "simulation"
-    files = {"genome": str(sim / "genome.fa"), "peaks": str(stage_folder(ds, "peaks") / "peaks.narrowPeak"),
-             "negatives": str(stage_folder(ds, "negatives") / "negatives.bed"),
-             "signals": track_files(stage_folder(ds, "signal") / "tracks"),
-             "controls": track_files(stage_folder(ds, "control") / "tracks"),
-             "train_chroms": splits["train"], "valid_chroms": splits["valid"], "test_bed": str(ds.workdir / "test_loci.bed")}
+    splits, files = shared_files(ds, ds.workdir / "test_loci.bed")
     return {"name": name, "spec": spec, "files": files, "splits": splits, "preprocessing_seconds": seconds}
 
 

@@ -447,6 +447,19 @@ def run_peer(args, seed: int, files: dict[str, Any], hp: dict[str, Any], test: d
             "same_test_windows": True, "metrics": score(predicted["logits"], predicted["log_counts"], test["y"], test["is_peak"])}
 
 
+def shared_files(args, test_bed: Path) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """fold_0 of the preprocessed splits, and the files both sides read (genome, peaks, negatives, bigWigs,
+    chromosomes, the test windows' BED)."""
+    splits = json.loads((stage_folder(args, "folds") / "splits.json").read_text())["folds"]["fold_0"]
+    sim = stage_folder(args, "sim") / "simulation"
+    files = {"genome": str(sim / "genome.fa"), "peaks": str(stage_folder(args, "peaks") / "peaks.narrowPeak"),
+             "negatives": str(stage_folder(args, "negatives") / "negatives.bed"),
+             "signals": track_files(stage_folder(args, "signal") / "tracks"),
+             "controls": track_files(stage_folder(args, "control") / "tracks"),
+             "train_chroms": splits["train"], "valid_chroms": splits["valid"], "test_bed": str(test_bed)}
+    return splits, files
+
+
 def peer_job(peer_python: str, command: str, job: dict[str, Any], out: Path, env: dict[str, str]) -> tuple[dict[str, Any], float]:
     """``peer_bpnetlite.py COMMAND out/job.json`` in bpnet-lite's environment (``env`` added to ours), its
     output in ``out/worker.log``: (its ``out/result.json``, wall seconds)."""
@@ -492,13 +505,7 @@ def parity(args) -> dict[str, Any]:
     test = test_windows(loci)
     test_bed = args.workdir / "test_loci.bed"
     test_bed.write_text("".join(f"{c}\t{p - LOUT // 2}\t{p + LOUT // 2}\n" for c, p in zip(test["chrom"], test["centre"])))
-    splits = json.loads((stage_folder(args, "folds") / "splits.json").read_text())["folds"]["fold_0"]
-    sim = stage_folder(args, "sim") / "simulation"
-    files = {"genome": str(sim / "genome.fa"), "peaks": str(stage_folder(args, "peaks") / "peaks.narrowPeak"),
-             "negatives": str(stage_folder(args, "negatives") / "negatives.bed"),
-             "signals": track_files(stage_folder(args, "signal") / "tracks"),
-             "controls": track_files(stage_folder(args, "control") / "tracks"),
-             "train_chroms": splits["train"], "valid_chroms": splits["valid"], "test_bed": str(test_bed)}
+    splits, files = shared_files(args, test_bed)
     data = {
         "loci_by_split": {k: {"peaks": v[0], "negatives": v[1]} for k, v in loci.counts_by_split().items()},
         "test_loci": len(test["index"]),
