@@ -35,9 +35,12 @@ def two_fold_spec(folder: Path) -> Path:
     stages["loci"]["params"].update(input_length=512, output_length=256, max_jitter=16)
     stages["train"]["params"].update(hyperparameters={"n_filters": 8, "n_layers": 2}, max_epochs=1, batch_size=32, device="cpu")
     stages["evaluate"]["params"].update(device="cpu")
-    stages["attribute"]["params"].update(n_shuffles=2, max_loci=60, device="cpu")
+    stages["attribute"]["params"].update(n_shuffles=2, max_loci=60, heads=["counts"], device="cpu")
     stages["modisco"]["params"].update(n_leiden_runs=1)
-    stages["profile-modisco"]["params"].update(n_leiden_runs=1)
+    for stage_id in [s for s in stages if s.startswith("profile-")]:  # the profile head's motifs: tests/interpret/test_init.py
+        del stages[stage_id]
+    stages["report"]["params"]["models"][0].pop("profile_modisco", None)
+    stages["report"]["params"]["models"][0].pop("profile_annotations", None)
     stages["predict"] = {"stage": "predict", "params": {"models": ["@train.model"], "genome": "data/genome.fa",
                                                          "regions": "data/peaks.narrowPeak", "input_length": 512,
                                                          "control_tracks": ["@control-signal.tracks"], "device": "cpu"}}
