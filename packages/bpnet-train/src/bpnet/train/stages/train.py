@@ -75,6 +75,7 @@ class TrainBPNet(Stage):
             self._train(params, context, loci)
 
     def _train(self, params: TrainBPNetParams, context: StageContext, loci: LociSet) -> None:
+        from ..calibration import linear_count_head
         from ..session import (
             TrainingRun,
             build_for_loci,
@@ -88,7 +89,8 @@ class TrainBPNet(Stage):
         hyperparameters = fill_hyperparameters(params.architecture, params.hyperparameters, loci)
         run = TrainingRun(params, context)
         model = run.seeded(lambda: build_for_loci(params.architecture, hyperparameters, loci, params.loci, "train-bpnet"))
-        calibrate = params.calibrate_counts and self._can_calibrate(params, model, context)
+        if params.calibrate_counts:  # a count head that cannot take it is refused before training, not after it
+            linear_count_head(model, f"{context.stage_id}: calibrate_counts")
         if params.count_bias_init:
             initialise_count_bias(
                 model, loci, loci.select("train", peaks=True), loci.select("train", peaks=False), params.negative_ratio, context.log,
@@ -101,18 +103,10 @@ class TrainBPNet(Stage):
         train = run.batches(loci, "train", train=True, negative_ratio=params.negative_ratio, max_jitter=params.max_jitter)
         valid = run.batches(loci, "valid", train=False)
         finished = run.fit(model, train, valid, count_loss_weight=weight, profile_on=params.profile_loss_on, name="bpnet")
-        extra = {"count_calibration": self._calibrate(model, loci, run, context, params.batch_size) if calibrate else None}
+        extra = {"count_calibration": self._calibrate(model, loci, run, context, params.batch_size) if params.calibrate_counts else None}
         finished.save(
             model, params.model, params.training, architecture=params.architecture, hyperparameters=hyperparameters, **extra,
         )
-
-    @staticmethod
-    def _can_calibrate(params: TrainBPNetParams, model, context: StageContext) -> bool:
-        """Whether the count head takes a calibration: a head that cannot is refused before training, not after it."""
-        from ..calibration import linear_count_head
-
-        linear_count_head(model, f"{context.stage_id}: calibrate_counts")
-        return True
 
     @staticmethod
     def _calibrate(model, loci: LociSet, run, context: StageContext, batch_size: int) -> dict | None:
