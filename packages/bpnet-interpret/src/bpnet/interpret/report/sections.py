@@ -482,17 +482,18 @@ SPREAD_KEYS = ("count_pearson", "profile_pearson", "profile_jsd")
 
 def _spread_row(sections: Sequence[ModelSection], motifs: bool) -> list[str]:
     """Mean ± sd (sample) over the models of each summary number, for several models (seeds, folds)."""
-    import statistics
+    from bpnet.core.formats.folds import summarize
+
+    values = [s.summary_values() for s in sections]
+    rc = any(s.rc_peaks for s in sections)
 
     def cell(key: str) -> str:
-        values = [v for v in (s.summary_values()[key] for s in sections) if isinstance(v, (int, float)) and v == v]
-        if not values:
+        stats = summarize([v[key] for v in values])  # over the defined values
+        if stats is None:
             return number(None)
-        sd = f" ± {number(statistics.stdev(values))}" if len(values) > 1 else ""
-        return f"{number(statistics.fmean(values))}{sd}"
+        return number(stats["mean"]) + (f" ± {number(stats['sd'])}" if stats["sd"] is not None else "")
 
     def plain_rc(key: str) -> str:
-        rc = any(s.rc_peaks for s in sections)
         return cell(key) + (f" / {cell(f'rc_{key}')}" if rc else "")
 
     return [
